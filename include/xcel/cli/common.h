@@ -1,0 +1,32 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#pragma once
+/// Pieces shared by the subcommands: option groups that several commands take, and output helpers.
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "xcel/data/dataset.h"
+
+namespace xcel::cli {
+
+/// Options every result-producing command takes.
+struct OutputOptions {
+  bool json = false;  // machine-readable result on stdout
+};
+
+void add_output_options(CLI::App* cmd, OutputOptions& o);
+void add_threads_option(CLI::App* cmd, int& threads);
+void add_split_options(CLI::App* cmd, data::SplitOptions& s);
+
+/// Prints `j` (pretty) to stdout followed by a newline.
+void print_json(const nlohmann::json& j);
+
+/// Registration of each subcommand; one file each.
+void register_inspect(CLI::App& app);
+void register_eval(CLI::App& app);
+
+/// Text for the bottom of `xcel --help`.
+std::string exit_code_help();
+
+}  // namespace xcel::cli

@@ -1,0 +1,20 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#pragma once
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace xcel {
+
+/// Summary of repeated measurements (e.g. latency in ms).
+struct Stats {
+  double median = 0, mean = 0, std = 0, min = 0, max = 0, p10 = 0, p90 = 0;
+  int n = 0;
+};
+
+/// Percentiles by linear interpolation between order statistics. Empty input gives n = 0.
+Stats summarize(std::vector<double> samples);
+
+void to_json(nlohmann::json& j, const Stats& s);
+
+}  // namespace xcel

@@ -1,0 +1,28 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#pragma once
+/// LibTorch side of the IR: loading, saving and analysing TorchScript modules. Include only from files
+/// that run models; everything else uses summary.h.
+#include <string>
+
+#include <torch/script.h>
+
+#include "xcel/ir/summary.h"
+
+namespace xcel::ir {
+
+/// torch::jit::load with errors that name the file and the fix. The module is put in eval mode.
+torch::jit::Module load_model(const std::string& path);
+
+/// Saves to `path` atomically (temporary file + rename).
+void save_model(torch::jit::Module& module, const std::string& path);
+
+/// Layer table of `module` at `input`; runs the module once (in eval mode, without gradients).
+ModelSummary analyze(const torch::jit::Module& module, const Shape& input);
+
+/// Sets LibTorch's intra-op threads and OpenBLAS's pool to `threads` (>= 1).
+void set_threads(int threads);
+
+/// First line of a c10::Error's message, without LibTorch's C++ stack trace.
+std::string short_what(const std::exception& e);
+
+}  // namespace xcel::ir

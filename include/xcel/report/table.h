@@ -1,0 +1,34 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#pragma once
+/// Aligned text tables for humans (machine-readable output goes through --json instead).
+///   Table t({"layer", "flops"}, {Align::kLeft, Align::kRight});
+///   t.add({"conv1", "1.2M"});
+///   std::cout << t.str();
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace xcel::report {
+
+enum class Align { kLeft, kRight };
+
+class Table {
+ public:
+  Table(std::vector<std::string> header, std::vector<Align> align);
+  void add(std::vector<std::string> row);
+  std::string str() const;
+
+ private:
+  std::vector<std::string> header_;
+  std::vector<Align> align_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+/// 29128448 -> "29.13M"; 1814073344 -> "1.81G"; below 1000 printed as is.
+std::string human_count(double value);
+/// 0.92661 -> "92.66%"
+std::string percent(double fraction, int decimals = 2);
+/// {1, 3, 224, 224} -> "1x3x224x224"
+std::string shape_str(const std::vector<std::int64_t>& shape, const char* sep = "x");
+
+}  // namespace xcel::report

@@ -1,0 +1,15 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#pragma once
+/// Accuracy of a TorchScript classifier on an ImageSet (LibTorch side).
+#include <torch/script.h>
+
+#include "xcel/data/dataset.h"
+#include "xcel/train/eval_job.h"
+
+namespace xcel::train {
+
+/// Top-1/top-5 accuracy in eval mode without gradients, `batch` images at a time. The module's training
+/// flag is restored afterwards.
+Accuracy evaluate(torch::jit::Module& module, const data::ImageSet& set, int batch = 256);
+
+}  // namespace xcel::train

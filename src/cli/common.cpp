@@ -1,0 +1,39 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#include "xcel/cli/common.h"
+
+#include <iostream>
+
+#include "xcel/core/error.h"
+
+namespace xcel::cli {
+
+void add_output_options(CLI::App* cmd, OutputOptions& o) {
+  cmd->add_flag("--json", o.json, "Print the result as JSON on stdout (a documented contract; see docs/CLI.md)");
+}
+
+void add_threads_option(CLI::App* cmd, int& threads) {
+  cmd->add_option("--threads,-t", threads, "CPU threads for LibTorch and OpenBLAS")
+      ->capture_default_str()
+      ->envname("XCEL_THREADS")
+      ->check(CLI::Range(1, 256));
+}
+
+void add_split_options(CLI::App* cmd, data::SplitOptions& s) {
+  cmd->add_option("--val-size", s.val_size, "Images carved from the training set for the validation split")
+      ->capture_default_str();
+  cmd->add_option("--seed", s.seed, "Seed of the permutation that picks the validation images")
+      ->capture_default_str();
+}
+
+void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; }
+
+std::string exit_code_help() {
+  std::string out = "Exit codes:\n";
+  for (ExitCode c : {ExitCode::kOk, ExitCode::kInternal, ExitCode::kUsage, ExitCode::kInput, ExitCode::kUnsupported,
+                     ExitCode::kBudget, ExitCode::kDevice, ExitCode::kGate, ExitCode::kInterrupted}) {
+    out += fmt::format("  {:>3}  {}\n", static_cast<int>(c), exit_code_name(c));
+  }
+  return out;
+}
+
+}  // namespace xcel::cli

@@ -1,0 +1,63 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#include "xcel/core/fs.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "xcel/core/error.h"
+
+namespace xcel::fs {
+namespace stdfs = std::filesystem;
+
+bool exists(const std::string& path) {
+  std::error_code ec;
+  return stdfs::exists(path, ec);
+}
+
+bool is_directory(const std::string& path) {
+  std::error_code ec;
+  return stdfs::is_directory(path, ec);
+}
+
+std::int64_t file_size(const std::string& path) {
+  std::error_code ec;
+  auto n = stdfs::file_size(path, ec);
+  return ec ? -1 : static_cast<std::int64_t>(n);
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  if (stdfs::equivalent(a, b, ec)) return true;
+  return stdfs::weakly_canonical(a, ec) == stdfs::weakly_canonical(b, ec);
+}
+
+std::string temp_path_beside(const std::string& path) {
+  return path + ".tmp." + std::to_string(::getpid());
+}
+
+void commit_atomic(const std::string& tmp, const std::string& path) {
+  std::error_code ec;
+  stdfs::rename(tmp, path, ec);
+  if (ec) {
+    stdfs::remove(tmp, ec);
+    XCEL_FAIL(ExitCode::kInput, "cannot write '{}': {}; check that its directory exists and is writable", path,
+              ec.message());
+  }
+}
+
+void write_file_atomic(const std::string& path, const std::string& content) {
+  std::string tmp = temp_path_beside(path);
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    XCEL_CHECK(out.good(), ExitCode::kInput, "cannot write '{}'; check that its directory exists and is writable",
+               path);
+    out << content;
+    out.close();
+    XCEL_CHECK(out.good(), ExitCode::kInput, "writing '{}' failed (disk full?)", path);
+  }
+  commit_atomic(tmp, path);
+}
+
+}  // namespace xcel::fs

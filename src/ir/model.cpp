@@ -1,0 +1,56 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#include "xcel/ir/model.h"
+
+#include <ATen/Parallel.h>
+
+#include "xcel/core/error.h"
+#include "xcel/core/fs.h"
+#include "xcel/core/runtime.h"
+
+namespace xcel::ir {
+
+std::string short_what(const std::exception& e) {
+  std::string msg = e.what();
+  if (const auto* ce = dynamic_cast<const c10::Error*>(&e)) msg = ce->what_without_backtrace();
+  // LibTorch messages often span lines; the first meaningful one says what happened.
+  size_t start = msg.find_first_not_of(" \n");
+  msg = start == std::string::npos ? "" : msg.substr(start);
+  auto nl = msg.find('\n');
+  return nl == std::string::npos ? msg : msg.substr(0, nl);
+}
+
+torch::jit::Module load_model(const std::string& path) {
+  XCEL_CHECK(fs::exists(path), ExitCode::kInput, "model file '{}' not found; pass --model with a TorchScript file",
+             path);
+  XCEL_CHECK(!fs::is_directory(path), ExitCode::kInput, "model path '{}' is a directory, not a TorchScript file",
+             path);
+  try {
+    auto m = torch::jit::load(path, torch::kCPU);
+    m.eval();
+    return m;
+  } catch (const std::exception& e) {
+    XCEL_FAIL(ExitCode::kInput,
+              "cannot load '{}' as TorchScript ({}); export it with torch.jit.script(model).save(path) or "
+              "torch.jit.trace",
+              path, short_what(e));
+  }
+}
+
+void save_model(torch::jit::Module& module, const std::string& path) {
+  std::string tmp = fs::temp_path_beside(path);
+  try {
+    module.save(tmp);
+  } catch (const std::exception& e) {
+    std::remove(tmp.c_str());
+    XCEL_FAIL(ExitCode::kInput, "cannot save model to '{}': {}", path, short_what(e));
+  }
+  fs::commit_atomic(tmp, path);
+}
+
+void set_threads(int threads) {
+  XCEL_CHECK(threads >= 1, ExitCode::kUsage, "--threads must be at least 1 (got {})", threads);
+  at::set_num_threads(threads);
+  runtime::set_blas_threads(threads);
+}
+
+}  // namespace xcel::ir

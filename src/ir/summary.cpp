@@ -1,0 +1,61 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#include "xcel/ir/summary.h"
+
+#include <sstream>
+
+#include "xcel/core/error.h"
+
+namespace xcel::ir {
+
+Shape parse_shape(const std::string& text) {
+  Shape shape;
+  std::string item;
+  std::string normalized = text;
+  for (char& c : normalized)
+    if (c == 'x' || c == 'X') c = ',';
+  std::stringstream ss(normalized);
+  while (std::getline(ss, item, ',')) {
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    XCEL_CHECK(used == item.size() && used > 0 && v > 0, ExitCode::kUsage,
+               "bad shape '{}': expected positive integers like 1,3,224,224", text);
+    shape.push_back(v);
+  }
+  XCEL_CHECK(shape.size() >= 2, ExitCode::kUsage, "bad shape '{}': expected N,C,H,W like 1,1,28,28", text);
+  return shape;
+}
+
+void to_json(nlohmann::json& j, const Layer& l) {
+  j = {{"name", l.name},
+       {"kind", layer_kind_name(l.kind)},
+       {"in_channels", l.in_channels},
+       {"out_channels", l.out_channels},
+       {"input_shape", l.input_shape},
+       {"output_shape", l.output_shape},
+       {"params", l.params},
+       {"flops", l.flops},
+       {"bias", l.has_bias}};
+  if (l.kind == LayerKind::kConv) {
+    j["kernel"] = l.kernel;
+    j["stride"] = l.stride;
+    j["padding"] = l.padding;
+    j["dilation"] = l.dilation;
+    j["groups"] = l.groups;
+    j["depthwise"] = l.depthwise();
+  }
+}
+
+void to_json(nlohmann::json& j, const ModelSummary& s) {
+  j = {{"model", s.path},       {"file_bytes", s.file_bytes}, {"input_shape", s.input_shape},
+       {"output_shape", s.output_shape}, {"params", s.params}, {"flops", s.flops},
+       {"layers", s.layers}};
+  auto& unknown = j["unknown_ops"] = nlohmann::json::array();
+  for (const auto& u : s.unknown_ops) unknown.push_back({{"kind", u.kind}, {"count", u.count}});
+}
+
+}  // namespace xcel::ir

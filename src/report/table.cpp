@@ -1,0 +1,61 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#include "xcel/report/table.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <spdlog/fmt/fmt.h>
+
+#include "xcel/core/error.h"
+
+namespace xcel::report {
+
+Table::Table(std::vector<std::string> header, std::vector<Align> align)
+    : header_(std::move(header)), align_(std::move(align)) {
+  XCEL_ASSERT(header_.size() == align_.size(), "header and alignment sizes differ");
+}
+
+void Table::add(std::vector<std::string> row) {
+  XCEL_ASSERT(row.size() == header_.size(), "row has {} cells, header {}", row.size(), header_.size());
+  rows_.push_back(std::move(row));
+}
+
+std::string Table::str() const {
+  std::vector<size_t> width(header_.size());
+  for (size_t c = 0; c < header_.size(); ++c) {
+    width[c] = header_[c].size();
+    for (const auto& r : rows_) width[c] = std::max(width[c], r[c].size());
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string out;
+    for (size_t c = 0; c < cells.size(); ++c) {
+      if (c > 0) out += "  ";
+      std::string pad(width[c] - cells[c].size(), ' ');
+      bool last = c + 1 == cells.size();
+      out += align_[c] == Align::kRight ? pad + cells[c] : (last ? cells[c] : cells[c] + pad);
+    }
+    return out + "\n";
+  };
+  std::string out = line(header_);
+  std::vector<std::string> rule;
+  for (size_t w : width) rule.emplace_back(w, '-');
+  out += line(rule);
+  for (const auto& r : rows_) out += line(r);
+  return out;
+}
+
+std::string human_count(double value) {
+  const double a = std::fabs(value);
+  if (a >= 1e9) return fmt::format("{:.2f}G", value / 1e9);
+  if (a >= 1e6) return fmt::format("{:.2f}M", value / 1e6);
+  if (a >= 1e3) return fmt::format("{:.2f}K", value / 1e3);
+  return fmt::format("{:g}", value);
+}
+
+std::string percent(double fraction, int decimals) { return fmt::format("{:.{}f}%", 100.0 * fraction, decimals); }
+
+std::string shape_str(const std::vector<std::int64_t>& shape, const char* sep) {
+  return fmt::format("{}", fmt::join(shape, sep));
+}
+
+}  // namespace xcel::report

@@ -1,0 +1,77 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#include "xcel/train/evaluate.h"
+
+#include <chrono>
+
+#include "xcel/core/error.h"
+#include "xcel/core/fs.h"
+#include "xcel/ir/model.h"
+#include "xcel/latency/host_bench.h"
+#include "xcel/train/tensor_data.h"
+
+namespace xcel::train {
+
+Accuracy evaluate(torch::jit::Module& module, const data::ImageSet& set, int batch) {
+  XCEL_CHECK(batch >= 1, ExitCode::kUsage, "--batch must be at least 1 (got {})", batch);
+  const bool was_training = module.is_training();
+  module.eval();
+  torch::NoGradGuard no_grad;
+  std::int64_t correct1 = 0, correct5 = 0;
+  for (std::int64_t i = 0; i < set.size(); i += batch) {
+    std::int64_t end = std::min<std::int64_t>(i + batch, set.size());
+    at::Tensor logits;
+    try {
+      logits = module.forward({images(set, i, end)}).toTensor();
+    } catch (const std::exception& e) {
+      XCEL_FAIL(ExitCode::kInput, "the model fails on {} images of {}x{}x{} ({})", set.name, set.channels,
+                set.height, set.width, ir::short_what(e));
+    }
+    XCEL_CHECK(logits.dim() == 2 && logits.size(0) == end - i && logits.size(1) >= set.num_classes,
+               ExitCode::kInput, "the model outputs shape [{}] but {} needs [batch, {}] class scores",
+               fmt::join(logits.sizes(), ", "), set.name, set.num_classes);
+    at::Tensor y = labels(set, i, end);
+    int64_t k = std::min<int64_t>(5, logits.size(1));
+    at::Tensor top = std::get<1>(logits.topk(k, 1));
+    at::Tensor hit = top.eq(y.unsqueeze(1));
+    correct1 += hit.select(1, 0).sum().item<std::int64_t>();
+    correct5 += hit.any(1).sum().item<std::int64_t>();
+  }
+  if (was_training) module.train();
+  Accuracy acc;
+  acc.n = set.size();
+  if (acc.n > 0) {
+    acc.top1 = static_cast<double>(correct1) / acc.n;
+    acc.top5 = static_cast<double>(correct5) / acc.n;
+  }
+  return acc;
+}
+
+EvalReport run_eval(const EvalOptions& opts) {
+  ir::set_threads(opts.threads);
+  EvalReport r;
+  r.model = opts.model;
+  r.data = opts.data;
+  r.split = opts.split;
+  r.threads = opts.threads;
+  r.blas = runtime::blas_info();
+  auto spec = data::parse_spec(opts.data);
+  auto split = data::parse_split(opts.split);
+  auto module = ir::load_model(opts.model);
+  data::ImageSet set = data::load_split(spec, split, opts.split_opts);
+  if (opts.limit > 0 && opts.limit < set.size()) {
+    std::vector<std::int64_t> first(static_cast<size_t>(opts.limit));
+    for (std::int64_t i = 0; i < opts.limit; ++i) first[static_cast<size_t>(i)] = i;
+    set = data::select(set, first, set.name);
+  }
+  const ir::Shape one{1, set.channels, set.height, set.width};
+  r.summary = ir::analyze(module, one);
+  r.summary.path = opts.model;
+  r.summary.file_bytes = fs::file_size(opts.model);
+  auto t0 = std::chrono::steady_clock::now();
+  r.accuracy = evaluate(module, set, opts.batch);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (opts.bench_runs > 0) r.latency_ms = latency::bench_host(module, one, opts.bench_warmup, opts.bench_runs);
+  return r;
+}
+
+}  // namespace xcel::train
