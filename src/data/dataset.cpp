@@ -72,8 +72,9 @@ ImageSet load_set(const DatasetSpec& spec, bool train) {
     return read_cifar10_batches(files);
   }
   const std::string prefix = train ? "train" : "t10k";
-  return read_idx_pair(find_idx(spec.dir, prefix + "-images-idx3-ubyte"),
-                       find_idx(spec.dir, prefix + "-labels-idx1-ubyte"));
+  std::string images = find_idx(spec.dir, prefix + "-images-idx3-ubyte");
+  std::string labels = find_idx(spec.dir, prefix + "-labels-idx1-ubyte");
+  return read_idx_pair(images, labels);
 }
 
 }  // namespace xcel::data

@@ -175,15 +175,6 @@ void freeze_plain_attributes(torch::jit::Graph& g, const torch::jit::Module& m) 
 
 }  // namespace
 
-const char* layer_kind_name(LayerKind k) {
-  switch (k) {
-    case LayerKind::kConv: return "conv";
-    case LayerKind::kLinear: return "linear";
-    case LayerKind::kBatchNorm: return "batchnorm";
-  }
-  return "?";
-}
-
 ModelSummary analyze(const torch::jit::Module& module_in, const Shape& input_shape) {
   XCEL_CHECK(module_in.find_method("forward").has_value(), ExitCode::kUnsupported,
              "the model has no forward method; export the nn.Module itself with torch.jit.script or trace");

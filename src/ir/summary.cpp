@@ -7,6 +7,16 @@
 
 namespace xcel::ir {
 
+const char* layer_kind_name(LayerKind k) {
+  switch (k) {
+    case LayerKind::kConv: return "conv";
+    case LayerKind::kLinear: return "linear";
+    case LayerKind::kBatchNorm: return "batchnorm";
+  }
+  return "?";
+}
+
+
 Shape parse_shape(const std::string& text) {
   Shape shape;
   std::string item;

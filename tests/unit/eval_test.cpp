@@ -1,0 +1,61 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#include "test_env.h"
+#include "xcel/core/error.h"
+#include "xcel/core/runtime.h"
+#include "xcel/ir/model.h"
+#include "xcel/latency/host_bench.h"
+#include "xcel/train/evaluate.h"
+#include "xcel/train/tensor_data.h"
+
+namespace xcel::train {
+namespace {
+
+data::ImageSet small_test() {
+  return data::load_split(data::parse_spec("idx:" + test::fixtures() + "/idx_small"), data::Split::kTest, {});
+}
+
+TEST(TensorData, ScalesToUnitRange) {
+  auto set = small_test();
+  at::Tensor x = images(set, 10, 20);
+  EXPECT_EQ(x.sizes().vec(), (std::vector<std::int64_t>{10, 1, 28, 28}));
+  EXPECT_FLOAT_EQ(x[0][0][0][0].item<float>(), set.pixels[10 * 784] / 255.0f);
+  EXPECT_LE(x.max().item<float>(), 1.0f);
+  EXPECT_EQ(labels(set, 10, 20)[3].item<std::int64_t>(), set.labels[13]);
+}
+
+TEST(Evaluate, MatchesArgmaxCountedByHand) {
+  auto set = small_test();
+  auto m = ir::load_model(test::fixtures() + "/plain.pt");
+  Accuracy acc = evaluate(m, set, 32);
+  torch::NoGradGuard ng;
+  at::Tensor logits = m.forward({images(set, 0, set.size())}).toTensor();
+  double top1 = logits.argmax(1).eq(labels(set, 0, set.size())).sum().item<double>() / set.size();
+  EXPECT_EQ(acc.n, 100);
+  EXPECT_DOUBLE_EQ(acc.top1, top1);
+  EXPECT_GE(acc.top5, acc.top1);
+  // Batch size does not change the answer.
+  EXPECT_DOUBLE_EQ(evaluate(m, set, 7).top1, acc.top1);
+}
+
+TEST(Evaluate, WrongImageShapeIsAnInputError) {
+  auto set = small_test();
+  auto m = ir::load_model(test::fixtures() + "/resnet18.pt");
+  test::expect_error([&] { evaluate(m, set, 16); }, ExitCode::kInput, "the model fails on");
+}
+
+TEST(HostBench, ReportsSpread) {
+  auto m = ir::load_model(test::fixtures() + "/plain.pt");
+  Stats s = latency::bench_host(m, {1, 1, 28, 28}, 2, 15);
+  EXPECT_EQ(s.n, 15);
+  EXPECT_GT(s.median, 0);
+  EXPECT_LE(s.p10, s.median);
+  EXPECT_LE(s.median, s.p90);
+}
+
+TEST(Runtime, ExecutablesUseOpenBlas) {
+  auto info = runtime::blas_info();
+  EXPECT_TRUE(info.is_openblas) << "sgemm_ comes from " << info.library;
+}
+
+}  // namespace
+}  // namespace xcel::train
