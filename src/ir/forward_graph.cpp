@@ -1,0 +1,212 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+// The probe runs a copy of the inlined graph whose output is temporarily a tuple of every tensor on the data
+// path (and the weights of layer ops), so one forward pass yields all shapes.
+#include "xcel/ir/forward_graph.h"
+
+#include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/ir/constants.h>
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/inliner.h>
+
+#include <algorithm>
+#include <set>
+
+#include "xcel/core/error.h"
+#include "xcel/ir/model.h"
+
+namespace xcel::ir {
+namespace {
+using torch::jit::Node;
+using torch::jit::Value;
+namespace prim = c10::prim;
+namespace aten = c10::aten;
+
+bool reads_any(const Node* n, const std::unordered_set<const Value*>& data) {
+  for (const Value* v : n->inputs())
+    if (data.count(v)) return true;
+  for (const auto* b : n->blocks())
+    for (const Node* inner : b->nodes())
+      if (reads_any(inner, data)) return true;
+  return false;
+}
+
+void collect_nodes(torch::jit::Block* b, std::vector<Node*>& out) {
+  for (Node* n : b->nodes()) {
+    out.push_back(n);
+    for (auto* inner : n->blocks()) collect_nodes(inner, out);
+  }
+}
+
+// Replaces reads of plain module attributes (bool, int, float, str) with constants so that constant
+// propagation removes the control flow they steer. Tensor attributes stay as they are.
+void freeze_plain_attributes(torch::jit::Graph& g, const torch::jit::Module& m) {
+  std::vector<Node*> nodes;
+  collect_nodes(g.block(), nodes);
+  const Value* self = g.inputs()[0];
+  for (Node* n : nodes) {
+    if (n->kind() != prim::GetAttr) continue;
+    auto kind = n->output()->type()->kind();
+    if (kind != c10::TypeKind::BoolType && kind != c10::TypeKind::IntType && kind != c10::TypeKind::FloatType &&
+        kind != c10::TypeKind::StringType)
+      continue;
+    std::vector<std::string> path;
+    const Value* v = n->output();
+    while (v->node()->kind() == prim::GetAttr) {
+      path.push_back(v->node()->s(c10::attr::name));
+      v = v->node()->input(0);
+    }
+    if (v != self) continue;
+    c10::IValue obj = m._ivalue();
+    for (auto it = path.rbegin(); it != path.rend(); ++it) obj = obj.toObjectRef().getAttr(*it);
+    torch::jit::WithInsertPoint guard(n);
+    n->output()->replaceAllUsesWith(g.insertConstant(obj));
+  }
+}
+
+// Runs `values` through the graph once and returns their runtime values; the graph is restored after.
+std::vector<c10::IValue> probe(torch::jit::Graph& g, const torch::jit::Module& m, const at::Tensor& input,
+                               const std::vector<Value*>& values) {
+  Value* original_out = g.outputs()[0];
+  Node* tuple = g.createTuple(values);
+  g.appendNode(tuple);
+  g.eraseOutput(0);
+  g.registerOutput(tuple->output());
+  std::vector<c10::IValue> out;
+  std::exception_ptr failure;
+  try {
+    auto copy = g.copy();
+    torch::jit::GraphFunction fn("xcel_probe", copy, nullptr);
+    torch::jit::Stack stack{m._ivalue(), input};
+    fn.run(stack);
+    out = stack.back().toTupleRef().elements().vec();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  g.eraseOutput(0);
+  g.registerOutput(original_out);
+  tuple->destroy();
+  if (failure) std::rethrow_exception(failure);
+  return out;
+}
+
+}  // namespace
+
+bool holds_tensor(const c10::TypePtr& t) {
+  if (t->isSubtypeOf(*c10::TensorType::get())) return true;
+  for (const auto& c : t->containedTypes())
+    if (holds_tensor(c)) return true;
+  return false;
+}
+
+bool is_tensor_type(const Value* v) { return v->type()->isSubtypeOf(*c10::TensorType::get()); }
+
+bool is_known_op(const Node* n) {
+  static const std::set<std::string> ops = {
+      "aten::conv1d", "aten::conv2d", "aten::conv3d", "aten::_convolution", "aten::linear", "aten::batch_norm",
+      "aten::relu", "aten::relu_", "aten::relu6", "aten::relu6_", "aten::hardtanh", "aten::hardtanh_",
+      "aten::sigmoid", "aten::sigmoid_", "aten::tanh", "aten::tanh_", "aten::silu", "aten::silu_",
+      "aten::hardswish", "aten::hardswish_", "aten::hardsigmoid", "aten::hardsigmoid_", "aten::gelu",
+      "aten::leaky_relu", "aten::leaky_relu_", "aten::elu", "aten::elu_", "aten::mish", "aten::softplus",
+      "aten::clamp", "aten::clamp_", "aten::dropout", "aten::dropout_", "aten::feature_dropout",
+      "aten::alpha_dropout", "aten::contiguous", "aten::clone", "aten::detach", "aten::add", "aten::add_",
+      "aten::sub", "aten::sub_", "aten::mul", "aten::mul_", "aten::div", "aten::div_", "aten::rsub",
+      "aten::softmax", "aten::log_softmax", "aten::max_pool1d", "aten::max_pool2d", "aten::avg_pool1d",
+      "aten::avg_pool2d", "aten::adaptive_avg_pool1d", "aten::adaptive_avg_pool2d", "aten::adaptive_max_pool2d",
+      "aten::mean", "aten::upsample_nearest2d", "aten::upsample_bilinear2d", "aten::constant_pad_nd", "aten::pad",
+      "aten::flatten", "aten::view", "aten::reshape", "aten::squeeze", "aten::unsqueeze", "aten::cat", "aten::t",
+      "aten::transpose", "aten::permute", "aten::chunk", "aten::split", "prim::ListConstruct", "prim::ListUnpack",
+      "prim::TupleConstruct", "prim::TupleUnpack", "prim::TupleIndex", "prim::NumToTensor", "aten::__getitem__",
+      "prim::Constant",
+  };
+  if (!n->blocks().empty()) return false;
+  if (n->kind() == aten::_convolution && torch::jit::toIValue(n->input(6)).value_or(false).toBool())
+    return false;  // transposed convolution
+  return ops.count(n->kind().toQualString()) > 0;
+}
+
+bool is_layer_op(const Node* n) {
+  static const std::set<c10::Symbol> kinds = {aten::conv1d,       aten::conv2d, aten::conv3d,
+                                              aten::_convolution, aten::linear, aten::batch_norm};
+  return kinds.count(n->kind()) > 0;
+}
+
+size_t conv_groups_arg(const Node* n) { return n->kind() == aten::_convolution ? 8 : 6; }
+
+std::string owner_path(const Value* v, const Value* self) {
+  std::vector<std::string> parts;
+  while (v->node()->kind() == prim::GetAttr) {
+    parts.push_back(v->node()->s(c10::attr::name));
+    v = v->node()->input(0);
+  }
+  if (v != self || parts.empty()) return "";
+  std::reverse(parts.begin(), parts.end());
+  parts.pop_back();
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ".") + p;
+  return out;
+}
+
+std::string attr_name(const Value* v) {
+  return v->node()->kind() == prim::GetAttr ? v->node()->s(c10::attr::name) : "";
+}
+
+Shape const_ints(const Value* v) {
+  auto iv = torch::jit::toIValue(v);
+  if (!iv || !iv->isIntList()) return {};
+  return iv->toIntVector();
+}
+
+std::int64_t const_int(const Value* v, std::int64_t fallback) {
+  auto iv = torch::jit::toIValue(v);
+  return iv && iv->isInt() ? iv->toInt() : fallback;
+}
+
+ForwardGraph build_forward_graph(const torch::jit::Module& module_in, const Shape& input_shape) {
+  XCEL_CHECK(module_in.find_method("forward").has_value(), ExitCode::kUnsupported,
+             "the model has no forward method; export the nn.Module itself with torch.jit.script or trace");
+  ForwardGraph fg;
+  // A private copy in eval mode: the probe must not touch the caller's batch-norm statistics.
+  fg.module = module_in.deepcopy();
+  fg.module.eval();
+  fg.graph = fg.module.get_method("forward").graph()->copy();
+  torch::jit::Graph& g = *fg.graph;
+  torch::jit::Inline(g);
+  freeze_plain_attributes(g, fg.module);
+  torch::jit::ConstantPropagation(fg.graph);
+  XCEL_CHECK(g.inputs().size() == 2, ExitCode::kUnsupported,
+             "forward takes {} inputs; xcel handles models with one image-batch input", g.inputs().size() - 1);
+  fg.self = g.inputs()[0];
+  fg.input = g.inputs()[1];
+  fg.data.insert(fg.input);
+
+  std::vector<Value*> wanted{fg.input};
+  std::unordered_set<const Value*> seen{fg.input};
+  auto want = [&](Value* v) {
+    if (holds_tensor(v->type()) && seen.insert(v).second) wanted.push_back(v);
+  };
+  for (Node* n : g.nodes()) {
+    if (!reads_any(n, fg.data)) continue;
+    fg.data_nodes.push_back(n);
+    for (Value* o : n->outputs()) {
+      fg.data.insert(o);
+      if (is_tensor_type(o)) want(o);
+    }
+    if (is_layer_op(n))
+      for (size_t i = 1; i <= 4 && i < n->inputs().size(); ++i) want(n->input(i));
+  }
+  if (is_tensor_type(g.outputs()[0])) want(g.outputs()[0]);
+
+  std::vector<c10::IValue> values;
+  try {
+    torch::NoGradGuard no_grad;
+    values = probe(g, fg.module, torch::zeros(input_shape), wanted);
+  } catch (const std::exception& e) {
+    XCEL_FAIL(ExitCode::kInput, "the model rejects input shape {} ({}); pass --input N,C,H,W as the model expects",
+              fmt::join(input_shape, ","), short_what(e));
+  }
+  for (size_t i = 0; i < wanted.size(); ++i)
+    if (values[i].isTensor()) fg.shapes[wanted[i]] = values[i].toTensor().sizes().vec();
+  return fg;
+}
+
+}  // namespace xcel::ir
