@@ -40,6 +40,7 @@ int run(int argc, char** argv) {
 
   register_inspect(app);
   register_eval(app);
+  register_prune(app);
 
   try {
     app.parse(argc, argv);

@@ -40,8 +40,7 @@ void collect_nodes(torch::jit::Block* b, std::vector<Node*>& out) {
 // Replaces reads of plain module attributes (bool, int, float, str) with constants so that constant
 // propagation removes the control flow they steer. Tensor attributes stay as they are.
 void freeze_plain_attributes(torch::jit::Graph& g, const torch::jit::Module& m) {
-  std::vector<Node*> nodes;
-  collect_nodes(g.block(), nodes);
+  std::vector<Node*> nodes = all_nodes(g);
   const Value* self = g.inputs()[0];
   for (Node* n : nodes) {
     if (n->kind() != prim::GetAttr) continue;
@@ -90,6 +89,12 @@ std::vector<c10::IValue> probe(torch::jit::Graph& g, const torch::jit::Module& m
 }
 
 }  // namespace
+
+std::vector<Node*> all_nodes(torch::jit::Graph& g) {
+  std::vector<Node*> out;
+  collect_nodes(g.block(), out);
+  return out;
+}
 
 bool holds_tensor(const c10::TypePtr& t) {
   if (t->isSubtypeOf(*c10::TensorType::get())) return true;
@@ -161,13 +166,26 @@ std::int64_t const_int(const Value* v, std::int64_t fallback) {
   return iv && iv->isInt() ? iv->toInt() : fallback;
 }
 
-ForwardGraph build_forward_graph(const torch::jit::Module& module_in, const Shape& input_shape) {
+std::vector<at::Tensor> run_probe(const ForwardGraph& fg, const at::Tensor& input,
+                                  const std::vector<Value*>& values) {
+  torch::NoGradGuard no_grad;
+  auto out = probe(*fg.graph, fg.module, input, values);
+  std::vector<at::Tensor> tensors;
+  for (auto& v : out) tensors.push_back(v.toTensor());
+  return tensors;
+}
+
+ForwardGraph build_forward_graph(const torch::jit::Module& module_in, const Shape& input_shape, bool copy) {
   XCEL_CHECK(module_in.find_method("forward").has_value(), ExitCode::kUnsupported,
              "the model has no forward method; export the nn.Module itself with torch.jit.script or trace");
   ForwardGraph fg;
   // A private copy in eval mode: the probe must not touch the caller's batch-norm statistics.
-  fg.module = module_in.deepcopy();
-  fg.module.eval();
+  if (copy) {
+    fg.module = module_in.deepcopy();
+    fg.module.eval();
+  } else {
+    fg.module = module_in;
+  }
   fg.graph = fg.module.get_method("forward").graph()->copy();
   torch::jit::Graph& g = *fg.graph;
   torch::jit::Inline(g);

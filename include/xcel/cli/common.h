@@ -25,6 +25,7 @@ void print_json(const nlohmann::json& j);
 /// Registration of each subcommand; one file each.
 void register_inspect(CLI::App& app);
 void register_eval(CLI::App& app);
+void register_prune(CLI::App& app);
 
 /// Text for the bottom of `xcel --help`.
 std::string exit_code_help();

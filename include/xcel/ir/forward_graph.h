@@ -30,9 +30,14 @@ struct ForwardGraph {
   }
 };
 
-/// Builds the graph and runs the probe. Errors: kUnsupported (no forward, several inputs), kInput (the
-/// model rejects `input`).
-ForwardGraph build_forward_graph(const torch::jit::Module& module, const Shape& input);
+/// Builds the graph and runs the probe. With copy = true the probe runs on an eval-mode deep copy; with
+/// copy = false it shares `module` (which must be in eval mode), so later probes read its current weights.
+/// Errors: kUnsupported (no forward, several inputs), kInput (the model rejects `input`).
+ForwardGraph build_forward_graph(const torch::jit::Module& module, const Shape& input, bool copy = true);
+
+/// Values of `values` (tensors of fg.graph) when the model runs on `input`, without gradients.
+std::vector<at::Tensor> run_probe(const ForwardGraph& fg, const at::Tensor& input,
+                                  const std::vector<torch::jit::Value*>& values);
 
 /// "features.0.0" for a value read as self.features[0][0].weight; empty if not rooted at `self`.
 std::string owner_path(const torch::jit::Value* v, const torch::jit::Value* self);
@@ -50,6 +55,9 @@ size_t conv_groups_arg(const torch::jit::Node* n);
 bool is_tensor_type(const torch::jit::Value* v);
 /// A tensor, or a list/tuple/optional that can hold one.
 bool holds_tensor(const c10::TypePtr& t);
+
+/// Every node of `g`, nested blocks included, in order.
+std::vector<torch::jit::Node*> all_nodes(torch::jit::Graph& g);
 
 /// Layer table of a built graph, in execution order; ops xcel does not understand go to `unknown`.
 std::vector<Layer> layer_table(const ForwardGraph& fg, std::vector<UnknownOp>* unknown);

@@ -1,0 +1,40 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#pragma once
+/// The structured pruning engine (LibTorch side): dependency analysis, channel selection, physical removal.
+///   auto dg = build_dependency_graph(model, {1, 1, 28, 28});
+///   auto kept = resolve_widths(dg, uniform_policy(dg, 0.5), 1);
+///   auto pruned = apply(model, dg, select_channels(model, dg, kept, Importance::kL1));
+#include <torch/script.h>
+
+#include <vector>
+
+#include "xcel/prune/dependency.h"
+#include "xcel/prune/policy.h"
+
+namespace xcel::prune {
+
+DependencyGraph build_dependency_graph(const torch::jit::Module& module, const ir::Shape& input);
+
+/// Channel indices kept per group (ascending), as dg.groups.
+using Selection = std::vector<std::vector<std::int64_t>>;
+
+/// Keeps, in each group, the channels whose producing filters have the largest norm (each producer's
+/// norms scaled by their mean, then summed over the group's producers; ties keep the lower index).
+Selection select_channels(const torch::jit::Module& module, const DependencyGraph& dg,
+                          const std::vector<std::int64_t>& kept, Importance importance);
+
+/// A new module with the unselected channels physically removed; `module` is not modified. The result is
+/// checked by a forward pass at dg.input_shape (Error kInternal if it fails).
+torch::jit::Module apply(const torch::jit::Module& module, const DependencyGraph& dg, const Selection& selection);
+
+/// Indices along a dimension indexed by `map` that survive `selection` (ascending).
+std::vector<std::int64_t> surviving_indices(const DependencyGraph& dg, const ChannelMap& map,
+                                            const Selection& selection);
+
+/// The submodule at `path` ("features.0.0"; "" is the root).
+torch::jit::Module submodule(const torch::jit::Module& root, const std::string& path);
+
+/// A module's parameter or buffer by path ("features.0.0", "weight").
+at::Tensor get_tensor(const torch::jit::Module& root, const std::string& module, const std::string& name);
+
+}  // namespace xcel::prune

@@ -1,0 +1,151 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+// Channel selection and physical removal. Removal works on a clone with fresh class types (so the caller's
+// module and any type it shares stay untouched); depthwise convolutions also need their `groups` constant
+// changed, which lives in method code: the clone's forward is inlined so each call site owns its constant.
+#include <torch/csrc/jit/passes/inliner.h>
+
+#include <map>
+#include <numeric>
+#include <sstream>
+
+#include "xcel/core/error.h"
+#include "xcel/core/log.h"
+#include "xcel/ir/forward_graph.h"
+#include "xcel/ir/model.h"
+#include "xcel/prune/engine.h"
+
+namespace xcel::prune {
+torch::jit::Module submodule(const torch::jit::Module& root, const std::string& path) {
+  torch::jit::Module m = root;
+  std::stringstream ss(path);
+  std::string part;
+  while (std::getline(ss, part, '.'))
+    if (!part.empty()) m = m.attr(part).toModule();
+  return m;
+}
+
+namespace {
+
+void patch_depthwise_groups(torch::jit::Module& m, const std::map<std::string, std::int64_t>& groups) {
+  auto graph = m.get_method("forward").graph();
+  torch::jit::Inline(*graph);
+  const torch::jit::Value* self = graph->inputs()[0];
+  std::vector<torch::jit::Node*> convs;
+  for (torch::jit::Node* n : ir::all_nodes(*graph))
+    if (n->kind() == c10::aten::conv1d || n->kind() == c10::aten::conv2d || n->kind() == c10::aten::conv3d ||
+        n->kind() == c10::aten::_convolution)
+      convs.push_back(n);
+  size_t patched = 0;
+  for (torch::jit::Node* n : convs) {
+    auto it = groups.find(ir::owner_path(n->input(1), self));
+    if (it == groups.end()) continue;
+    torch::jit::WithInsertPoint guard(n);
+    n->replaceInput(ir::conv_groups_arg(n), graph->insertConstant(it->second));
+    ++patched;
+  }
+  XCEL_ASSERT(patched >= groups.size(), "patched {} of {} depthwise convolutions", patched, groups.size());
+}
+
+}  // namespace
+
+std::vector<std::int64_t> surviving_indices(const DependencyGraph& dg, const ChannelMap& map,
+                                            const Selection& selection) {
+  std::vector<std::int64_t> idx;
+  for (const auto& seg : map.segments) {
+    const auto& keep = selection[static_cast<size_t>(dg.group_of_space[static_cast<size_t>(seg.space)])];
+    for (std::int64_t k : keep)
+      for (std::int64_t j = 0; j < map.factor; ++j) idx.push_back((seg.offset + k) * map.factor + j);
+  }
+  return idx;
+}
+
+at::Tensor get_tensor(const torch::jit::Module& root, const std::string& module, const std::string& name) {
+  return submodule(root, module).attr(name).toTensor();
+}
+
+Selection select_channels(const torch::jit::Module& module, const DependencyGraph& dg,
+                          const std::vector<std::int64_t>& kept, Importance importance) {
+  torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> score(dg.groups.size());
+  for (const auto& p : dg.params) {
+    if (!p.producer) continue;
+    const auto& seg = p.map.segments.at(0);
+    const size_t g = static_cast<size_t>(dg.group_of_space[static_cast<size_t>(seg.space)]);
+    at::Tensor w = get_tensor(module, p.module, p.name).detach().flatten(1);
+    at::Tensor norm = importance == Importance::kL1 ? w.abs().sum(1) : w.pow(2).sum(1).sqrt();
+    norm = norm / (norm.mean() + 1e-12);
+    score[g] = score[g].defined() ? score[g] + norm : norm;
+  }
+  Selection sel(dg.groups.size());
+  for (size_t g = 0; g < dg.groups.size(); ++g) {
+    const std::int64_t c = dg.groups[g].channels;
+    std::vector<std::int64_t> order(static_cast<size_t>(c));
+    std::iota(order.begin(), order.end(), 0);
+    if (kept[g] < c && dg.groups[g].prunable && score[g].defined()) {
+      auto s = score[g].contiguous();
+      const float* v = s.data_ptr<float>();
+      std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) { return v[a] > v[b]; });
+      order.resize(static_cast<size_t>(kept[g]));
+      std::sort(order.begin(), order.end());
+    } else {
+      XCEL_ASSERT(kept[g] == c, "group {} cannot be pruned but is asked to keep {} of {}", dg.groups[g].name,
+                  kept[g], c);
+    }
+    sel[g] = std::move(order);
+  }
+  return sel;
+}
+
+torch::jit::Module apply(const torch::jit::Module& module, const DependencyGraph& dg, const Selection& selection) {
+  XCEL_ASSERT(selection.size() == dg.groups.size(), "selection for {} groups, graph has {}", selection.size(),
+              dg.groups.size());
+  torch::NoGradGuard no_grad;
+  torch::jit::Module out = module.clone();  // new class types, copied tensors
+
+  // Gather every channel-indexed dimension of each tensor, then cut each tensor once.
+  std::map<std::pair<std::string, std::string>, std::vector<const ParamDim*>> by_tensor;
+  for (const auto& p : dg.params) by_tensor[{p.module, p.name}].push_back(&p);
+  for (const auto& [key, dims] : by_tensor) {
+    at::Tensor t = get_tensor(out, key.first, key.second);
+    at::Tensor cut = t.detach();
+    bool changed = false;
+    for (const ParamDim* p : dims) {
+      auto idx = surviving_indices(dg, p->map, selection);
+      if (static_cast<std::int64_t>(idx.size()) == cut.size(p->dim)) continue;
+      cut = cut.index_select(p->dim, torch::tensor(idx, torch::kInt64));
+      changed = true;
+    }
+    if (!changed) continue;
+    auto sub = submodule(out, key.first);
+    if (dims.front()->is_buffer) {
+      sub.register_buffer(key.second, cut.contiguous());
+    } else {
+      sub.register_parameter(key.second, cut.contiguous().clone().requires_grad_(t.requires_grad()), false);
+    }
+  }
+
+  std::map<std::string, std::int64_t> groups;
+  std::vector<std::int64_t> widths;
+  for (const auto& s : selection) widths.push_back(static_cast<std::int64_t>(s.size()));
+  for (const auto& dw : dg.depthwise) {
+    std::int64_t n = dg.kept_channels(dw.map, widths);
+    if (n != dw.map.channels()) groups[dw.module] = n;
+  }
+  if (!groups.empty()) patch_depthwise_groups(out, groups);
+
+  // A save/load round trip drops any execution plan compiled for the old shapes.
+  std::stringstream buffer;
+  out.save(buffer);
+  torch::jit::Module result = torch::jit::load(buffer);
+  result.eval();
+  try {
+    result.forward({torch::zeros(dg.input_shape)});
+  } catch (const std::exception& e) {
+    spdlog::debug("forward of the pruned model failed: {}", e.what());
+    XCEL_FAIL(ExitCode::kInternal, "the pruned model does not run ({}); please report this as a bug",
+              ir::short_what(e));
+  }
+  return result;
+}
+
+}  // namespace xcel::prune

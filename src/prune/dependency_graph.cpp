@@ -1,0 +1,63 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+// LibTorch-free queries on a DependencyGraph: FLOPs prediction and lookups.
+#include "xcel/prune/dependency.h"
+
+#include "xcel/core/error.h"
+
+namespace xcel::prune {
+
+std::int64_t ChannelMap::channels() const {
+  std::int64_t n = 0;
+  for (const auto& s : segments) n += s.length;
+  return n;
+}
+
+int DependencyGraph::find_group(const std::string& name) const {
+  for (size_t i = 0; i < groups.size(); ++i)
+    if (groups[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+std::vector<int> DependencyGraph::prunable_groups() const {
+  std::vector<int> out;
+  for (size_t i = 0; i < groups.size(); ++i)
+    if (groups[i].prunable) out.push_back(static_cast<int>(i));
+  return out;
+}
+
+std::vector<std::int64_t> DependencyGraph::full_widths() const {
+  std::vector<std::int64_t> w;
+  for (const auto& g : groups) w.push_back(g.channels);
+  return w;
+}
+
+std::int64_t DependencyGraph::kept_channels(const ChannelMap& map, const std::vector<std::int64_t>& kept) const {
+  XCEL_ASSERT(kept.size() == groups.size(), "{} widths for {} groups", kept.size(), groups.size());
+  std::int64_t n = 0;
+  for (const auto& s : map.segments) n += kept[static_cast<size_t>(group_of_space[static_cast<size_t>(s.space)])];
+  return n;
+}
+
+std::int64_t DependencyGraph::predict_flops(const std::vector<std::int64_t>& kept) const {
+  std::int64_t total = 0;
+  for (const auto& l : layers) {
+    if (l.fixed || l.kind == ir::LayerKind::kBatchNorm) {
+      total += l.flops;
+      continue;
+    }
+    const std::int64_t in = kept_channels(l.in, kept);
+    if (l.depthwise) {
+      total += l.positions * in * l.kernel;
+    } else {
+      total += l.positions * kept_channels(l.out, kept) * in * l.in.factor * l.kernel;
+    }
+  }
+  return total;
+}
+
+void to_json(nlohmann::json& j, const Group& g) {
+  j = {{"name", g.name}, {"channels", g.channels}, {"prunable", g.prunable}, {"modules", g.modules}};
+  if (!g.prunable) j["reason"] = g.reason;
+}
+
+}  // namespace xcel::prune
