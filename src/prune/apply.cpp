@@ -2,11 +2,13 @@
 // Channel selection and physical removal. Removal works on a clone with fresh class types (so the caller's
 // module and any type it shares stay untouched); depthwise convolutions also need their `groups` constant
 // changed, which lives in method code: the clone's forward is inlined so each call site owns its constant.
+// All of this happens before the clone's first forward, so no stale execution plan exists.
 #include <torch/csrc/jit/passes/inliner.h>
 
+#include <chrono>
+#include <sstream>
 #include <map>
 #include <numeric>
-#include <sstream>
 
 #include "xcel/core/error.h"
 #include "xcel/core/log.h"
@@ -100,7 +102,14 @@ torch::jit::Module apply(const torch::jit::Module& module, const DependencyGraph
   XCEL_ASSERT(selection.size() == dg.groups.size(), "selection for {} groups, graph has {}", selection.size(),
               dg.groups.size());
   torch::NoGradGuard no_grad;
+  auto t0 = std::chrono::steady_clock::now();
+  auto lap = [&](const char* what) {
+    auto t1 = std::chrono::steady_clock::now();
+    spdlog::debug("apply: {} {:.1f} ms", what, std::chrono::duration<double, std::milli>(t1 - t0).count());
+    t0 = t1;
+  };
   torch::jit::Module out = module.clone();  // new class types, copied tensors
+  lap("clone");
 
   // Gather every channel-indexed dimension of each tensor, then cut each tensor once.
   std::map<std::pair<std::string, std::string>, std::vector<const ParamDim*>> by_tensor;
@@ -131,12 +140,12 @@ torch::jit::Module apply(const torch::jit::Module& module, const DependencyGraph
     std::int64_t n = dg.kept_channels(dw.map, widths);
     if (n != dw.map.channels()) groups[dw.module] = n;
   }
+  lap("cut tensors");
   if (!groups.empty()) patch_depthwise_groups(out, groups);
+  lap("patch groups");
 
-  // A save/load round trip drops any execution plan compiled for the old shapes.
-  std::stringstream buffer;
-  out.save(buffer);
-  torch::jit::Module result = torch::jit::load(buffer);
+  // The clone has never run, so no execution plan was compiled for the old shapes or groups.
+  torch::jit::Module result = out;
   result.eval();
   try {
     result.forward({torch::zeros(dg.input_shape)});
@@ -145,6 +154,7 @@ torch::jit::Module apply(const torch::jit::Module& module, const DependencyGraph
     XCEL_FAIL(ExitCode::kInternal, "the pruned model does not run ({}); please report this as a bug",
               ir::short_what(e));
   }
+  lap("check forward");
   return result;
 }
 

@@ -1,0 +1,222 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+// Correctness proofs of the pruning engine on the fixture models, torchvision's resnet18 / mobilenet_v2 and
+// the bundled models: identity at ratio 1, exact removal of channels that were zero, exact FLOPs prediction.
+#include <random>
+
+#include "test_env.h"
+#include "xcel/core/error.h"
+#include "xcel/core/fs.h"
+#include "xcel/ir/model.h"
+#include "xcel/prune/engine.h"
+#include "xcel/prune/repair.h"
+
+namespace xcel::prune {
+namespace {
+
+struct Case {
+  const char* name;
+  const char* path;  // relative to the fixtures dir, or "@models/x.pt" for the bundled models
+  ir::Shape input;
+};
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
+std::string resolve(const Case& c) {
+  std::string p = c.path;
+  if (p.rfind("@", 0) == 0) return test::source_dir() + "/" + p.substr(1);
+  return test::fixtures() + "/" + p;
+}
+
+at::Tensor run(torch::jit::Module& m, const at::Tensor& x) {
+  torch::NoGradGuard ng;
+  m.eval();
+  return m.forward({x}).toTensor();
+}
+
+double max_diff(const at::Tensor& a, const at::Tensor& b) { return (a - b).abs().max().item<double>(); }
+
+class PruneModels : public ::testing::TestWithParam<Case> {
+ protected:
+  void SetUp() override {
+    path_ = resolve(GetParam());
+    if (!fs::exists(path_)) GTEST_SKIP() << path_ << " not generated";
+    model_ = ir::load_model(path_);
+    dg_ = build_dependency_graph(model_, GetParam().input);
+    torch::manual_seed(0);
+    ir::Shape batch = GetParam().input;
+    batch[0] = 2;
+    x_ = torch::rand(batch);
+  }
+  std::string path_;
+  torch::jit::Module model_;
+  DependencyGraph dg_;
+  at::Tensor x_;
+};
+
+TEST_P(PruneModels, HasPrunableGroups) { EXPECT_FALSE(dg_.prunable_groups().empty()); }
+
+TEST_P(PruneModels, RatioOneIsTheIdentity) {
+  auto kept = resolve_widths(dg_, uniform_policy(dg_, 1.0), 1);
+  auto pruned = apply(model_, dg_, select_channels(model_, dg_, kept, Importance::kL1));
+  EXPECT_LE(max_diff(run(model_, x_), run(pruned, x_)), 1e-6);
+}
+
+TEST_P(PruneModels, ZeroChannelsAreRemovedWithoutChangingOutputs) {
+  // Zero, in each prunable group, a third of its channels in every tensor whose dim 0 it indexes (filters,
+  // biases, BN scale and shift): those channels then carry exact zeros through the whole network.
+  torch::jit::Module zeroed = model_.clone();
+  std::mt19937 rng(1);
+  std::vector<std::int64_t> kept = dg_.full_widths();
+  std::vector<std::vector<std::int64_t>> dead(dg_.groups.size());
+  for (int g : dg_.prunable_groups()) {
+    std::vector<std::int64_t> order(static_cast<size_t>(dg_.groups[g].channels));
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), rng);
+    order.resize(order.size() / 3);
+    dead[g] = order;
+    kept[g] -= static_cast<std::int64_t>(order.size());
+  }
+  {
+    torch::NoGradGuard ng;
+    for (const auto& p : dg_.params) {
+      if (p.dim != 0 || p.is_buffer) continue;
+      at::Tensor t = get_tensor(zeroed, p.module, p.name);
+      for (const auto& seg : p.map.segments)
+        for (std::int64_t c : dead[dg_.group_of_space[seg.space]]) t.select(0, seg.offset + c).zero_();
+    }
+  }
+  auto pruned = apply(zeroed, dg_, select_channels(zeroed, dg_, kept, Importance::kL1));
+  EXPECT_LE(max_diff(run(zeroed, x_), run(pruned, x_)), 1e-5);
+  EXPECT_EQ(ir::analyze(pruned, GetParam().input).flops, dg_.predict_flops(kept));
+}
+
+TEST_P(PruneModels, PredictedFlopsAreExactForRandomPolicies) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> ratio(0.05, 1.0);
+  for (int trial = 0; trial < 3; ++trial) {
+    Policy p;
+    for (int g : dg_.prunable_groups()) p.groups[dg_.groups[g].name].ratio = ratio(rng);
+    auto kept = resolve_widths(dg_, p, trial == 2 ? 8 : 1);
+    auto pruned = apply(model_, dg_, select_channels(model_, dg_, kept, trial == 1 ? Importance::kL2 : Importance::kL1));
+    auto after = ir::analyze(pruned, GetParam().input);
+    EXPECT_EQ(after.flops, dg_.predict_flops(kept)) << "trial " << trial;
+    EXPECT_EQ(after.output_shape, ir::analyze(model_, GetParam().input).output_shape);
+  }
+}
+
+TEST_P(PruneModels, InputModelIsNotModified) {
+  std::vector<at::Tensor> before;
+  for (const auto& p : model_.parameters()) before.push_back(p.clone());
+  auto kept = resolve_widths(dg_, uniform_policy(dg_, 0.5), 1);
+  apply(model_, dg_, select_channels(model_, dg_, kept, Importance::kL1));
+  size_t i = 0;
+  for (const auto& p : model_.parameters()) EXPECT_TRUE(p.equal(before[i++]));
+  EXPECT_EQ(ir::analyze(model_, GetParam().input).flops, dg_.flops);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Models, PruneModels,
+    ::testing::Values(Case{"plain", "plain.pt", {1, 1, 28, 28}}, Case{"plain_traced", "plain_traced.pt", {1, 1, 28, 28}},
+                      Case{"residual", "residual.pt", {1, 1, 28, 28}}, Case{"depthwise", "depthwise.pt", {1, 1, 28, 28}},
+                      Case{"concat", "concat.pt", {1, 1, 28, 28}}, Case{"resnet18", "resnet18.pt", {1, 3, 224, 224}},
+                      Case{"mobilenet_v2", "mobilenet_v2.pt", {1, 3, 224, 224}},
+                      Case{"bundled_vgg", "@models/vgg.pt", {1, 1, 28, 28}},
+                      Case{"bundled_resnet", "@models/resnet.pt", {1, 1, 28, 28}},
+                      Case{"bundled_mobilenet", "@models/mobilenet.pt", {1, 1, 28, 28}}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+DependencyGraph graph_of(const std::string& name) {
+  return build_dependency_graph(ir::load_model(test::fixtures() + "/" + name + ".pt"), {1, 1, 28, 28});
+}
+
+TEST(Groups, ResidualAddJoinsStemAndBlockOutput) {
+  auto dg = graph_of("residual");
+  int g = dg.find_group("stem");
+  ASSERT_GE(g, 0);
+  EXPECT_TRUE(dg.groups[g].prunable);
+  auto& mods = dg.groups[g].modules;
+  for (const char* m : {"stem", "a", "b", "down", "c"})
+    EXPECT_NE(std::find(mods.begin(), mods.end(), m), mods.end()) << m;
+  EXPECT_EQ(dg.find_group("b"), -1) << "b's output channels are the stem's group";
+  int down = dg.find_group("down");
+  ASSERT_GE(down, 0);
+  EXPECT_NE(std::find(dg.groups[down].modules.begin(), dg.groups[down].modules.end(), "c"),
+            dg.groups[down].modules.end());
+}
+
+TEST(Groups, DepthwiseFollowsItsInputAndGroupedConvBlocks) {
+  auto dg = graph_of("depthwise");
+  int stem = dg.find_group("stem.0");
+  ASSERT_GE(stem, 0);
+  EXPECT_TRUE(dg.groups[stem].prunable);
+  auto& mods = dg.groups[stem].modules;
+  EXPECT_NE(std::find(mods.begin(), mods.end(), "dw.0"), mods.end());
+  int pw = dg.find_group("pw.0");
+  ASSERT_GE(pw, 0);
+  EXPECT_FALSE(dg.groups[pw].prunable);
+  EXPECT_NE(dg.groups[pw].reason.find("grouped convolution"), std::string::npos) << dg.groups[pw].reason;
+}
+
+TEST(Groups, UnknownOpBlocksItsChannels) {
+  auto dg = graph_of("unknown_op");
+  int conv = dg.find_group("conv");
+  ASSERT_GE(conv, 0);
+  EXPECT_FALSE(dg.groups[conv].prunable);
+  EXPECT_NE(dg.groups[conv].reason.find("aten::roll"), std::string::npos);
+}
+
+TEST(Policy, KeepCountRoundsAndNeverDropsToZero) {
+  EXPECT_EQ(keep_count(32, 0.5, 1), 16);
+  EXPECT_EQ(keep_count(32, 0.01, 1), 1);
+  EXPECT_EQ(keep_count(32, 0.3, 8), 8);
+  EXPECT_EQ(keep_count(32, 0.01, 8), 8);
+  EXPECT_EQ(keep_count(6, 0.5, 8), 6);
+  EXPECT_EQ(keep_count(30, 1.0, 8), 30);
+}
+
+TEST(Policy, BadPoliciesAreRejected) {
+  auto dg = graph_of("plain");
+  Policy unknown;
+  unknown.groups["nope"].ratio = 0.5;
+  test::expect_error([&] { resolve_widths(dg, unknown, 1); }, ExitCode::kInput, "unknown group 'nope'");
+  Policy zero;
+  zero.groups["conv1"].ratio = 0.0;
+  test::expect_error([&] { resolve_widths(dg, zero, 1); }, ExitCode::kInput, "outside (0, 1]");
+  Policy big;
+  big.groups["conv1"].ratio = 1.5;
+  test::expect_error([&] { resolve_widths(dg, big, 1); }, ExitCode::kInput, "outside (0, 1]");
+  Policy output;
+  output.groups["fc"].ratio = 0.5;
+  test::expect_error([&] { resolve_widths(dg, output, 1); }, ExitCode::kInput, "cannot be pruned (model output)");
+}
+
+TEST(Repair, BatchNormRecalibrationMatchesDirectStatistics) {
+  auto m = ir::load_model(test::fixtures() + "/plain.pt");
+  auto calib = data::load_split(data::parse_spec("idx:" + test::fixtures() + "/idx_small"), data::Split::kTrain, {50, 0});
+  EXPECT_EQ(recalibrate_batch_norm(m, calib, 1, 64), 2);
+  // bn1 sees conv1's output directly: its statistics are those of that output on the 64 images.
+  torch::NoGradGuard ng;
+  at::Tensor x = torch::from_blob(calib.pixels.data(), {64, 1, 28, 28}, torch::kUInt8).to(torch::kFloat32) / 255.0;
+  at::Tensor y = m.attr("conv1").toModule().forward({x}).toTensor();
+  at::Tensor mean = y.mean({0, 2, 3}), var = y.var({0, 2, 3}, true);
+  auto bn1 = m.attr("bn1").toModule();
+  EXPECT_LE(max_diff(bn1.attr("running_mean").toTensor(), mean), 1e-5);
+  EXPECT_LE(max_diff(bn1.attr("running_var").toTensor(), var), 1e-4);
+}
+
+TEST(Repair, MagnitudePruningZeroesTheSmallestWeights) {
+  auto m = ir::load_model(test::fixtures() + "/plain.pt");
+  auto before = get_tensor(m, "conv1", "weight").clone();
+  auto s = magnitude_prune(m, {"conv1", "conv2", "fc"}, {{"fc", 1.0}}, 0.25);
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_EQ(s[0].weights, 72);
+  EXPECT_EQ(s[0].zeros, 72 - 18);
+  EXPECT_EQ(s[2].zeros, 0);
+  at::Tensor w = get_tensor(m, "conv1", "weight");
+  double smallest_kept = w.abs().masked_select(w.ne(0)).min().item<double>();
+  double largest_dropped = before.abs().masked_select(w.eq(0)).max().item<double>();
+  EXPECT_GE(smallest_kept, largest_dropped);
+}
+
+}  // namespace
+}  // namespace xcel::prune
