@@ -1,6 +1,7 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 #include "xcel/cli/common.h"
 
+#include <fstream>
 #include <iostream>
 
 #include "xcel/core/error.h"
@@ -26,6 +27,16 @@ void add_split_options(CLI::App* cmd, data::SplitOptions& s) {
 }
 
 void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; }
+
+nlohmann::json read_json_file(const std::string& path) {
+  std::ifstream in(path);
+  XCEL_CHECK(in.good(), ExitCode::kInput, "cannot read '{}'", path);
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    XCEL_FAIL(ExitCode::kInput, "'{}' is not valid JSON ({})", path, e.what());
+  }
+}
 
 std::string exit_code_help() {
   std::string out = "Exit codes:\n";

@@ -6,6 +6,8 @@
 
 #include "xcel/cli/common.h"
 #include "xcel/prune/prune_job.h"
+#include "xcel/search/search.h"
+#include "xcel/search/target.h"
 #include "xcel/report/table.h"
 
 namespace xcel::cli {
@@ -34,6 +36,25 @@ void print_channel_summary(const nlohmann::json& s) {
   std::cout << "wrote " << s.at("out").get<std::string>() << "/{pruned.pt,policy.json,summary.json}\n";
 }
 
+void print_search_summary(const nlohmann::json& s) {
+  using report::Align;
+  report::Table t({"metric", "value"}, {Align::kLeft, Align::kLeft});
+  auto pct = [&](const char* k) { return report::percent(s.at(k).get<double>()); };
+  t.add({"agent", s.at("agent").get<std::string>() + ", " + std::to_string(s.at("episodes").get<int>()) +
+                      " episodes (" + std::to_string(s.at("unique_policies").get<int>()) + " distinct policies)"});
+  t.add({"FLOPs", report::human_count(s.at("flops_before").get<double>()) + " -> " +
+                      report::human_count(s.at("flops").get<double>()) + " (" +
+                      report::percent(s.at("flops_ratio").get<double>(), 1) + ", target " +
+                      report::percent(s.at("flops_target").get<double>(), 1) + ")"});
+  t.add({"params", report::human_count(s.at("params_before").get<double>()) + " -> " +
+                       report::human_count(s.at("params").get<double>())});
+  t.add({"val top-1", pct("val_top1_before") + " -> " + pct("val_top1")});
+  t.add({"test top-1", pct("test_top1_before") + " -> " + pct("test_top1")});
+  t.add({"seconds per episode", fmt::format("{:.3f}", s.at("seconds_per_episode").get<double>())});
+  t.add({"out", s.at("out").get<std::string>() + "/{best.pt,policy.json,episodes.jsonl,summary.json}"});
+  std::cout << t.str();
+}
+
 void print_weight_summary(const nlohmann::json& s) {
   using report::Align;
   report::Table t({"layer", "weights", "zeros", "sparsity"}, {Align::kLeft, Align::kRight, Align::kRight, Align::kRight});
@@ -48,13 +69,44 @@ void print_weight_summary(const nlohmann::json& s) {
 
 void register_prune(CLI::App& app) {
   auto o = std::make_shared<prune::PruneOptions>();
+  auto so = std::make_shared<search::SearchOptions>();
   auto out = std::make_shared<OutputOptions>();
-  auto* cmd = app.add_subcommand("prune", "Prune a model with a given policy (--policy FILE or --uniform RATIO)");
+  auto* cmd = app.add_subcommand(
+      "prune",
+      "Prune a model: search a per-layer policy under a FLOPs budget (--flops R, the main job), or apply a given "
+      "policy (--policy FILE or --uniform RATIO)");
   cmd->add_option("--model,-m", o->model, "TorchScript model (.pt); never modified")->required();
   cmd->add_option("--out,-o", o->out_dir, "Run directory: pruned.pt, policy.json, summary.json")->required();
   auto* policy = cmd->add_option("--policy", o->policy, "Policy JSON: {\"groups\": {NAME: RATIO | {\"kept\": N}}}");
-  cmd->add_option("--uniform", o->uniform, "Same preserve ratio in (0, 1] for every prunable group")
-      ->excludes(policy);
+  auto* uniform =
+      cmd->add_option("--uniform", o->uniform, "Same preserve ratio in (0, 1] for every prunable group")->excludes(policy);
+  // Search mode.
+  auto* flops = cmd->add_option("--flops", so->flops, "Search: FLOPs budget as a fraction of the original; the "
+                                                     "result never exceeds it")
+                    ->excludes(policy)
+                    ->excludes(uniform);
+  cmd->add_option("--target", so->target, "Target profile in configs/targets (channel rounding): " +
+                                              [] {
+                                                std::string s;
+                                                for (const auto& n : search::list_targets()) s += (s.empty() ? "" : ", ") + n;
+                                                return s;
+                                              }())
+      ->capture_default_str();
+  cmd->add_option("--agent", so->agent, "Search agent: ddpg, random or uniform")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"ddpg", "random", "uniform"}));
+  cmd->add_option("--reward", so->reward, "acc (validation top-1) or acc-flops (-error * log FLOPs)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"acc", "acc-flops"}));
+  cmd->add_option("--episodes", so->episodes, "Search episodes")->capture_default_str()->check(CLI::PositiveNumber);
+  auto* warmup = cmd->add_option("--warmup", "Episodes of random actions before DDPG learns (default from the agent "
+                                             "config: 100)");
+  auto* lbound = cmd->add_option("--lbound", "Smallest preserve ratio per group (default from the agent config: 0.2)");
+  cmd->add_option("--agent-config", so->agent_config, "DDPG hyperparameters (JSON); default configs/ddpg.json");
+  cmd->add_option("--checkpoint-every", so->checkpoint_every, "Episodes between checkpoints")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--resume", so->resume, "Continue the search saved in --out (Ctrl-C saves a checkpoint)");
   cmd->add_option("--input,-i", o->input, "Example input shape N,C,H,W")->capture_default_str();
   cmd->add_option("--importance", o->importance, "Channel ranking: l1 or l2 norm of the producing filters")
       ->capture_default_str()
@@ -78,7 +130,30 @@ void register_prune(CLI::App& app) {
   cmd->add_option("--batch", o->batch, "Images per forward pass")->capture_default_str()->check(CLI::PositiveNumber);
   add_threads_option(cmd, o->threads);
   add_output_options(cmd, *out);
-  cmd->callback([o, out] {
+  cmd->callback([o, so, out, flops, warmup, lbound] {
+    if (flops->count() > 0 || so->resume) {
+      so->model = o->model;
+      so->out_dir = o->out_dir;
+      so->data = o->data.empty() ? "fashion-mnist" : o->data;
+      so->importance = o->importance;
+      so->reconstruct = o->reconstruct;
+      so->bn_recal = o->bn_recal;
+      so->calib_images = o->calib_images;
+      so->split = o->split;
+      so->threads = o->threads;
+      so->batch = o->batch;
+      std::string cfg = so->agent_config.empty() ? search::config_dir() + "/ddpg.json" : so->agent_config;
+      so->ddpg = read_json_file(cfg).get<rl::DdpgConfig>();
+      if (warmup->count() > 0) so->ddpg.warmup = warmup->as<int>();
+      if (lbound->count() > 0) so->ddpg.lbound = lbound->as<double>();
+      auto summary = search::run_search(*so);
+      if (out->json) {
+        print_json(summary);
+      } else {
+        print_search_summary(summary);
+      }
+      return;
+    }
     auto summary = prune::run_prune(*o);
     if (out->json) {
       print_json(summary);

@@ -146,7 +146,7 @@ nlohmann::json run_prune(const PruneOptions& o) {
     summary["val_top1_pruned"] = train::evaluate(pruned, d.val, o.batch).top1;
     if (o.reconstruct) {
       auto t1 = std::chrono::steady_clock::now();
-      auto fitted = reconstruct(model, pruned, dg, sel, d.calib, ReconstructOptions{});
+      auto fitted = Reconstructor(model, dg, d.calib, ReconstructOptions{}).refit(pruned, sel);
       summary["reconstruct_seconds"] = seconds_since(t1);
       summary["reconstructed_layers"] = fitted;
       summary["val_top1_reconstructed"] = train::evaluate(pruned, d.val, o.batch).top1;

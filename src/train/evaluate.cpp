@@ -11,8 +11,15 @@
 
 namespace xcel::train {
 
-Accuracy evaluate(torch::jit::Module& module, const data::ImageSet& set, int batch) {
+Accuracy evaluate(torch::jit::Module& module_in, const data::ImageSet& set, int batch, bool optimize) {
   XCEL_CHECK(batch >= 1, ExitCode::kUsage, "--batch must be at least 1 (got {})", batch);
+  const bool in_training = module_in.is_training();
+  module_in.eval();
+  torch::jit::Module module = module_in;
+  if (optimize) {
+    torch::jit::Module frozen = torch::jit::freeze(module_in);
+    module = torch::jit::optimize_for_inference(frozen);
+  }
   const bool was_training = module.is_training();
   module.eval();
   torch::NoGradGuard no_grad;
@@ -37,6 +44,7 @@ Accuracy evaluate(torch::jit::Module& module, const data::ImageSet& set, int bat
     correct5 += hit.any(1).sum().item<std::int64_t>();
   }
   if (was_training) module.train();
+  if (in_training) module_in.train();
   Accuracy acc;
   acc.n = set.size();
   if (acc.n > 0) {

@@ -22,6 +22,9 @@ void add_split_options(CLI::App* cmd, data::SplitOptions& s);
 /// Prints `j` (pretty) to stdout followed by a newline.
 void print_json(const nlohmann::json& j);
 
+/// Parses a JSON file; errors name the file (kInput).
+nlohmann::json read_json_file(const std::string& path);
+
 /// Registration of each subcommand; one file each.
 void register_inspect(CLI::App& app);
 void register_eval(CLI::App& app);

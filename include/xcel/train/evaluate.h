@@ -9,7 +9,9 @@
 namespace xcel::train {
 
 /// Top-1/top-5 accuracy in eval mode without gradients, `batch` images at a time. The module's training
-/// flag is restored afterwards.
-Accuracy evaluate(torch::jit::Module& module, const data::ImageSet& set, int batch = 256);
+/// flag is restored afterwards. With `optimize`, a frozen copy optimised for inference
+/// (torch::jit::optimize_for_inference: batch norm folded, oneDNN layouts) runs instead: about 2-3x faster
+/// on batches, numerically equal up to float rounding.
+Accuracy evaluate(torch::jit::Module& module, const data::ImageSet& set, int batch = 256, bool optimize = false);
 
 }  // namespace xcel::train

@@ -1,0 +1,40 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#pragma once
+/// `xcel prune --flops R`: the search for a per-group policy under a FLOPs budget (AMC-style), with DDPG or
+/// a baseline agent. No LibTorch here.
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "xcel/data/dataset.h"
+#include "xcel/rl/ddpg.h"
+
+namespace xcel::search {
+
+struct SearchOptions {
+  std::string model, out_dir, data = "fashion-mnist", target = "host";
+  double flops = 0.5;              // target FLOPs as a fraction of the original
+  std::string agent = "ddpg";      // ddpg | random | uniform
+  std::string reward = "acc";      // acc | acc-flops
+  int episodes = 300;
+  int checkpoint_every = 10;
+  std::string importance = "l1";
+  bool reconstruct = false;
+  int bn_recal = 0;                // batches; 0 = off
+  std::int64_t calib_images = 1024;
+  data::SplitOptions split;
+  int batch = 500;
+  int threads = 1;
+  bool resume = false;
+  bool progress = true;
+  std::string agent_config;        // JSON with DdpgConfig fields (default configs/ddpg.json)
+  rl::DdpgConfig ddpg;             // after the file and the CLI overrides
+  std::string command_line;
+};
+void to_json(nlohmann::json& j, const SearchOptions& o);
+
+/// Runs (or resumes) the search; returns the summary also written to OUT_DIR/summary.json.
+nlohmann::json run_search(SearchOptions opts);
+
+}  // namespace xcel::search

@@ -1,0 +1,416 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+// The search loop: episodes of (walk groups with the agent -> widths -> prune + repair -> validation
+// accuracy -> reward), with identical policies evaluated once, a checkpoint every N episodes (and on Ctrl-C),
+// and exact resumption.
+#include "xcel/search/search.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+
+#include "xcel/core/error.h"
+#include "xcel/core/fs.h"
+#include "xcel/core/log.h"
+#include "xcel/ir/model.h"
+#include "xcel/prune/engine.h"
+#include "xcel/prune/reconstruct.h"
+#include "xcel/prune/repair.h"
+#include "xcel/search/env.h"
+#include "xcel/search/target.h"
+#include "xcel/train/evaluate.h"
+
+namespace xcel::search {
+namespace {
+
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void on_sigint(int) { g_interrupted = 1; }
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Prunes to given widths, applies the configured repairs, and measures validation accuracy.
+class Evaluator {
+ public:
+  Evaluator(const SearchOptions& o, torch::jit::Module& model, const prune::DependencyGraph& dg,
+            const data::ImageSet& val, const data::ImageSet& calib)
+      : o_(o), model_(model), dg_(dg), val_(val), calib_(calib), importance_(prune::parse_importance(o.importance)) {
+    if (o.reconstruct) reconstructor_ = std::make_unique<prune::Reconstructor>(model, dg, calib, prune::ReconstructOptions{});
+  }
+
+  torch::jit::Module build(const std::vector<std::int64_t>& widths) const {
+    auto sel = prune::select_channels(model_, dg_, widths, importance_);
+    torch::jit::Module pruned = prune::apply(model_, dg_, sel);
+    if (reconstructor_) reconstructor_->refit(pruned, sel);
+    if (o_.bn_recal > 0) prune::recalibrate_batch_norm(pruned, calib_, o_.bn_recal, o_.batch);
+    return pruned;
+  }
+
+  double accuracy(torch::jit::Module& m) const { return train::evaluate(m, val_, o_.batch, true).top1; }
+
+ private:
+  const SearchOptions& o_;
+  torch::jit::Module& model_;
+  const prune::DependencyGraph& dg_;
+  const data::ImageSet& val_;
+  const data::ImageSet& calib_;
+  prune::Importance importance_;
+  std::unique_ptr<prune::Reconstructor> reconstructor_;
+};
+
+// What the search loop needs from an agent; DDPG, random and uniform implement it.
+class Agent {
+ public:
+  virtual ~Agent() = default;
+  virtual double act(const std::vector<float>& state, int episode) = 0;
+  virtual void end_episode(const std::vector<std::vector<float>>& states, const std::vector<double>& actions,
+                           double reward, int episode) = 0;
+  virtual void save(const std::string& path) const = 0;
+  virtual void load(const std::string& path) = 0;
+  virtual double sigma() const { return 0; }
+};
+
+class DdpgAgent : public Agent {
+ public:
+  DdpgAgent(int dim, const rl::DdpgConfig& cfg) : ddpg_(dim, cfg) {}
+  double act(const std::vector<float>& s, int episode) override { return ddpg_.act(s, episode); }
+  void end_episode(const std::vector<std::vector<float>>& s, const std::vector<double>& a, double r,
+                   int episode) override {
+    ddpg_.end_episode(s, a, r, episode);
+  }
+  void save(const std::string& path) const override { ddpg_.save(path); }
+  void load(const std::string& path) override { ddpg_.load(path); }
+  double sigma() const override { return ddpg_.sigma(); }
+
+ private:
+  rl::Ddpg ddpg_;
+};
+
+// Uniform random preserve ratios in [lbound, 1] at every step of every episode.
+class RandomAgent : public Agent {
+ public:
+  RandomAgent(double lbound, std::uint64_t seed) : lbound_(lbound), rng_(seed) {}
+  double act(const std::vector<float>&, int) override {
+    return std::uniform_real_distribution<double>(lbound_, 1.0)(rng_);
+  }
+  void end_episode(const std::vector<std::vector<float>>&, const std::vector<double>&, double, int) override {}
+  void save(const std::string& path) const override {
+    std::ostringstream s;
+    s << rng_;
+    fs::write_file_atomic(path, s.str());
+  }
+  void load(const std::string& path) override {
+    std::ifstream in(path);
+    in >> rng_;
+  }
+
+ private:
+  double lbound_;
+  std::mt19937_64 rng_;
+};
+
+// The same ratio everywhere: the largest that meets the budget.
+class UniformAgent : public Agent {
+ public:
+  explicit UniformAgent(double ratio) : ratio_(ratio) {}
+  double act(const std::vector<float>&, int) override { return ratio_; }
+  void end_episode(const std::vector<std::vector<float>>&, const std::vector<double>&, double, int) override {}
+  void save(const std::string& path) const override { fs::write_file_atomic(path, std::to_string(ratio_)); }
+  void load(const std::string&) override {}
+
+ private:
+  double ratio_;
+};
+
+struct Best {
+  int episode = -1;
+  double val_top1 = -1, reward = 0;
+  std::vector<std::int64_t> widths;
+  std::int64_t flops = 0;
+};
+
+nlohmann::json best_json(const Best& b) {
+  return {{"episode", b.episode}, {"val_top1", b.val_top1}, {"reward", b.reward}, {"widths", b.widths}, {"flops", b.flops}};
+}
+
+Best best_from(const nlohmann::json& j) {
+  Best b;
+  b.episode = j.at("episode");
+  b.val_top1 = j.at("val_top1");
+  b.reward = j.at("reward");
+  b.widths = j.at("widths").get<std::vector<std::int64_t>>();
+  b.flops = j.at("flops");
+  return b;
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::vector<std::string> lines;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(line);
+  return lines;
+}
+
+std::string join_lines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+// LibTorch's global CPU generator (dropout during BN recalibration draws from it), as raw bytes.
+void save_torch_rng(const std::string& path) {
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  at::Tensor state = gen.get_state().contiguous();
+  fs::write_file_atomic(path, std::string(static_cast<const char*>(state.data_ptr()), state.numel()));
+}
+
+void load_torch_rng(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  at::Tensor state = torch::empty({static_cast<std::int64_t>(bytes.size())}, torch::kUInt8);
+  std::memcpy(state.data_ptr(), bytes.data(), bytes.size());
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
+}
+
+std::string eta(double seconds) {
+  int s = static_cast<int>(seconds);
+  return s >= 3600 ? fmt::format("{}h{:02}m", s / 3600, s / 60 % 60) : fmt::format("{}m{:02}s", s / 60, s % 60);
+}
+
+}  // namespace
+
+void to_json(nlohmann::json& j, const SearchOptions& o) {
+  j = {{"model", o.model},           {"out", o.out_dir},        {"data", o.data},
+       {"target", o.target},         {"flops", o.flops},        {"agent", o.agent},
+       {"reward", o.reward},         {"episodes", o.episodes},  {"checkpoint_every", o.checkpoint_every},
+       {"importance", o.importance}, {"reconstruct", o.reconstruct}, {"bn_recal", o.bn_recal},
+       {"calib_images", o.calib_images}, {"val_size", o.split.val_size}, {"seed", o.split.seed},
+       {"batch", o.batch},           {"threads", o.threads},    {"ddpg", o.ddpg},
+       {"command_line", o.command_line}};
+}
+
+nlohmann::json run_search(SearchOptions o) {
+  XCEL_CHECK(o.agent == "ddpg" || o.agent == "random" || o.agent == "uniform", ExitCode::kUsage,
+             "unknown --agent '{}'; use ddpg, random or uniform", o.agent);
+  XCEL_CHECK(o.reward == "acc" || o.reward == "acc-flops", ExitCode::kUsage,
+             "unknown --reward '{}'; use acc or acc-flops (acc-latency needs a latency oracle)", o.reward);
+  XCEL_CHECK(o.episodes >= 1, ExitCode::kUsage, "--episodes must be at least 1");
+  XCEL_CHECK(!o.out_dir.empty(), ExitCode::kUsage, "--out DIR is required");
+  XCEL_CHECK(!fs::same_file(o.out_dir, o.model), ExitCode::kUsage, "--out '{}' is the input model", o.out_dir);
+  const std::string ckpt = o.out_dir + "/checkpoint";
+  const std::string episodes_path = o.out_dir + "/episodes.jsonl";
+  if (o.resume) {
+    XCEL_CHECK(fs::exists(ckpt + "/state.json"), ExitCode::kInput,
+               "--resume: '{}' has no checkpoint; start a new run without --resume", o.out_dir);
+    // The run's own configuration wins: a resumed run is the same run.
+    auto saved = nlohmann::json::parse(std::ifstream(o.out_dir + "/config.json"));
+    const int episodes = o.episodes;
+    const bool progress = o.progress;
+    o.model = saved.at("model");
+    o.data = saved.at("data");
+    o.target = saved.at("target");
+    o.flops = saved.at("flops");
+    o.agent = saved.at("agent");
+    o.reward = saved.at("reward");
+    o.importance = saved.at("importance");
+    o.reconstruct = saved.at("reconstruct");
+    o.bn_recal = saved.at("bn_recal");
+    o.calib_images = saved.at("calib_images");
+    o.split.val_size = saved.at("val_size");
+    o.split.seed = saved.at("seed");
+    o.batch = saved.at("batch");
+    o.threads = saved.at("threads");
+    o.checkpoint_every = saved.at("checkpoint_every");
+    o.ddpg = saved.at("ddpg").get<rl::DdpgConfig>();
+    o.episodes = std::max(episodes, static_cast<int>(saved.at("episodes")));
+    o.progress = progress;
+  } else {
+    XCEL_CHECK(!fs::exists(episodes_path), ExitCode::kUsage,
+               "'{}' already holds a search; continue it with --resume or choose another --out", o.out_dir);
+  }
+  o.ddpg.seed = o.split.seed;
+
+  ir::set_threads(o.threads);
+  const TargetProfile target = load_target(o.target);
+  torch::jit::Module model = ir::load_model(o.model);
+  auto spec = data::parse_spec(o.data);
+  data::ImageSet val = data::load_split(spec, data::Split::kVal, o.split);
+  data::ImageSet train_set = data::load_split(spec, data::Split::kTrain, o.split);
+  std::vector<std::int64_t> first(static_cast<size_t>(std::min<std::int64_t>(o.calib_images, train_set.size())));
+  std::iota(first.begin(), first.end(), 0);
+  data::ImageSet calib = data::select(train_set, first, train_set.name + "[calib]");
+  const ir::Shape input{1, val.channels, val.height, val.width};
+  prune::DependencyGraph dg = prune::build_dependency_graph(model, input);
+  ir::ModelSummary summary = ir::analyze(model, input);
+  Env env(dg, summary.layers, o.flops, o.ddpg.lbound, target.round_to);
+
+  std::error_code ec;
+  std::filesystem::create_directories(ckpt, ec);
+  XCEL_CHECK(!ec, ExitCode::kInput, "cannot create '{}': {}", ckpt, ec.message());
+  if (!o.resume) fs::write_file_atomic(o.out_dir + "/config.json", nlohmann::json(o).dump(2) + "\n");
+
+  auto t_setup = std::chrono::steady_clock::now();
+  torch::manual_seed(o.split.seed);
+  Evaluator evaluator(o, model, dg, val, calib);
+  const double setup_seconds = seconds_since(t_setup);
+  std::unique_ptr<Agent> agent;
+  if (o.agent == "ddpg") agent = std::make_unique<DdpgAgent>(env.state_dim(), o.ddpg);
+  if (o.agent == "random") agent = std::make_unique<RandomAgent>(o.ddpg.lbound, o.split.seed);
+  if (o.agent == "uniform") agent = std::make_unique<UniformAgent>(env.max_uniform_ratio());
+  const double original_val = train::evaluate(model, val, o.batch, true).top1;
+
+  // Restore state.
+  int start = 0;
+  Best best;
+  std::map<std::vector<std::int64_t>, double> cache;
+  std::vector<std::string> episode_lines;
+  double spent_seconds = 0;
+  if (o.resume) {
+    auto state = nlohmann::json::parse(std::ifstream(ckpt + "/state.json"));
+    start = state.at("next_episode");
+    best = best_from(state.at("best"));
+    spent_seconds = state.at("seconds");
+    for (const auto& e : state.at("cache")) cache[e.at(0).get<std::vector<std::int64_t>>()] = e.at(1);
+    agent->load(ckpt + "/agent.pt");
+    load_torch_rng(ckpt + "/torch_rng.pt");
+    episode_lines = read_lines(episodes_path);
+    episode_lines.resize(static_cast<size_t>(std::min<int>(start, static_cast<int>(episode_lines.size()))));
+    fs::write_file_atomic(episodes_path, join_lines(episode_lines));
+    spdlog::info("resuming {} at episode {}/{}", o.out_dir, start, o.episodes);
+  }
+
+  auto save_checkpoint = [&](int next_episode) {
+    nlohmann::json c = nlohmann::json::array();
+    for (const auto& [w, acc] : cache) c.push_back({w, acc});
+    agent->save(ckpt + "/agent.pt");
+    save_torch_rng(ckpt + "/torch_rng.pt");
+    fs::write_file_atomic(episodes_path, join_lines(episode_lines));
+    fs::write_file_atomic(ckpt + "/state.json",
+                          nlohmann::json{{"next_episode", next_episode}, {"best", best_json(best)},
+                                         {"seconds", spent_seconds}, {"cache", c}}
+                                  .dump() + "\n");
+  };
+
+  auto previous = std::signal(SIGINT, on_sigint);
+  g_interrupted = 0;
+  const int progress_every = std::max(1, o.episodes / 50);
+  for (int ep = start; ep < o.episodes; ++ep) {
+    auto t0 = std::chrono::steady_clock::now();
+    env.reset();
+    std::vector<std::vector<float>> states;
+    std::vector<double> actions;
+    while (!env.done()) {
+      states.push_back(env.state());
+      actions.push_back(env.step(agent->act(states.back(), ep)));
+    }
+    const auto widths = env.widths();
+    const std::int64_t flops = env.flops();
+    XCEL_ASSERT(flops <= env.target_flops(), "episode {} has {} FLOPs over the target {}", ep, flops,
+                env.target_flops());
+    auto hit = cache.find(widths);
+    const bool cached = hit != cache.end();
+    double acc = 0;
+    if (cached) {
+      acc = hit->second;
+    } else {
+      torch::jit::Module pruned = evaluator.build(widths);
+      acc = evaluator.accuracy(pruned);
+      cache[widths] = acc;
+    }
+    const double reward = o.reward == "acc" ? acc : -(1.0 - acc) * std::log(static_cast<double>(flops));
+    agent->end_episode(states, actions, reward, ep);
+    if (acc > best.val_top1) best = {ep, acc, reward, widths, flops};
+    const double secs = seconds_since(t0);
+    spent_seconds += secs;
+    nlohmann::json line = {{"episode", ep},
+                           {"actions", actions},
+                           {"widths", widths},
+                           {"flops", flops},
+                           {"flops_ratio", static_cast<double>(flops) / static_cast<double>(dg.flops)},
+                           {"val_top1", acc},
+                           {"reward", reward},
+                           {"cached", cached},
+                           {"warmup", o.agent == "ddpg" && ep < o.ddpg.warmup},
+                           {"sigma", agent->sigma()},
+                           {"seconds", secs}};
+    episode_lines.push_back(line.dump());
+    const bool last = ep + 1 == o.episodes;
+    if ((ep + 1) % o.checkpoint_every == 0 || last || g_interrupted) save_checkpoint(ep + 1);
+    if (o.progress && ((ep + 1) % progress_every == 0 || last)) {
+      const double per = spent_seconds / (ep + 1);
+      spdlog::info("episode {}/{}  val {:.2f}%  best {:.2f}% (ep {})  FLOPs {:.3f}  {:.2f} s/ep  ETA {}", ep + 1,
+                   o.episodes, 100 * acc, 100 * best.val_top1, best.episode,
+                   static_cast<double>(flops) / static_cast<double>(dg.flops), per, eta(per * (o.episodes - ep - 1)));
+    }
+    if (g_interrupted) {
+      std::signal(SIGINT, previous);
+      XCEL_FAIL(ExitCode::kInterrupted, "interrupted after episode {}/{}; state saved, continue with: xcel prune "
+                "--resume --out {}", ep + 1, o.episodes, o.out_dir);
+    }
+  }
+  std::signal(SIGINT, previous);
+
+  // The best policy: rebuild, measure, write.
+  torch::jit::Module best_model = evaluator.build(best.widths);
+  const double best_val = evaluator.accuracy(best_model);
+  const ir::ModelSummary after = ir::analyze(best_model, input);
+  XCEL_ASSERT(after.flops == best.flops && after.flops <= env.target_flops(), "best model has {} FLOPs, expected {}",
+              after.flops, best.flops);
+  data::ImageSet test = data::load_split(spec, data::Split::kTest, o.split);
+  const double test_top1 = train::evaluate(best_model, test, o.batch, true).top1;
+  const double original_test = train::evaluate(model, test, o.batch, true).top1;
+  ir::save_model(best_model, o.out_dir + "/best.pt");
+  bool lite = false;
+  try {
+    std::string tmp = fs::temp_path_beside(o.out_dir + "/best.ptl");
+    best_model._save_for_mobile(tmp);
+    fs::commit_atomic(tmp, o.out_dir + "/best.ptl");
+    lite = true;
+  } catch (const c10::Error& e) {
+    spdlog::warn("no PyTorch Mobile (.ptl) export: {}", ir::short_what(e));
+  }
+  prune::Policy requested;
+  nlohmann::json policy = prune::applied_policy_json(dg, requested, best.widths, target.round_to,
+                                                     prune::parse_importance(o.importance));
+  for (auto& [name, g] : policy.at("groups").items()) g.erase("requested_ratio");
+  fs::write_file_atomic(o.out_dir + "/policy.json", policy.dump(2) + "\n");
+  const int episodes_run = static_cast<int>(episode_lines.size());
+  nlohmann::json result = {
+      {"model", o.model},
+      {"out", o.out_dir},
+      {"target", target.name},
+      {"agent", o.agent},
+      {"episodes", episodes_run},
+      {"flops_target", o.flops},
+      {"flops_before", dg.flops},
+      {"flops", after.flops},
+      {"flops_ratio", static_cast<double>(after.flops) / static_cast<double>(dg.flops)},
+      {"params_before", summary.params},
+      {"params", after.params},
+      {"val_top1_before", original_val},
+      {"val_top1", best_val},
+      {"test_top1_before", original_test},
+      {"test_top1", test_top1},
+      {"best_episode", best.episode},
+      {"unique_policies", cache.size()},
+      {"seconds_per_episode", spent_seconds / std::max(1, episodes_run)},
+      {"setup_seconds", setup_seconds},
+      {"seed", o.split.seed},
+      {"threads", o.threads},
+      {"lite_model", lite},
+  };
+  fs::write_file_atomic(o.out_dir + "/summary.json", result.dump(2) + "\n");
+  return result;
+}
+
+}  // namespace xcel::search
