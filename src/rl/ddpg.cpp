@@ -77,7 +77,9 @@ struct Ddpg::Impl {
         actor_opt(actor->parameters(), torch::optim::AdamOptions(c.lr_actor)),
         critic_opt(critic->parameters(), torch::optim::AdamOptions(c.lr_critic)),
         rng(c.seed),
-        sigma(c.noise_sigma) {
+        sigma(c.noise_sigma),
+        states(torch::zeros({c.replay, dim})),
+        next_states(torch::zeros({c.replay, dim})) {
     hard_update(*actor_target, *actor);
     hard_update(*critic_target, *critic);
   }
@@ -106,8 +108,8 @@ struct Ddpg::Impl {
     std::vector<int64_t> idx(static_cast<size_t>(cfg.batch));
     for (auto& i : idx) i = pick(rng);
     auto ix = torch::tensor(idx, torch::kInt64);
-    auto s = torch::stack(states).index_select(0, ix);
-    auto s2 = torch::stack(next_states).index_select(0, ix);
+    auto s = states.index_select(0, ix);
+    auto s2 = next_states.index_select(0, ix);
     auto a = torch::tensor(actions, torch::kFloat32).index_select(0, ix).unsqueeze(1);
     auto r = torch::tensor(rewards, torch::kFloat32).index_select(0, ix).unsqueeze(1);
     auto done = torch::tensor(dones, torch::kFloat32).index_select(0, ix).unsqueeze(1);
@@ -137,22 +139,23 @@ struct Ddpg::Impl {
   double sigma;
   double baseline = 0.0;
   bool has_baseline = false;
-  // Replay buffer (ring of cfg.replay transitions).
-  std::vector<torch::Tensor> states, next_states;
+  // Replay buffer: a ring of cfg.replay transitions; rows [0, size) of the state tensors are filled.
+  torch::Tensor states, next_states;
   std::vector<float> actions, rewards, dones;
   size_t next_slot = 0;
 
   void store(const torch::Tensor& s, const torch::Tensor& s2, float a, float r, float d) {
     if (static_cast<int>(rewards.size()) < cfg.replay) {
-      states.push_back(s);
-      next_states.push_back(s2);
+      const auto row = static_cast<int64_t>(rewards.size());
+      states[row].copy_(s);
+      next_states[row].copy_(s2);
       actions.push_back(a);
       rewards.push_back(r);
       dones.push_back(d);
       return;
     }
-    states[next_slot] = s;
-    next_states[next_slot] = s2;
+    states[static_cast<int64_t>(next_slot)].copy_(s);
+    next_states[static_cast<int64_t>(next_slot)].copy_(s2);
     actions[next_slot] = a;
     rewards[next_slot] = r;
     dones[next_slot] = d;
@@ -235,10 +238,8 @@ void Ddpg::save(const std::string& path) const {
                          {"has_baseline", m.has_baseline}, {"next_slot", m.next_slot}, {"actions", m.actions},
                          {"rewards", m.rewards},    {"dones", m.dones}};
   ar.write("meta", c10::IValue(meta.dump()));
-  if (!m.states.empty()) {
-    ar.write("states", torch::stack(m.states));
-    ar.write("next_states", torch::stack(m.next_states));
-  }
+  ar.write("states", m.states);
+  ar.write("next_states", m.next_states);
   ar.save_to(path);
 }
 
@@ -272,17 +273,8 @@ void Ddpg::load(const std::string& path) {
   m.actions = meta.at("actions").get<std::vector<float>>();
   m.rewards = meta.at("rewards").get<std::vector<float>>();
   m.dones = meta.at("dones").get<std::vector<float>>();
-  m.states.clear();
-  m.next_states.clear();
-  if (!m.rewards.empty()) {
-    torch::Tensor s, s2;
-    ar.read("states", s);
-    ar.read("next_states", s2);
-    for (int64_t i = 0; i < s.size(0); ++i) {
-      m.states.push_back(s[i].clone());
-      m.next_states.push_back(s2[i].clone());
-    }
-  }
+  ar.read("states", m.states);
+  ar.read("next_states", m.next_states);
 }
 
 }  // namespace xcel::rl

@@ -1,0 +1,142 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+// The budget wall as a property (never above the target, over many random action sequences, models,
+// budgets and roundings) and the DDPG agent on a toy problem whose optimum is known.
+#include <random>
+
+#include "test_env.h"
+#include "xcel/core/error.h"
+#include "xcel/ir/model.h"
+#include "xcel/prune/engine.h"
+#include "xcel/rl/ddpg.h"
+#include "xcel/search/env.h"
+#include "xcel/search/target.h"
+
+namespace xcel::search {
+namespace {
+
+struct Model {
+  const char* name;
+  ir::Shape input;
+};
+
+TEST(BudgetWall, NeverExceedsTheTargetForRandomActions) {
+  std::mt19937 rng(3);
+  int episodes = 0, infeasible = 0;
+  for (const Model& m : {Model{"plain", {1, 1, 28, 28}}, Model{"residual", {1, 1, 28, 28}},
+                         Model{"depthwise", {1, 1, 28, 28}}, Model{"concat", {1, 1, 28, 28}},
+                         Model{"resnet18", {1, 3, 224, 224}}, Model{"mobilenet_v2", {1, 3, 224, 224}}}) {
+    auto module = ir::load_model(test::fixtures() + "/" + m.name + ".pt");
+    auto dg = prune::build_dependency_graph(module, m.input);
+    auto layers = ir::analyze(module, m.input).layers;
+    for (double budget : {0.15, 0.25, 0.5, 0.8}) {
+      for (std::int64_t round_to : {1, 4, 8}) {
+        for (double lbound : {0.05, 0.2}) {
+          SCOPED_TRACE(fmt::format("{} budget {} round_to {} lbound {}", m.name, budget, round_to, lbound));
+          std::unique_ptr<Env> env;
+          try {
+            env = std::make_unique<Env>(dg, layers, budget, lbound, round_to);
+          } catch (const Error& e) {
+            ASSERT_EQ(e.code(), ExitCode::kBudget) << e.what();
+            ++infeasible;
+            continue;
+          }
+          std::uniform_real_distribution<double> u(0.0, 1.2);
+          for (int trial = 0; trial < 40; ++trial) {
+            env->reset();
+            while (!env->done()) {
+              auto s = env->state();
+              ASSERT_EQ(static_cast<int>(s.size()), env->state_dim());
+              for (float v : s) ASSERT_TRUE(v >= 0.0f && v <= 1.0f) << v;
+              // Adversarial mixes: all-max, all-random, random with bursts of 1.0.
+              double a = trial == 0 ? 1.0 : (trial % 3 == 0 && u(rng) > 0.5 ? 1.0 : u(rng));
+              double applied = env->step(a);
+              ASSERT_GT(applied, 0.0);
+              ASSERT_LE(applied, 1.0);
+            }
+            ASSERT_LE(env->flops(), env->target_flops());
+            // The exact count of the physically pruned model agrees (checked on a few episodes).
+            if (trial == 1 && dg.flops < 50'000'000) {
+              auto pruned = prune::apply(module, dg, prune::select_channels(module, dg, env->widths(), prune::Importance::kL1));
+              ASSERT_EQ(ir::analyze(pruned, m.input).flops, env->flops());
+            }
+            ++episodes;
+          }
+          EXPECT_LE(dg.predict_flops(env->uniform_widths(env->max_uniform_ratio())), env->target_flops());
+        }
+      }
+    }
+  }
+  EXPECT_GT(episodes, 3000);
+  EXPECT_GT(infeasible, 0) << "some tight budgets must be reported as infeasible";
+}
+
+TEST(BudgetWall, InfeasibleBudgetIsAClearError) {
+  auto module = ir::load_model(test::fixtures() + "/plain.pt");
+  auto dg = prune::build_dependency_graph(module, {1, 1, 28, 28});
+  auto layers = ir::analyze(module, {1, 1, 28, 28}).layers;
+  test::expect_error([&] { Env(dg, layers, 0.01, 0.2, 1); }, ExitCode::kBudget, "cannot be met");
+}
+
+TEST(Targets, KnownProfilesLoadAndUnknownOnesAreListed) {
+  auto t = load_target("pixel1");
+  EXPECT_EQ(t.name, "pixel1");
+  EXPECT_GE(t.round_to, 1);
+  auto names = list_targets();
+  EXPECT_GE(names.size(), 4u);
+  test::expect_error([] { load_target("nokia3310"); }, ExitCode::kUsage, "known targets: ");
+}
+
+// Single-step episodes; the best action depends on the state: a* = 0.3 + 0.6 * s0.
+TEST(Ddpg, LearnsAStateDependentOptimum) {
+  rl::DdpgConfig cfg;
+  cfg.warmup = 100;
+  cfg.lbound = 0.0;
+  cfg.seed = 5;
+  rl::Ddpg agent(3, cfg);
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  auto best = [](const std::vector<float>& s) { return 0.3 + 0.6 * s[0]; };
+  for (int ep = 0; ep < 1500; ++ep) {
+    std::vector<float> s{u(rng), u(rng), u(rng)};
+    double a = agent.act(s, ep);
+    double reward = 1.0 - 4.0 * (a - best(s)) * (a - best(s));
+    agent.end_episode({s}, {a}, reward, ep);
+  }
+  double err = 0;
+  for (int i = 0; i < 50; ++i) {
+    std::vector<float> s{u(rng), u(rng), u(rng)};
+    err += std::abs(agent.greedy(s) - best(s)) / 50;
+  }
+  EXPECT_LT(err, 0.08) << "mean distance of the learned action from the optimum";
+}
+
+TEST(Ddpg, SaveAndLoadResumeExactly) {
+  rl::DdpgConfig cfg;
+  cfg.warmup = 3;
+  cfg.batch = 4;
+  cfg.replay = 16;
+  cfg.hidden1 = cfg.hidden2 = 16;
+  auto run = [&](rl::Ddpg& agent, int from, int to) {
+    std::vector<double> acts;
+    for (int ep = from; ep < to; ++ep) {
+      std::vector<float> s{0.1f * static_cast<float>(ep % 7), 0.5f};
+      double a = agent.act(s, ep);
+      acts.push_back(a);
+      agent.end_episode({s, s}, {a, a}, a, ep);
+    }
+    return acts;
+  };
+  rl::Ddpg straight(2, cfg);
+  auto all = run(straight, 0, 20);
+  rl::Ddpg first(2, cfg);
+  run(first, 0, 10);
+  std::string path = test::fixtures() + "/ddpg_state.pt";
+  first.save(path);
+  rl::Ddpg second(2, cfg);
+  second.load(path);
+  auto rest = run(second, 10, 20);
+  for (int i = 0; i < 10; ++i) EXPECT_DOUBLE_EQ(rest[i], all[10 + i]) << i;
+}
+
+}  // namespace
+}  // namespace xcel::search
