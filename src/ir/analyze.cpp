@@ -14,12 +14,6 @@ using torch::jit::Node;
 using torch::jit::Value;
 namespace aten = c10::aten;
 
-std::int64_t numel(const Shape& s) {
-  std::int64_t n = 1;
-  for (auto d : s) n *= d;
-  return n;
-}
-
 bool makes_tensor(const Node* n) {
   for (const Value* o : n->outputs())
     if (holds_tensor(o->type())) return true;

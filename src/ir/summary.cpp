@@ -17,6 +17,12 @@ const char* layer_kind_name(LayerKind k) {
 }
 
 
+std::int64_t numel(const Shape& s) {
+  std::int64_t n = 1;
+  for (auto d : s) n *= d;
+  return n;
+}
+
 Shape parse_shape(const std::string& text) {
   Shape shape;
   std::string item;

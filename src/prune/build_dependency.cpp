@@ -128,7 +128,7 @@ void Builder::visit_conv(const Node* n) {
   const std::int64_t cin = (*fg_.shape(x))[1];
   std::int64_t kernel = 1;
   for (size_t i = 2; i < w.size(); ++i) kernel *= w[i];
-  std::int64_t out_numel = std::accumulate(out_shape.begin(), out_shape.end(), std::int64_t{1}, std::multiplies<>());
+  const std::int64_t out_numel = ir::numel(out_shape);
   LayerCost cost{module, ir::LayerKind::kConv, in, {}, out_numel / w[0], kernel, false, false, out_numel * kernel * w[1]};
   const bool has_bias = fg_.shape(n->input(2)) != nullptr;
   if (module.empty() || ir::attr_name(n->input(1)) != "weight") {
@@ -164,7 +164,7 @@ void Builder::visit_linear(const Node* n) {
   const ir::Shape& w = *fg_.shape(n->input(1));
   const ir::Shape& out_shape = *fg_.shape(n->output());
   const std::string module = ir::owner_path(n->input(1), fg_.self);
-  std::int64_t out_numel = std::accumulate(out_shape.begin(), out_shape.end(), std::int64_t{1}, std::multiplies<>());
+  const std::int64_t out_numel = ir::numel(out_shape);
   LayerCost cost{module, ir::LayerKind::kLinear, in, {}, out_numel / w[0], 1, false, false, out_numel * w[1]};
   if (module.empty() || rank(x) != 2 || in.channels() * in.factor != w[1]) {
     block(in, "input of linear layer " + module + " that xcel cannot index");

@@ -41,25 +41,34 @@ class Evaluator {
  public:
   Evaluator(const SearchOptions& o, torch::jit::Module& model, const prune::DependencyGraph& dg,
             const data::ImageSet& val, const data::ImageSet& calib)
-      : o_(o), model_(model), dg_(dg), val_(val), calib_(calib), importance_(prune::parse_importance(o.importance)) {
+      : o_(o), model_(model), dg_(dg), val_(train::to_tensors(val)), calib_(calib),
+        importance_(prune::parse_importance(o.importance)) {
     if (o.reconstruct) reconstructor_ = std::make_unique<prune::Reconstructor>(model, dg, calib, prune::ReconstructOptions{});
   }
 
   torch::jit::Module build(const std::vector<std::int64_t>& widths) const {
+    auto t0 = std::chrono::steady_clock::now();
     auto sel = prune::select_channels(model_, dg_, widths, importance_);
     torch::jit::Module pruned = prune::apply(model_, dg_, sel);
+    const double apply_s = seconds_since(t0);
     if (reconstructor_) reconstructor_->refit(pruned, sel);
     if (o_.bn_recal > 0) prune::recalibrate_batch_norm(pruned, calib_, o_.bn_recal, o_.batch);
+    spdlog::debug("episode build: prune {:.3f} s, repairs {:.3f} s", apply_s, seconds_since(t0) - apply_s);
     return pruned;
   }
 
-  double accuracy(torch::jit::Module& m) const { return train::evaluate(m, val_, o_.batch, true).top1; }
+  double accuracy(torch::jit::Module& m) const {
+    auto t0 = std::chrono::steady_clock::now();
+    double acc = train::evaluate(m, val_, o_.batch, true).top1;
+    spdlog::debug("episode validation: {:.3f} s", seconds_since(t0));
+    return acc;
+  }
 
  private:
   const SearchOptions& o_;
   torch::jit::Module& model_;
   const prune::DependencyGraph& dg_;
-  const data::ImageSet& val_;
+  const train::TensorSet val_;
   const data::ImageSet& calib_;
   prune::Importance importance_;
   std::unique_ptr<prune::Reconstructor> reconstructor_;

@@ -11,47 +11,53 @@
 
 namespace xcel::train {
 
-Accuracy evaluate(torch::jit::Module& module_in, const data::ImageSet& set, int batch, bool optimize) {
+TensorSet to_tensors(const data::ImageSet& set) {
+  return {images(set, 0, set.size()), labels(set, 0, set.size()), set.name, set.num_classes,
+          {set.channels, set.height, set.width}};
+}
+
+Accuracy evaluate(torch::jit::Module& module_in, const TensorSet& set, int batch, bool optimize) {
   XCEL_CHECK(batch >= 1, ExitCode::kUsage, "--batch must be at least 1 (got {})", batch);
-  const bool in_training = module_in.is_training();
+  const bool was_training = module_in.is_training();
   module_in.eval();
   torch::jit::Module module = module_in;
   if (optimize) {
     torch::jit::Module frozen = torch::jit::freeze(module_in);
     module = torch::jit::optimize_for_inference(frozen);
   }
-  const bool was_training = module.is_training();
-  module.eval();
   torch::NoGradGuard no_grad;
+  const std::int64_t n = set.x.size(0);
   std::int64_t correct1 = 0, correct5 = 0;
-  for (std::int64_t i = 0; i < set.size(); i += batch) {
-    std::int64_t end = std::min<std::int64_t>(i + batch, set.size());
+  for (std::int64_t i = 0; i < n; i += batch) {
+    std::int64_t end = std::min<std::int64_t>(i + batch, n);
     at::Tensor logits;
     try {
-      logits = module.forward({images(set, i, end)}).toTensor();
+      logits = module.forward({set.x.slice(0, i, end)}).toTensor();
     } catch (const std::exception& e) {
-      XCEL_FAIL(ExitCode::kInput, "the model fails on {} images of {}x{}x{} ({})", set.name, set.channels,
-                set.height, set.width, ir::short_what(e));
+      XCEL_FAIL(ExitCode::kInput, "the model fails on {} images of {} ({})", set.name,
+                fmt::join(set.image_shape, "x"), ir::short_what(e));
     }
     XCEL_CHECK(logits.dim() == 2 && logits.size(0) == end - i && logits.size(1) >= set.num_classes,
                ExitCode::kInput, "the model outputs shape [{}] but {} needs [batch, {}] class scores",
                fmt::join(logits.sizes(), ", "), set.name, set.num_classes);
-    at::Tensor y = labels(set, i, end);
+    at::Tensor y = set.y.slice(0, i, end);
     int64_t k = std::min<int64_t>(5, logits.size(1));
-    at::Tensor top = std::get<1>(logits.topk(k, 1));
-    at::Tensor hit = top.eq(y.unsqueeze(1));
+    at::Tensor hit = std::get<1>(logits.topk(k, 1)).eq(y.unsqueeze(1));
     correct1 += hit.select(1, 0).sum().item<std::int64_t>();
     correct5 += hit.any(1).sum().item<std::int64_t>();
   }
-  if (was_training) module.train();
-  if (in_training) module_in.train();
+  if (was_training) module_in.train();
   Accuracy acc;
-  acc.n = set.size();
-  if (acc.n > 0) {
-    acc.top1 = static_cast<double>(correct1) / acc.n;
-    acc.top5 = static_cast<double>(correct5) / acc.n;
+  acc.n = n;
+  if (n > 0) {
+    acc.top1 = static_cast<double>(correct1) / n;
+    acc.top5 = static_cast<double>(correct5) / n;
   }
   return acc;
+}
+
+Accuracy evaluate(torch::jit::Module& module, const data::ImageSet& set, int batch, bool optimize) {
+  return evaluate(module, to_tensors(set), batch, optimize);
 }
 
 EvalReport run_eval(const EvalOptions& opts) {

@@ -39,7 +39,7 @@ class PruneModels : public ::testing::TestWithParam<Case> {
  protected:
   void SetUp() override {
     path_ = resolve(GetParam());
-    if (!fs::exists(path_)) GTEST_SKIP() << path_ << " not generated";
+    ASSERT_TRUE(fs::exists(path_)) << path_ << " is missing";
     model_ = ir::load_model(path_);
     dg_ = build_dependency_graph(model_, GetParam().input);
     torch::manual_seed(0);

@@ -88,6 +88,7 @@ TEST(Targets, KnownProfilesLoadAndUnknownOnesAreListed) {
 
 // Single-step episodes; the best action depends on the state: a* = 0.3 + 0.6 * s0.
 TEST(Ddpg, LearnsAStateDependentOptimum) {
+  ir::set_threads(1);
   rl::DdpgConfig cfg;
   cfg.warmup = 100;
   cfg.lbound = 0.0;

@@ -9,15 +9,15 @@
 
 namespace xcel::test {
 
-/// Directory written by tests/fixtures/make_fixtures.py (ctest sets XCEL_FIXTURES).
+/// Directory written by tests/fixtures/make_fixtures.py (XCEL_FIXTURES overrides the build's).
 inline std::string fixtures() {
   const char* dir = std::getenv("XCEL_FIXTURES");
-  return dir != nullptr ? dir : "build/fixtures";
+  return dir != nullptr ? dir : XCEL_TEST_FIXTURES;
 }
 
 inline std::string source_dir() {
   const char* dir = std::getenv("XCEL_SOURCE_DIR");
-  return dir != nullptr ? dir : ".";
+  return dir != nullptr ? dir : XCEL_TEST_SOURCE_DIR;
 }
 
 /// Runs `fn` and expects an xcel::Error with `code` whose message contains `needle`.

@@ -20,6 +20,9 @@ const char* layer_kind_name(LayerKind k);
 
 using Shape = std::vector<std::int64_t>;
 
+/// Product of the dimensions (1 for an empty shape).
+std::int64_t numel(const Shape& s);
+
 struct Layer {
   std::string name;  // module path, e.g. "features.0.0" (or "<graph value>" if not owned by a module)
   LayerKind kind = LayerKind::kConv;

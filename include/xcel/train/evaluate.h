@@ -8,10 +8,20 @@
 
 namespace xcel::train {
 
+/// A split converted once to tensors, for repeated evaluation (the search evaluates every episode).
+struct TensorSet {
+  at::Tensor x, y;  // float N x C x H x W in [0, 1]; int64 N
+  std::string name;
+  std::int64_t num_classes = 0;
+  std::vector<std::int64_t> image_shape;
+};
+TensorSet to_tensors(const data::ImageSet& set);
+
 /// Top-1/top-5 accuracy in eval mode without gradients, `batch` images at a time. The module's training
 /// flag is restored afterwards. With `optimize`, a frozen copy optimised for inference
 /// (torch::jit::optimize_for_inference: batch norm folded, oneDNN layouts) runs instead: about 2-3x faster
 /// on batches, numerically equal up to float rounding.
 Accuracy evaluate(torch::jit::Module& module, const data::ImageSet& set, int batch = 256, bool optimize = false);
+Accuracy evaluate(torch::jit::Module& module, const TensorSet& set, int batch = 256, bool optimize = false);
 
 }  // namespace xcel::train
