@@ -21,9 +21,11 @@ void print_channel_summary(const nlohmann::json& s) {
     if (!g.at("prunable").get<bool>()) continue;
     std::string mods;
     for (const auto& m : g.at("modules")) mods += (mods.empty() ? "" : " ") + m.get<std::string>();
-    t.add({g.at("name"), std::to_string(g.at("channels").get<std::int64_t>()),
-           std::to_string(g.value("kept", g.at("channels").get<std::int64_t>())), "", mods});
+    const auto channels = g.at("channels").get<std::int64_t>(), kept = g.at("kept").get<std::int64_t>();
+    t.add({g.at("name"), std::to_string(channels), std::to_string(kept),
+           report::percent(static_cast<double>(kept) / static_cast<double>(channels), 1), mods});
   }
+  std::cout << t.str() << "\n";
   auto count = [&](const char* k) { return report::human_count(s.at(k).get<double>()); };
   std::cout << "FLOPs  " << count("flops_before") << " -> " << count("flops") << " ("
             << report::percent(s.at("flops_ratio").get<double>(), 1) << ")\n"

@@ -87,6 +87,16 @@ class Builder {
     return s == nullptr ? -1 : static_cast<int>(s->size());
   }
 
+  // What every conv/linear visit reads: input value and map, weight shape, output size, owning module.
+  struct Operands {
+    const Value* x;
+    ChannelMap in;
+    ir::Shape w;
+    std::int64_t out_numel;
+    std::string module;
+  };
+  Operands operands(const Node* n);
+
   void visit(const Node* n);
   void visit_conv(const Node* n);
   void visit_linear(const Node* n);
@@ -118,17 +128,17 @@ bool passes_channels(const Node* n) {
   return ops.count(n->kind().toQualString()) > 0;
 }
 
+Builder::Operands Builder::operands(const Node* n) {
+  return {n->input(0), map_of(n->input(0)), *fg_.shape(n->input(1)), ir::numel(*fg_.shape(n->output())),
+          ir::owner_path(n->input(1), fg_.self)};
+}
+
 void Builder::visit_conv(const Node* n) {
-  const Value* x = n->input(0);
-  const ChannelMap in = map_of(x);
-  const ir::Shape& w = *fg_.shape(n->input(1));
-  const ir::Shape& out_shape = *fg_.shape(n->output());
-  const std::string module = ir::owner_path(n->input(1), fg_.self);
+  const auto [x, in, w, out_numel, module] = operands(n);
   const std::int64_t groups = ir::const_int(n->input(ir::conv_groups_arg(n)), -1);
   const std::int64_t cin = (*fg_.shape(x))[1];
   std::int64_t kernel = 1;
   for (size_t i = 2; i < w.size(); ++i) kernel *= w[i];
-  const std::int64_t out_numel = ir::numel(out_shape);
   LayerCost cost{module, ir::LayerKind::kConv, in, {}, out_numel / w[0], kernel, false, false, out_numel * kernel * w[1]};
   const bool has_bias = fg_.shape(n->input(2)) != nullptr;
   if (module.empty() || ir::attr_name(n->input(1)) != "weight") {
@@ -159,12 +169,7 @@ void Builder::visit_conv(const Node* n) {
 }
 
 void Builder::visit_linear(const Node* n) {
-  const Value* x = n->input(0);
-  const ChannelMap in = map_of(x);
-  const ir::Shape& w = *fg_.shape(n->input(1));
-  const ir::Shape& out_shape = *fg_.shape(n->output());
-  const std::string module = ir::owner_path(n->input(1), fg_.self);
-  const std::int64_t out_numel = ir::numel(out_shape);
+  const auto [x, in, w, out_numel, module] = operands(n);
   LayerCost cost{module, ir::LayerKind::kLinear, in, {}, out_numel / w[0], 1, false, false, out_numel * w[1]};
   if (module.empty() || rank(x) != 2 || in.channels() * in.factor != w[1]) {
     block(in, "input of linear layer " + module + " that xcel cannot index");

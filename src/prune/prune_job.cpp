@@ -139,6 +139,7 @@ nlohmann::json run_prune(const PruneOptions& o) {
                             {"analyze_ms", analyze_ms},
                             {"apply_ms", apply_ms},
                             {"groups", dg.groups}};
+  for (size_t g = 0; g < dg.groups.size(); ++g) summary["groups"][g]["kept"] = kept[g];
   if (!o.data.empty()) {
     auto d = load_eval_data(o);
     summary["val_images"] = d.val.size();
