@@ -129,10 +129,12 @@ void register_prune(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--reconstruct", o->reconstruct, "Least-squares refit of layers that lost input channels");
-  cmd->add_option("--batch", o->batch, "Images per forward pass")->capture_default_str()->check(CLI::PositiveNumber);
+  auto* batch = cmd->add_option("--batch", o->batch, "Images per forward pass (search default: 250)")
+                    ->capture_default_str()
+                    ->check(CLI::PositiveNumber);
   add_threads_option(cmd, o->threads);
   add_output_options(cmd, *out);
-  cmd->callback([o, so, out, flops, warmup, lbound] {
+  cmd->callback([o, so, out, flops, warmup, lbound, batch] {
     if (flops->count() > 0 || so->resume) {
       so->model = o->model;
       so->out_dir = o->out_dir;
@@ -143,7 +145,7 @@ void register_prune(CLI::App& app) {
       so->calib_images = o->calib_images;
       so->split = o->split;
       so->threads = o->threads;
-      so->batch = o->batch;
+      if (batch->count() > 0) so->batch = o->batch;
       std::string cfg = so->agent_config.empty() ? search::config_dir() + "/ddpg.json" : so->agent_config;
       so->ddpg = read_json_file(cfg).get<rl::DdpgConfig>();
       if (warmup->count() > 0) so->ddpg.warmup = warmup->as<int>();

@@ -24,7 +24,7 @@ struct SearchOptions {
   int bn_recal = 0;                // batches; 0 = off
   std::int64_t calib_images = 1024;
   data::SplitOptions split;
-  int batch = 500;
+  int batch = 250;
   int threads = 1;
   bool resume = false;
   bool progress = true;
