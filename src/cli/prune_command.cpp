@@ -5,6 +5,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "xcel/cli/common.h"
+#include "xcel/core/error.h"
 #include "xcel/prune/prune_job.h"
 #include "xcel/search/search.h"
 #include "xcel/search/target.h"
@@ -77,7 +78,7 @@ void register_prune(CLI::App& app) {
       "prune",
       "Prune a model: search a per-layer policy under a FLOPs budget (--flops R, the main job), or apply a given "
       "policy (--policy FILE or --uniform RATIO)");
-  cmd->add_option("--model,-m", o->model, "TorchScript model (.pt); never modified")->required();
+  cmd->add_option("--model,-m", o->model, "TorchScript model (.pt); never modified (not needed with --resume)");
   cmd->add_option("--out,-o", o->out_dir, "Run directory: pruned.pt, policy.json, summary.json")->required();
   auto* policy = cmd->add_option("--policy", o->policy, "Policy JSON: {\"groups\": {NAME: RATIO | {\"kept\": N}}}");
   auto* uniform =
@@ -100,7 +101,9 @@ void register_prune(CLI::App& app) {
   cmd->add_option("--reward", so->reward, "acc (validation top-1) or acc-flops (-error * log FLOPs)")
       ->capture_default_str()
       ->check(CLI::IsMember({"acc", "acc-flops"}));
-  cmd->add_option("--episodes", so->episodes, "Search episodes")->capture_default_str()->check(CLI::PositiveNumber);
+  auto* episodes = cmd->add_option("--episodes", so->episodes, "Search episodes (with --resume: the new total)")
+                       ->capture_default_str()
+                       ->check(CLI::PositiveNumber);
   auto* warmup = cmd->add_option("--warmup", "Episodes of random actions before DDPG learns (default from the agent "
                                              "config: 100)");
   auto* lbound = cmd->add_option("--lbound", "Smallest preserve ratio per group (default from the agent config: 0.2)");
@@ -134,7 +137,8 @@ void register_prune(CLI::App& app) {
                     ->check(CLI::PositiveNumber);
   add_threads_option(cmd, o->threads);
   add_output_options(cmd, *out);
-  cmd->callback([o, so, out, flops, warmup, lbound, batch] {
+  cmd->callback([o, so, out, flops, warmup, lbound, batch, episodes] {
+    if (o->model.empty() && !so->resume) throw Error(ExitCode::kUsage, "--model is required");
     if (flops->count() > 0 || so->resume) {
       so->model = o->model;
       so->out_dir = o->out_dir;
@@ -145,6 +149,7 @@ void register_prune(CLI::App& app) {
       so->calib_images = o->calib_images;
       so->split = o->split;
       so->threads = o->threads;
+      so->episodes_given = episodes->count() > 0;
       if (batch->count() > 0) so->batch = o->batch;
       std::string cfg = so->agent_config.empty() ? search::config_dir() + "/ddpg.json" : so->agent_config;
       so->ddpg = read_json_file(cfg).get<rl::DdpgConfig>();

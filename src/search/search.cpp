@@ -215,7 +215,6 @@ nlohmann::json run_search(SearchOptions o) {
              "unknown --reward '{}'; use acc or acc-flops (acc-latency needs a latency oracle)", o.reward);
   XCEL_CHECK(o.episodes >= 1, ExitCode::kUsage, "--episodes must be at least 1");
   XCEL_CHECK(!o.out_dir.empty(), ExitCode::kUsage, "--out DIR is required");
-  XCEL_CHECK(!fs::same_file(o.out_dir, o.model), ExitCode::kUsage, "--out '{}' is the input model", o.out_dir);
   const std::string ckpt = o.out_dir + "/checkpoint";
   const std::string episodes_path = o.out_dir + "/episodes.jsonl";
   if (o.resume) {
@@ -223,7 +222,7 @@ nlohmann::json run_search(SearchOptions o) {
                "--resume: '{}' has no checkpoint; start a new run without --resume", o.out_dir);
     // The run's own configuration wins: a resumed run is the same run.
     auto saved = nlohmann::json::parse(std::ifstream(o.out_dir + "/config.json"));
-    const int episodes = o.episodes;
+    const int episodes = o.episodes_given ? o.episodes : static_cast<int>(saved.at("episodes"));
     const bool progress = o.progress;
     o.model = saved.at("model");
     o.data = saved.at("data");
@@ -241,9 +240,10 @@ nlohmann::json run_search(SearchOptions o) {
     o.threads = saved.at("threads");
     o.checkpoint_every = saved.at("checkpoint_every");
     o.ddpg = saved.at("ddpg").get<rl::DdpgConfig>();
-    o.episodes = std::max(episodes, static_cast<int>(saved.at("episodes")));
+    o.episodes = episodes;
     o.progress = progress;
   } else {
+    XCEL_CHECK(!fs::same_file(o.out_dir, o.model), ExitCode::kUsage, "--out '{}' is the input model", o.out_dir);
     XCEL_CHECK(!fs::exists(episodes_path), ExitCode::kUsage,
                "'{}' already holds a search; continue it with --resume or choose another --out", o.out_dir);
   }

@@ -67,6 +67,7 @@ assert episodes(a) == episodes(b) and result(a) == result(b), "same seed, differ
 c = os.path.join(work, "c")
 search(c, 4)
 search(c, 8, "--resume")
+search(c, 8, "--resume")  # without a new total: nothing left to run, same result
 assert episodes(c) == episodes(a), "resumed run differs from the uninterrupted one"
 assert result(c) == result(a), (result(c), result(a))
 
@@ -86,7 +87,8 @@ proc.wait()
 assert proc.returncode == 130, (proc.returncode, rest)
 assert "--resume" in rest, rest
 assert len(episodes(d)) < 60, "the interrupted run did not stop early"
-search(d, 60, "--resume")
+p = subprocess.run([xcel, "prune", "--resume", "--out", d, "--json"], capture_output=True, text=True)
+assert p.returncode == 0, p.stderr  # the saved configuration, including its 60 episodes
 e = os.path.join(work, "e")
 search(e, 60)
 assert episodes(d) == episodes(e) and result(d) == result(e), "run resumed after Ctrl-C differs"

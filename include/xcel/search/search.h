@@ -18,6 +18,7 @@ struct SearchOptions {
   std::string agent = "ddpg";      // ddpg | random | uniform
   std::string reward = "acc";      // acc | acc-flops
   int episodes = 300;
+  bool episodes_given = false;     // with --resume: extend the saved run to `episodes`
   int checkpoint_every = 10;
   std::string importance = "l1";
   bool reconstruct = false;
