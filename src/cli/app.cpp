@@ -23,6 +23,7 @@ std::string version_text() {
 }  // namespace
 
 int run(int argc, char** argv) {
+  set_command_line(argc, argv);
   CLI::App app{"xcel: make trained CNNs small and fast for phones and edge boards.\n"
                "FLOPs everywhere are multiply-accumulates (one fused multiply-add = one FLOP, as AMC and fvcore).",
                "xcel"};

@@ -26,6 +26,17 @@ void add_split_options(CLI::App* cmd, data::SplitOptions& s) {
       ->capture_default_str();
 }
 
+namespace {
+std::string g_command_line;
+}  // namespace
+
+const std::string& command_line() { return g_command_line; }
+
+void set_command_line(int argc, char** argv) {
+  g_command_line.clear();
+  for (int i = 0; i < argc; ++i) g_command_line += (i > 0 ? " " : "") + std::string(argv[i]);
+}
+
 void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; }
 
 nlohmann::json read_json_file(const std::string& path) {

@@ -150,6 +150,7 @@ void register_prune(CLI::App& app) {
       so->split = o->split;
       so->threads = o->threads;
       so->episodes_given = episodes->count() > 0;
+      so->command_line = command_line();
       if (batch->count() > 0) so->batch = o->batch;
       std::string cfg = so->agent_config.empty() ? search::config_dir() + "/ddpg.json" : so->agent_config;
       so->ddpg = read_json_file(cfg).get<rl::DdpgConfig>();

@@ -208,6 +208,28 @@ void to_json(nlohmann::json& j, const SearchOptions& o) {
        {"command_line", o.command_line}};
 }
 
+void from_json(const nlohmann::json& j, SearchOptions& o) {
+  o.model = j.at("model");
+  o.out_dir = j.at("out");
+  o.data = j.at("data");
+  o.target = j.at("target");
+  o.flops = j.at("flops");
+  o.agent = j.at("agent");
+  o.reward = j.at("reward");
+  o.episodes = j.at("episodes");
+  o.checkpoint_every = j.at("checkpoint_every");
+  o.importance = j.at("importance");
+  o.reconstruct = j.at("reconstruct");
+  o.bn_recal = j.at("bn_recal");
+  o.calib_images = j.at("calib_images");
+  o.split.val_size = j.at("val_size");
+  o.split.seed = j.at("seed");
+  o.batch = j.at("batch");
+  o.threads = j.at("threads");
+  o.ddpg = j.at("ddpg").get<rl::DdpgConfig>();
+  o.command_line = j.value("command_line", "");
+}
+
 nlohmann::json run_search(SearchOptions o) {
   XCEL_CHECK(o.agent == "ddpg" || o.agent == "random" || o.agent == "uniform", ExitCode::kUsage,
              "unknown --agent '{}'; use ddpg, random or uniform", o.agent);
@@ -221,27 +243,12 @@ nlohmann::json run_search(SearchOptions o) {
     XCEL_CHECK(fs::exists(ckpt + "/state.json"), ExitCode::kInput,
                "--resume: '{}' has no checkpoint; start a new run without --resume", o.out_dir);
     // The run's own configuration wins: a resumed run is the same run.
-    auto saved = nlohmann::json::parse(std::ifstream(o.out_dir + "/config.json"));
-    const int episodes = o.episodes_given ? o.episodes : static_cast<int>(saved.at("episodes"));
-    const bool progress = o.progress;
-    o.model = saved.at("model");
-    o.data = saved.at("data");
-    o.target = saved.at("target");
-    o.flops = saved.at("flops");
-    o.agent = saved.at("agent");
-    o.reward = saved.at("reward");
-    o.importance = saved.at("importance");
-    o.reconstruct = saved.at("reconstruct");
-    o.bn_recal = saved.at("bn_recal");
-    o.calib_images = saved.at("calib_images");
-    o.split.val_size = saved.at("val_size");
-    o.split.seed = saved.at("seed");
-    o.batch = saved.at("batch");
-    o.threads = saved.at("threads");
-    o.checkpoint_every = saved.at("checkpoint_every");
-    o.ddpg = saved.at("ddpg").get<rl::DdpgConfig>();
-    o.episodes = episodes;
-    o.progress = progress;
+    SearchOptions saved = nlohmann::json::parse(std::ifstream(o.out_dir + "/config.json")).get<SearchOptions>();
+    saved.episodes = o.episodes_given ? o.episodes : saved.episodes;
+    saved.out_dir = o.out_dir;
+    saved.progress = o.progress;
+    saved.resume = true;
+    o = saved;
   } else {
     XCEL_CHECK(!fs::same_file(o.out_dir, o.model), ExitCode::kUsage, "--out '{}' is the input model", o.out_dir);
     XCEL_CHECK(!fs::exists(episodes_path), ExitCode::kUsage,

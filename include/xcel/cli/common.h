@@ -30,6 +30,10 @@ void register_inspect(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_prune(CLI::App& app);
 
+/// The command line this process was started with (for run configurations).
+const std::string& command_line();
+void set_command_line(int argc, char** argv);
+
 /// Text for the bottom of `xcel --help`.
 std::string exit_code_help();
 

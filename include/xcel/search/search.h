@@ -34,6 +34,7 @@ struct SearchOptions {
   std::string command_line;
 };
 void to_json(nlohmann::json& j, const SearchOptions& o);
+void from_json(const nlohmann::json& j, SearchOptions& o);
 
 /// Runs (or resumes) the search; returns the summary also written to OUT_DIR/summary.json.
 nlohmann::json run_search(SearchOptions opts);
