@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 # Benchmark of the pruning engine (prints tables; not a test):
-#  1. time to apply a policy (analysis and pruning, median of 5 runs) on the bundled VGG and on resnet18;
+#  1. time to apply a policy (analysis and pruning, median of 5 runs) on the bundled models, resnet18 and
+#     mobilenet_v2;
 #  2. bundled VGG at uniform 0.5 preserve: validation top-1 with no fix-up, BN recalibration,
 #     least-squares reconstruction, both;
 #  3. host latency at batch 1 of resnet18 / mobilenet_v2 before and after uniform 0.5 pruning, 1 and 2 threads.
@@ -20,7 +21,8 @@ median() { py "import sys,statistics; print('%.1f' % statistics.median(float(v) 
 echo "## Time to apply a policy (uniform 0.5, median of 5)"
 echo "| model | analysis ms | pruning ms |"
 echo "|---|---:|---:|"
-for spec in "models/vgg.pt 1,1,28,28" "$FX/resnet18.pt 1,3,224,224" "$FX/mobilenet_v2.pt 1,3,224,224"; do
+for spec in "models/vgg.pt 1,1,28,28" "models/resnet.pt 1,1,28,28" "models/mobilenet.pt 1,1,28,28" \
+            "$FX/resnet18.pt 1,3,224,224" "$FX/mobilenet_v2.pt 1,3,224,224"; do
   set -- $spec
   a=() p=()
   for i in 1 2 3 4 5; do
