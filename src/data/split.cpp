@@ -50,14 +50,10 @@ ImageSet select(const ImageSet& set, const std::vector<std::int64_t>& indices, c
   return out;
 }
 
-ImageSet load_split(const DatasetSpec& spec, Split split, const SplitOptions& opts) {
-  const std::string prefix = spec.name + "/" + split_name(split);
-  if (split == Split::kTest) {
-    ImageSet set = load_set(spec, false);
-    set.name = prefix;
-    return set;
-  }
-  ImageSet train = load_set(spec, true);
+namespace {
+
+// The train or val part of the full training set.
+ImageSet carve(const ImageSet& train, Split split, const SplitOptions& opts, const std::string& name) {
   XCEL_CHECK(opts.val_size > 0 && opts.val_size < train.size(), ExitCode::kUsage,
              "--val-size {} must be between 1 and {} (the training set's size minus one)", opts.val_size,
              train.size() - 1);
@@ -65,7 +61,35 @@ ImageSet load_split(const DatasetSpec& spec, Split split, const SplitOptions& op
   auto cut = perm.begin() + opts.val_size;
   std::vector<std::int64_t> picked = split == Split::kVal ? std::vector<std::int64_t>(perm.begin(), cut)
                                                           : std::vector<std::int64_t>(cut, perm.end());
-  return select(train, picked, prefix);
+  return select(train, picked, name);
+}
+
+std::string split_label(const DatasetSpec& spec, Split split) { return spec.name + "/" + split_name(split); }
+
+}  // namespace
+
+ImageSet load_split(const DatasetSpec& spec, Split split, const SplitOptions& opts) {
+  if (split == Split::kTest) {
+    ImageSet set = load_set(spec, false);
+    set.name = split_label(spec, split);
+    return set;
+  }
+  return carve(load_set(spec, true), split, opts, split_label(spec, split));
+}
+
+ValCalib load_val_and_calib(const DatasetSpec& spec, const SplitOptions& opts, std::int64_t calib_images) {
+  ImageSet full = load_set(spec, true);
+  ValCalib out;
+  out.val = carve(full, Split::kVal, opts, split_label(spec, Split::kVal));
+  ImageSet train = carve(full, Split::kTrain, opts, split_label(spec, Split::kTrain));
+  out.calib = head(train, calib_images, train.name + "[calib]");
+  return out;
+}
+
+ImageSet head(const ImageSet& set, std::int64_t n, const std::string& name) {
+  std::vector<std::int64_t> first(static_cast<size_t>(std::clamp<std::int64_t>(n, 0, set.size())));
+  std::iota(first.begin(), first.end(), 0);
+  return select(set, first, name);
 }
 
 }  // namespace xcel::data

@@ -38,19 +38,8 @@ void write_outputs(const PruneOptions& o, torch::jit::Module& pruned, const nloh
   fs::write_file_atomic(o.out_dir + "/summary.json", summary.dump(2) + "\n");
 }
 
-struct EvalData {
-  data::ImageSet val, calib;
-};
-
-EvalData load_eval_data(const PruneOptions& o) {
-  auto spec = data::parse_spec(o.data);
-  EvalData d;
-  d.val = data::load_split(spec, data::Split::kVal, o.split);
-  data::ImageSet train = data::load_split(spec, data::Split::kTrain, o.split);
-  std::vector<std::int64_t> first(static_cast<size_t>(std::min<std::int64_t>(o.calib_images, train.size())));
-  std::iota(first.begin(), first.end(), 0);
-  d.calib = data::select(train, first, train.name + "[calib]");
-  return d;
+data::ValCalib load_eval_data(const PruneOptions& o) {
+  return data::load_val_and_calib(data::parse_spec(o.data), o.split, o.calib_images);
 }
 
 nlohmann::json run_weight_pruning(const PruneOptions& o, torch::jit::Module& model, const ir::Shape& input) {

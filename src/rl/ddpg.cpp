@@ -39,33 +39,6 @@ void hard_update(torch::nn::Module& target, const torch::nn::Module& source) { s
 
 }  // namespace
 
-void to_json(nlohmann::json& j, const DdpgConfig& c) {
-  j = {{"hidden1", c.hidden1},   {"hidden2", c.hidden2},     {"lr_actor", c.lr_actor},
-       {"lr_critic", c.lr_critic}, {"tau", c.tau},           {"discount", c.discount},
-       {"batch", c.batch},       {"replay", c.replay},       {"warmup", c.warmup},
-       {"noise_sigma", c.noise_sigma}, {"noise_decay", c.noise_decay}, {"lbound", c.lbound},
-       {"rbound", c.rbound},     {"baseline_alpha", c.baseline_alpha}, {"seed", c.seed}};
-}
-
-void from_json(const nlohmann::json& j, DdpgConfig& c) {
-  DdpgConfig d;
-  c.hidden1 = j.value("hidden1", d.hidden1);
-  c.hidden2 = j.value("hidden2", d.hidden2);
-  c.lr_actor = j.value("lr_actor", d.lr_actor);
-  c.lr_critic = j.value("lr_critic", d.lr_critic);
-  c.tau = j.value("tau", d.tau);
-  c.discount = j.value("discount", d.discount);
-  c.batch = j.value("batch", d.batch);
-  c.replay = j.value("replay", d.replay);
-  c.warmup = j.value("warmup", d.warmup);
-  c.noise_sigma = j.value("noise_sigma", d.noise_sigma);
-  c.noise_decay = j.value("noise_decay", d.noise_decay);
-  c.lbound = j.value("lbound", d.lbound);
-  c.rbound = j.value("rbound", d.rbound);
-  c.baseline_alpha = j.value("baseline_alpha", d.baseline_alpha);
-  c.seed = j.value("seed", d.seed);
-}
-
 struct Ddpg::Impl {
   Impl(int dim, const DdpgConfig& c)
       : cfg(c),

@@ -260,11 +260,7 @@ nlohmann::json run_search(SearchOptions o) {
   const TargetProfile target = load_target(o.target);
   torch::jit::Module model = ir::load_model(o.model);
   auto spec = data::parse_spec(o.data);
-  data::ImageSet val = data::load_split(spec, data::Split::kVal, o.split);
-  data::ImageSet train_set = data::load_split(spec, data::Split::kTrain, o.split);
-  std::vector<std::int64_t> first(static_cast<size_t>(std::min<std::int64_t>(o.calib_images, train_set.size())));
-  std::iota(first.begin(), first.end(), 0);
-  data::ImageSet calib = data::select(train_set, first, train_set.name + "[calib]");
+  auto [val, calib] = data::load_val_and_calib(spec, o.split, o.calib_images);
   const ir::Shape input{1, val.channels, val.height, val.width};
   prune::DependencyGraph dg = prune::build_dependency_graph(model, input);
   ir::ModelSummary summary = ir::analyze(model, input);

@@ -80,11 +80,7 @@ EvalReport run_eval(const EvalOptions& opts) {
   auto split = data::parse_split(opts.split);
   auto module = ir::load_model(opts.model);
   data::ImageSet set = data::load_split(spec, split, opts.split_opts);
-  if (opts.limit > 0 && opts.limit < set.size()) {
-    std::vector<std::int64_t> first(static_cast<size_t>(opts.limit));
-    for (std::int64_t i = 0; i < opts.limit; ++i) first[static_cast<size_t>(i)] = i;
-    set = data::select(set, first, set.name);
-  }
+  if (opts.limit > 0 && opts.limit < set.size()) set = data::head(set, opts.limit, set.name);
   const ir::Shape one{1, set.channels, set.height, set.width};
   r.summary = ir::analyze(module, one);
   r.summary.path = opts.model;

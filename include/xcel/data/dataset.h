@@ -54,6 +54,16 @@ ImageSet load_split(const DatasetSpec& spec, Split split, const SplitOptions& op
 /// implements the same so the bundled models are trained without the default validation images.
 std::vector<std::int64_t> permutation(std::int64_t n, std::uint64_t seed);
 
+/// The validation split and the first `calib_images` images of the training split (calibration for repairs;
+/// never validation or test images), reading the training set once.
+struct ValCalib {
+  ImageSet val, calib;
+};
+ValCalib load_val_and_calib(const DatasetSpec& spec, const SplitOptions& opts, std::int64_t calib_images);
+
+/// The first min(n, size) images.
+ImageSet head(const ImageSet& set, std::int64_t n, const std::string& name);
+
 /// The images at `indices`, in that order.
 ImageSet select(const ImageSet& set, const std::vector<std::int64_t>& indices, const std::string& name);
 

@@ -29,8 +29,10 @@ struct DdpgConfig {
   double baseline_alpha = 0.5;                   // reward baseline: moving average with this weight
   std::uint64_t seed = 0;
 };
-void to_json(nlohmann::json& j, const DdpgConfig& c);
-void from_json(const nlohmann::json& j, DdpgConfig& c);
+// JSON round trip; fields missing from a file keep their defaults.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DdpgConfig, hidden1, hidden2, lr_actor, lr_critic, tau, discount,
+                                                batch, replay, warmup, noise_sigma, noise_decay, lbound, rbound,
+                                                baseline_alpha, seed)
 
 class Ddpg {
  public:
