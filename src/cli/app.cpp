@@ -42,6 +42,7 @@ int run(int argc, char** argv) {
   register_inspect(app);
   register_eval(app);
   register_prune(app);
+  register_finetune(app);
 
   try {
     app.parse(argc, argv);

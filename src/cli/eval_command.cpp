@@ -1,12 +1,16 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 // xcel eval: accuracy, cost and host latency of one model on one dataset split.
 #include <iostream>
+#include <optional>
 
 #include <spdlog/fmt/fmt.h>
 
 #include "xcel/cli/common.h"
+#include "xcel/core/error.h"
+#include "xcel/core/fs.h"
 #include "xcel/report/table.h"
 #include "xcel/train/eval_job.h"
+#include "xcel/train/gate.h"
 
 namespace xcel::cli {
 namespace {
@@ -33,6 +37,18 @@ void print_report(const train::EvalReport& r) {
   std::cout << t.str();
 }
 
+void print_gates(const std::vector<train::GateCheck>& checks) {
+  using report::Align;
+  report::Table t({"gate", "result", "detail"}, {Align::kLeft, Align::kLeft, Align::kLeft});
+  for (const auto& c : checks) t.add({c.name, c.passed ? "pass" : "FAIL", c.message});
+  std::cout << "\n" << t.str();
+}
+
+struct GateOptions {
+  train::GateBounds bounds;
+  std::string baseline, junit, target = "host";
+};
+
 }  // namespace
 
 void register_eval(CLI::App& app) {
@@ -57,13 +73,62 @@ void register_eval(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   add_threads_option(cmd, o->threads);
   add_output_options(cmd, *out);
-  cmd->callback([o, out] {
+  auto g = std::make_shared<GateOptions>();
+  const char* gate = "Regression gate (exit 7 when a bound is broken)";
+  cmd->add_option("--min-top1", g->bounds.min_top1, "Fail when top-1 is below this fraction (0.90 = 90%)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->group(gate);
+  cmd->add_option("--baseline", g->baseline, "Original model to compare against (for --max-drop, --max-flops-ratio)")
+      ->group(gate);
+  cmd->add_option("--max-drop", g->bounds.max_drop, "Fail when top-1 is more than this many points below the baseline")
+      ->check(CLI::NonNegativeNumber)
+      ->group(gate);
+  cmd->add_option("--max-flops-ratio", g->bounds.max_flops_ratio, "Fail when FLOPs exceed this fraction of the baseline's")
+      ->check(CLI::PositiveNumber)
+      ->group(gate);
+  cmd->add_option("--max-latency-ms", g->bounds.max_latency_ms, "Fail when the median batch-1 latency exceeds this")
+      ->check(CLI::PositiveNumber)
+      ->group(gate);
+  cmd->add_option("--target", g->target, "Where --max-latency-ms is measured (host: this CPU, --threads threads)")
+      ->capture_default_str()
+      ->group(gate);
+  cmd->add_option("--junit", g->junit, "Write the gate's results as JUnit XML to this file")->group(gate);
+  cmd->callback([o, out, g] {
+    XCEL_CHECK(g->target == "host", ExitCode::kUnsupported,
+               "--target '{}': xcel eval measures latency on the host only; use --target host", g->target);
+    XCEL_CHECK(!g->bounds.needs_baseline() || !g->baseline.empty(), ExitCode::kUsage,
+               "--max-drop and --max-flops-ratio compare against a baseline: pass --baseline ORIGINAL.pt");
+    XCEL_CHECK(g->junit.empty() || g->bounds.any(), ExitCode::kUsage,
+               "--junit reports the gate: give at least one of --min-top1, --max-drop, --max-flops-ratio, --max-latency-ms");
+    if (!g->junit.empty())
+      for (const auto* input : {&o->model, &g->baseline})
+        XCEL_CHECK(!fs::same_file(g->junit, *input), ExitCode::kUsage, "--junit '{}' is an input model", g->junit);
     auto r = train::run_eval(*o);
+    std::optional<train::EvalReport> base;
+    if (!g->baseline.empty()) {
+      train::EvalOptions bo = *o;
+      bo.model = g->baseline;
+      bo.bench_runs = 0;
+      base = train::run_eval(bo);
+    }
+    const auto checks = train::check_gates(g->bounds, r, base ? &*base : nullptr);
     if (out->json) {
-      print_json(r);
+      nlohmann::json j = r;
+      if (base) j["baseline"] = {{"model", base->model}, {"top1", base->accuracy.top1}, {"flops", base->summary.flops}};
+      if (g->bounds.any()) {
+        j["gates"] = checks;
+        j["passed"] = train::all_passed(checks);
+      }
+      print_json(j);
     } else {
       print_report(r);
+      if (!checks.empty()) print_gates(checks);
     }
+    if (!g->junit.empty()) fs::write_file_atomic(g->junit, train::junit_xml(checks, r, base ? &*base : nullptr));
+    std::string failed;
+    for (const auto& c : checks)
+      if (!c.passed) failed += (failed.empty() ? "" : "; ") + c.name + ": " + c.message;
+    XCEL_CHECK(failed.empty(), ExitCode::kGate, "regression gate failed: {}", failed);
   });
 }
 

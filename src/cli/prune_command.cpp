@@ -6,6 +6,7 @@
 
 #include "xcel/cli/common.h"
 #include "xcel/core/error.h"
+#include "xcel/core/fs.h"
 #include "xcel/prune/prune_job.h"
 #include "xcel/search/search.h"
 #include "xcel/search/target.h"
@@ -37,6 +38,12 @@ void print_channel_summary(const nlohmann::json& s) {
   for (const char* k : {"val_top1_before", "val_top1_pruned", "val_top1_reconstructed", "val_top1"})
     if (s.contains(k)) std::cout << k << " " << report::percent(s.at(k).get<double>()) << "\n";
   std::cout << "wrote " << s.at("out").get<std::string>() << "/{pruned.pt,policy.json,summary.json}\n";
+  if (s.contains("finetune")) {
+    report::Table t2({"fine-tuning", "value"}, {report::Align::kLeft, report::Align::kLeft});
+    finetune_summary_rows(s.at("finetune"), t2);
+    t2.add({"fine-tuned", s.at("finetune").at("finetuned").get<std::string>()});
+    std::cout << "\n" << t2.str();
+  }
 }
 
 void print_search_summary(const nlohmann::json& s) {
@@ -55,6 +62,10 @@ void print_search_summary(const nlohmann::json& s) {
   t.add({"test top-1", pct("test_top1_before") + " -> " + pct("test_top1")});
   t.add({"seconds per episode", fmt::format("{:.3f}", s.at("seconds_per_episode").get<double>())});
   t.add({"out", s.at("out").get<std::string>() + "/{best.pt,policy.json,episodes.jsonl,summary.json}"});
+  if (s.contains("finetune")) {
+    t.add({"fine-tuned", s.at("finetune").at("finetuned").get<std::string>()});
+    finetune_summary_rows(s.at("finetune"), t);
+  }
   std::cout << t.str();
 }
 
@@ -137,7 +148,32 @@ void register_prune(CLI::App& app) {
                     ->check(CLI::PositiveNumber);
   add_threads_option(cmd, o->threads);
   add_output_options(cmd, *out);
-  cmd->callback([o, so, out, flops, warmup, lbound, batch, episodes] {
+  auto ft = std::make_shared<train::FinetuneOptions>();
+  auto ft_kd = std::make_shared<bool>(false);
+  cmd->add_option("--finetune-epochs", ft->epochs, "Fine-tune the result for N epochs into OUT/finetune (0 = no)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber)
+      ->group("Fine-tuning of the result");
+  cmd->add_flag("--finetune-kd", *ft_kd, "Distil from the original model while fine-tuning")
+      ->group("Fine-tuning of the result");
+  add_finetune_options(cmd, *ft, "finetune");
+  ft->epochs = 0;
+  cmd->callback([o, so, out, flops, warmup, lbound, batch, episodes, ft, ft_kd] {
+    // Fine-tunes OUT/<pruned> into OUT/finetune and records the result in the run's summary.
+    auto finetune = [&](nlohmann::json& summary, const std::string& pruned, const std::string& original) {
+      if (ft->epochs == 0) return;
+      train::FinetuneOptions f = *ft;
+      f.model = o->out_dir + "/" + pruned;
+      f.out_dir = o->out_dir + "/finetune";
+      f.data = so->data;
+      f.split = so->split;
+      f.threads = o->threads;
+      f.teacher = *ft_kd ? original : "";
+      f.command_line = command_line();
+      f.resume = fs::exists(f.out_dir + "/checkpoint/state.json");
+      summary["finetune"] = train::run_finetune(f);
+      fs::write_file_atomic(o->out_dir + "/summary.json", summary.dump(2) + "\n");
+    };
     if (o->model.empty() && !so->resume) throw Error(ExitCode::kUsage, "--model is required");
     if (flops->count() > 0 || so->resume) {
       so->model = o->model;
@@ -157,6 +193,7 @@ void register_prune(CLI::App& app) {
       if (warmup->count() > 0) so->ddpg.warmup = warmup->as<int>();
       if (lbound->count() > 0) so->ddpg.lbound = lbound->as<double>();
       auto summary = search::run_search(*so);
+      finetune(summary, "best.pt", summary.at("model").get<std::string>());
       if (out->json) {
         print_json(summary);
       } else {
@@ -164,7 +201,10 @@ void register_prune(CLI::App& app) {
       }
       return;
     }
+    so->data = o->data.empty() ? "fashion-mnist" : o->data;
+    so->split = o->split;
     auto summary = prune::run_prune(*o);
+    if (summary.at("granularity") == "channel") finetune(summary, "pruned.pt", o->model);
     if (out->json) {
       print_json(summary);
     } else if (summary.at("granularity") == "weight") {

@@ -1,6 +1,8 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 #include "xcel/core/runtime.h"
 
+#include <sys/resource.h>
+
 #include <dlfcn.h>
 #include <unistd.h>
 
@@ -36,6 +38,12 @@ void ensure_passive_omp(char** argv) {
   setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
   execv("/proc/self/exe", argv);
   // exec failed (no /proc): carry on with the default policy.
+}
+
+long long peak_rss_bytes() {
+  struct rusage u {};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<long long>(u.ru_maxrss) * 1024;  // Linux reports KiB
 }
 
 }  // namespace xcel::runtime

@@ -3,23 +3,10 @@
 #include <numeric>
 
 #include "xcel/core/error.h"
+#include "xcel/core/random.h"
 #include "xcel/data/dataset.h"
 
 namespace xcel::data {
-namespace {
-
-struct SplitMix64 {
-  std::uint64_t state;
-  std::uint64_t next() {
-    std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-};
-
-}  // namespace
-
 std::vector<std::int64_t> permutation(std::int64_t n, std::uint64_t seed) {
   std::vector<std::int64_t> idx(static_cast<size_t>(n));
   std::iota(idx.begin(), idx.end(), 0);

@@ -1,7 +1,12 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 #include "xcel/ir/model.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+
+#include <cstring>
+#include <fstream>
+#include <mutex>
 
 #include "xcel/core/error.h"
 #include "xcel/core/fs.h"
@@ -51,6 +56,24 @@ void set_threads(int threads) {
   XCEL_CHECK(threads >= 1, ExitCode::kUsage, "--threads must be at least 1 (got {})", threads);
   at::set_num_threads(threads);
   runtime::set_blas_threads(threads);
+}
+
+void save_rng_state(const std::string& path) {
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  at::Tensor state = gen.get_state().contiguous();
+  fs::write_file_atomic(path, std::string(static_cast<const char*>(state.data_ptr()), state.numel()));
+}
+
+void load_rng_state(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  XCEL_CHECK(in.good(), ExitCode::kInput, "cannot read '{}' (a damaged checkpoint: start the run again)", path);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  at::Tensor state = torch::empty({static_cast<std::int64_t>(bytes.size())}, torch::kUInt8);
+  std::memcpy(state.data_ptr(), bytes.data(), bytes.size());
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
 }
 
 }  // namespace xcel::ir

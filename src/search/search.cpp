@@ -4,19 +4,17 @@
 // and exact resumption.
 #include "xcel/search/search.h"
 
-#include <ATen/CPUGeneratorImpl.h>
-
 #include <chrono>
-#include <cstring>
-#include <mutex>
-#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 
+#include "xcel/core/clock.h"
 #include "xcel/core/error.h"
 #include "xcel/core/fs.h"
+#include "xcel/core/interrupt.h"
 #include "xcel/core/log.h"
 #include "xcel/ir/model.h"
 #include "xcel/prune/engine.h"
@@ -28,13 +26,6 @@
 
 namespace xcel::search {
 namespace {
-
-volatile std::sig_atomic_t g_interrupted = 0;
-extern "C" void on_sigint(int) { g_interrupted = 1; }
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 // Prunes to given widths, applies the configured repairs, and measures validation accuracy.
 class Evaluator {
@@ -173,29 +164,6 @@ std::string join_lines(const std::vector<std::string>& lines) {
   return out;
 }
 
-// LibTorch's global CPU generator (dropout during BN recalibration draws from it), as raw bytes.
-void save_torch_rng(const std::string& path) {
-  at::Generator gen = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  at::Tensor state = gen.get_state().contiguous();
-  fs::write_file_atomic(path, std::string(static_cast<const char*>(state.data_ptr()), state.numel()));
-}
-
-void load_torch_rng(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), {});
-  at::Tensor state = torch::empty({static_cast<std::int64_t>(bytes.size())}, torch::kUInt8);
-  std::memcpy(state.data_ptr(), bytes.data(), bytes.size());
-  at::Generator gen = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  gen.set_state(state);
-}
-
-std::string eta(double seconds) {
-  int s = static_cast<int>(seconds);
-  return s >= 3600 ? fmt::format("{}h{:02}m", s / 3600, s / 60 % 60) : fmt::format("{}m{:02}s", s / 60, s % 60);
-}
-
 }  // namespace
 
 void to_json(nlohmann::json& j, const SearchOptions& o) {
@@ -294,7 +262,7 @@ nlohmann::json run_search(SearchOptions o) {
     spent_seconds = state.at("seconds");
     for (const auto& e : state.at("cache")) cache[e.at(0).get<std::vector<std::int64_t>>()] = e.at(1);
     agent->load(ckpt + "/agent.pt");
-    load_torch_rng(ckpt + "/torch_rng.pt");
+    ir::load_rng_state(ckpt + "/torch_rng.pt");
     episode_lines = read_lines(episodes_path);
     episode_lines.resize(static_cast<size_t>(std::min<int>(start, static_cast<int>(episode_lines.size()))));
     fs::write_file_atomic(episodes_path, join_lines(episode_lines));
@@ -305,7 +273,7 @@ nlohmann::json run_search(SearchOptions o) {
     nlohmann::json c = nlohmann::json::array();
     for (const auto& [w, acc] : cache) c.push_back({w, acc});
     agent->save(ckpt + "/agent.pt");
-    save_torch_rng(ckpt + "/torch_rng.pt");
+    ir::save_rng_state(ckpt + "/torch_rng.pt");
     fs::write_file_atomic(episodes_path, join_lines(episode_lines));
     fs::write_file_atomic(ckpt + "/state.json",
                           nlohmann::json{{"next_episode", next_episode}, {"best", best_json(best)},
@@ -313,8 +281,7 @@ nlohmann::json run_search(SearchOptions o) {
                                   .dump() + "\n");
   };
 
-  auto previous = std::signal(SIGINT, on_sigint);
-  g_interrupted = 0;
+  std::optional<InterruptScope> interrupt_scope(std::in_place);
   const int progress_every = std::max(1, o.episodes / 50);
   for (int ep = start; ep < o.episodes; ++ep) {
     auto t0 = std::chrono::steady_clock::now();
@@ -357,20 +324,20 @@ nlohmann::json run_search(SearchOptions o) {
                            {"seconds", secs}};
     episode_lines.push_back(line.dump());
     const bool last = ep + 1 == o.episodes;
-    if ((ep + 1) % o.checkpoint_every == 0 || last || g_interrupted) save_checkpoint(ep + 1);
+    if ((ep + 1) % o.checkpoint_every == 0 || last || interrupted()) save_checkpoint(ep + 1);
     if (o.progress && ((ep + 1) % progress_every == 0 || last)) {
       const double per = spent_seconds / (ep + 1);
       spdlog::info("episode {}/{}  val {:.2f}%  best {:.2f}% (ep {})  FLOPs {:.3f}  {:.2f} s/ep  ETA {}", ep + 1,
                    o.episodes, 100 * acc, 100 * best.val_top1, best.episode,
-                   static_cast<double>(flops) / static_cast<double>(dg.flops), per, eta(per * (o.episodes - ep - 1)));
+                   static_cast<double>(flops) / static_cast<double>(dg.flops), per, eta_text(per * (o.episodes - ep - 1)));
     }
-    if (g_interrupted) {
-      std::signal(SIGINT, previous);
+    if (interrupted()) {
+      interrupt_scope.reset();
       XCEL_FAIL(ExitCode::kInterrupted, "interrupted after episode {}/{}; state saved, continue with: xcel prune "
                 "--resume --out {}", ep + 1, o.episodes, o.out_dir);
     }
   }
-  std::signal(SIGINT, previous);
+  interrupt_scope.reset();
 
   // The best policy: rebuild, measure, write.
   torch::jit::Module best_model = evaluator.build(best.widths);

@@ -13,12 +13,13 @@ End-to-end checks of `xcel prune --flops` (the search) on a small model and data
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
 
 import torch
+
+from interrupt import interrupt_at
 
 xcel, model, data, work = sys.argv[1:5]
 shutil.rmtree(work, ignore_errors=True)
@@ -75,17 +76,7 @@ p = search(c, 8, check=False)
 assert p.returncode == 2 and "--resume" in p.stderr, (p.returncode, p.stderr)
 
 d = os.path.join(work, "d")
-cmd = [xcel] + base + ["--out", d, "--episodes", "60"]
-proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                        env=dict(os.environ, XCEL_LOG_LEVEL="info"))
-for line in proc.stderr:
-    if "episode 2/60" in line:
-        proc.send_signal(signal.SIGINT)
-        break
-rest = proc.stderr.read()
-proc.wait()
-assert proc.returncode == 130, (proc.returncode, rest)
-assert "--resume" in rest, rest
+interrupt_at([xcel] + base + ["--out", d, "--episodes", "60"], "episode 2/60")
 assert len(episodes(d)) < 60, "the interrupted run did not stop early"
 p = subprocess.run([xcel, "prune", "--resume", "--out", d, "--json"], capture_output=True, text=True)
 assert p.returncode == 0, p.stderr  # the saved configuration, including its 60 episodes

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "xcel/data/dataset.h"
+#include "xcel/report/table.h"
+#include "xcel/train/finetune.h"
 
 namespace xcel::cli {
 
@@ -29,6 +31,13 @@ nlohmann::json read_json_file(const std::string& path);
 void register_inspect(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_prune(CLI::App& app);
+void register_finetune(CLI::App& app);
+
+/// Training options shared by `xcel finetune` and `xcel prune --finetune-epochs` (`prefix` "finetune" gives
+/// --finetune-lr etc.).
+void add_finetune_options(CLI::App* cmd, train::FinetuneOptions& o, const std::string& prefix);
+/// Rows of a fine-tuning summary (accuracy before/after, seconds per epoch, peak memory) added to `t`.
+void finetune_summary_rows(const nlohmann::json& s, report::Table& t);
 
 /// The command line this process was started with (for run configurations).
 const std::string& command_line();

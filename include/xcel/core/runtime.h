@@ -22,4 +22,7 @@ void set_blas_threads(int threads);
 /// OMP_WAIT_POLICY=PASSIVE unless the variable is already set. Returns only if no re-exec happened.
 void ensure_passive_omp(char** argv);
 
+/// Peak resident set size of this process so far (getrusage), in bytes.
+long long peak_rss_bytes();
+
 }  // namespace xcel::runtime

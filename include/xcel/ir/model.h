@@ -22,6 +22,11 @@ ModelSummary analyze(const torch::jit::Module& module, const Shape& input);
 /// Sets LibTorch's intra-op threads and OpenBLAS's pool to `threads` (>= 1).
 void set_threads(int threads);
 
+/// LibTorch's global CPU generator (dropout draws from it) saved to / restored from a file, so a resumed
+/// run continues with the same random numbers.
+void save_rng_state(const std::string& path);
+void load_rng_state(const std::string& path);
+
 /// First line of a c10::Error's message, without LibTorch's C++ stack trace.
 std::string short_what(const std::exception& e);
 

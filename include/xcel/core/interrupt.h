@@ -1,0 +1,21 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#pragma once
+/// Ctrl-C for long runs: while an InterruptScope lives, SIGINT sets a flag instead of killing the process;
+/// the run polls interrupted(), saves its state and throws Error(kInterrupted).
+namespace xcel {
+
+class InterruptScope {
+ public:
+  InterruptScope();
+  ~InterruptScope();
+  InterruptScope(const InterruptScope&) = delete;
+  InterruptScope& operator=(const InterruptScope&) = delete;
+
+ private:
+  void (*previous_)(int);
+};
+
+/// True once SIGINT arrived inside the current InterruptScope.
+bool interrupted();
+
+}  // namespace xcel

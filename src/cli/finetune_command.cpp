@@ -1,0 +1,96 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+// xcel finetune: recover the accuracy of a pruned model by training it (optionally distilling the original).
+#include <iostream>
+
+#include <spdlog/fmt/fmt.h>
+
+#include "xcel/cli/common.h"
+#include "xcel/report/table.h"
+#include "xcel/train/finetune.h"
+
+namespace xcel::cli {
+
+void add_finetune_options(CLI::App* cmd, train::FinetuneOptions& o, const std::string& prefix) {
+  const std::string p = prefix.empty() ? "--" : "--" + prefix + "-";
+  const char* group = prefix.empty() ? "Training" : "Fine-tuning of the result";
+  cmd->add_option(p + "lr", o.lr, "Peak learning rate (SGD, Nesterov momentum)")->capture_default_str()->group(group);
+  cmd->add_option(p + "batch", o.batch, "Training images per micro-batch")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber)
+      ->group(group);
+  cmd->add_option(p + "augment", o.augment,
+                  "auto | none | crop | flip | crop-flip (auto: crop + flip for Fashion-MNIST and CIFAR-10, crop "
+                  "only for other IDX data)")
+      ->capture_default_str()
+      ->group(group);
+  cmd->add_option(p + "kd-alpha", o.kd_alpha, "Weight of the distillation loss (with a teacher)")
+      ->capture_default_str()
+      ->group(group);
+  cmd->add_option(p + "kd-temperature", o.kd_temperature, "Softmax temperature of distillation")
+      ->capture_default_str()
+      ->group(group);
+}
+
+void finetune_summary_rows(const nlohmann::json& s, report::Table& t) {
+  auto pct = [&](const char* k) { return report::percent(s.at(k).get<double>()); };
+  t.add({"val top-1", pct("val_top1_before") + " -> " + pct("val_top1") + " (best epoch " +
+                          std::to_string(s.at("best_epoch").get<int>()) + " of " +
+                          std::to_string(s.at("epochs").get<int>()) + ")"});
+  if (s.contains("test_top1")) t.add({"test top-1", pct("test_top1_before") + " -> " + pct("test_top1")});
+  t.add({"seconds per epoch", fmt::format("{:.1f}", s.at("seconds_per_epoch").get<double>())});
+  t.add({"peak memory", fmt::format("{:.0f} MB (resident)", s.at("peak_rss_mb").get<double>())});
+}
+
+void register_finetune(CLI::App& app) {
+  auto o = std::make_shared<train::FinetuneOptions>();
+  auto out = std::make_shared<OutputOptions>();
+  auto* cmd = app.add_subcommand(
+      "finetune", "Train a (pruned) model to recover accuracy: SGD, warm-up + cosine, augmentation, distillation; "
+                  "keeps the best epoch by validation accuracy");
+  cmd->add_option("--model,-m", o->model, "TorchScript model to train (.pt); never modified (not needed with --resume)");
+  cmd->add_option("--out,-o", o->out_dir, "Run directory: finetuned.pt, history.jsonl, summary.json, checkpoint/")
+      ->required();
+  cmd->add_option("--data,-d", o->data, "fashion-mnist | idx:DIR | cifar10:DIR")->capture_default_str();
+  cmd->add_option("--epochs,-e", o->epochs, "Training epochs")->capture_default_str()->check(CLI::PositiveNumber);
+  add_finetune_options(cmd, *o, "");
+  cmd->add_option("--momentum", o->momentum, "SGD momentum")->capture_default_str()->group("Training");
+  cmd->add_option("--weight-decay", o->weight_decay, "L2 penalty on conv/linear weights")
+      ->capture_default_str()
+      ->group("Training");
+  cmd->add_option("--warmup-epochs", o->warmup_epochs, "Linear warm-up of the learning rate, then cosine decay to 0")
+      ->capture_default_str()
+      ->group("Training");
+  cmd->add_option("--accumulate", o->accumulate, "Micro-batches per optimizer step (gradient accumulation)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber)
+      ->group("Training");
+  cmd->add_option("--teacher", o->teacher, "Distil from this model (usually the unpruned original)")->group("Training");
+  cmd->add_option("--freeze-first", o->freeze_first, "Do not train the first K conv/linear layers")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber)
+      ->group("Training");
+  cmd->add_option("--train-limit", o->train_limit, "Train on the first N training images only (0 = all)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber)
+      ->group("Training");
+  add_split_options(cmd, o->split);
+  cmd->add_flag("--no-test{false}", o->test, "Skip the test-split evaluation before and after");
+  cmd->add_flag("--resume", o->resume, "Continue the run saved in --out (Ctrl-C saves a checkpoint)");
+  add_threads_option(cmd, o->threads);
+  add_output_options(cmd, *out);
+  cmd->callback([o, out] {
+    o->command_line = command_line();
+    auto s = train::run_finetune(*o);
+    if (out->json) {
+      print_json(s);
+      return;
+    }
+    using report::Align;
+    report::Table t({"metric", "value"}, {Align::kLeft, Align::kLeft});
+    finetune_summary_rows(s, t);
+    t.add({"out", s.at("out").get<std::string>() + "/{finetuned.pt,history.jsonl,summary.json}"});
+    std::cout << t.str();
+  });
+}
+
+}  // namespace xcel::cli
