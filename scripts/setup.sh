@@ -11,6 +11,8 @@ PACKAGES=(
   libtorch-dev libeigen3-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libgtest-dev zlib1g-dev
   libopenblas-dev adb dataset-fashion-mnist python3-torch python3-torchvision
 )
+# The test suite also renders reports in a real browser (scripts/test.sh sets XCEL_WITH_TEST_TOOLS=1).
+[ "${XCEL_WITH_TEST_TOOLS:-0}" = 1 ] && PACKAGES+=(chromium)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

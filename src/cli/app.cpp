@@ -43,6 +43,8 @@ int run(int argc, char** argv) {
   register_eval(app);
   register_prune(app);
   register_finetune(app);
+  register_profile(app);
+  register_report(app);
 
   try {
     app.parse(argc, argv);

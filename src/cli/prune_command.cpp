@@ -10,6 +10,7 @@
 #include "xcel/prune/prune_job.h"
 #include "xcel/search/search.h"
 #include "xcel/search/target.h"
+#include "xcel/report/run_report.h"
 #include "xcel/report/table.h"
 
 namespace xcel::cli {
@@ -194,6 +195,7 @@ void register_prune(CLI::App& app) {
       if (lbound->count() > 0) so->ddpg.lbound = lbound->as<double>();
       auto summary = search::run_search(*so);
       finetune(summary, "best.pt", summary.at("model").get<std::string>());
+      summary["report"] = report::write_run_report(o->out_dir);
       if (out->json) {
         print_json(summary);
       } else {
@@ -205,6 +207,7 @@ void register_prune(CLI::App& app) {
     so->split = o->split;
     auto summary = prune::run_prune(*o);
     if (summary.at("granularity") == "channel") finetune(summary, "pruned.pt", o->model);
+    summary["report"] = report::write_run_report(o->out_dir);
     if (out->json) {
       print_json(summary);
     } else if (summary.at("granularity") == "weight") {

@@ -1,11 +1,30 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 #include "xcel/latency/host_bench.h"
 
+#include <ATen/Parallel.h>
+
 #include <chrono>
 
 #include "xcel/core/error.h"
 
 namespace xcel::latency {
+
+namespace {
+
+template <typename F>
+Stats time_runs(F&& f, int warmup, int runs) {
+  for (int i = 0; i < warmup; ++i) f();
+  std::vector<double> ms;
+  ms.reserve(static_cast<size_t>(runs));
+  for (int i = 0; i < runs; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    f();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return summarize(std::move(ms));
+}
+
+}  // namespace
 
 Stats bench_host(torch::jit::Module& module, const ir::Shape& input, int warmup, int runs) {
   XCEL_CHECK(warmup >= 0 && runs >= 1, ExitCode::kUsage, "benchmark needs warmup >= 0 and runs >= 1 (got {}, {})",
@@ -15,15 +34,56 @@ Stats bench_host(torch::jit::Module& module, const ir::Shape& input, int warmup,
   torch::NoGradGuard no_grad;
   std::vector<torch::jit::IValue> args{torch::rand(input)};
   for (int i = 0; i < warmup; ++i) module.forward(args);
-  std::vector<double> ms;
-  ms.reserve(static_cast<size_t>(runs));
-  for (int i = 0; i < runs; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    module.forward(args);
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
+  Stats s = time_runs([&] { return module.forward(args); }, 0, runs);
   if (was_training) module.train();
-  return summarize(std::move(ms));
+  return s;
+}
+
+Stats time_layer(const ir::Layer& l, int warmup, int runs) {
+  XCEL_CHECK(warmup >= 0 && runs >= 1, ExitCode::kUsage, "benchmark needs warmup >= 0 and runs >= 1 (got {}, {})",
+             warmup, runs);
+  torch::NoGradGuard no_grad;
+  at::Tensor x = torch::rand(l.input_shape);
+  switch (l.kind) {
+    case ir::LayerKind::kConv: {
+      const std::int64_t kh = l.kernel.empty() ? 1 : l.kernel[0], kw = l.kernel.size() > 1 ? l.kernel[1] : kh;
+      at::Tensor w = torch::rand({l.out_channels, l.in_channels / std::max<std::int64_t>(1, l.groups), kh, kw});
+      at::Tensor b = l.has_bias ? torch::rand({l.out_channels}) : at::Tensor();
+      auto pair = [](const ir::Shape& s, std::int64_t d) { return s.empty() ? std::vector<std::int64_t>{d, d} : s; };
+      const auto stride = pair(l.stride, 1), padding = pair(l.padding, 0), dilation = pair(l.dilation, 1);
+      return time_runs([&] { return at::conv2d(x, w, b, stride, padding, dilation, l.groups); }, warmup, runs);
+    }
+    case ir::LayerKind::kLinear: {
+      at::Tensor w = torch::rand({l.out_channels, l.in_channels});
+      at::Tensor b = l.has_bias ? torch::rand({l.out_channels}) : at::Tensor();
+      return time_runs([&] { return at::linear(x, w, b); }, warmup, runs);
+    }
+    case ir::LayerKind::kBatchNorm: {
+      at::Tensor w = torch::rand({l.out_channels}), b = torch::rand({l.out_channels});
+      at::Tensor mean = torch::zeros({l.out_channels}), var = torch::ones({l.out_channels});
+      return time_runs([&] { return at::batch_norm(x, w, b, mean, var, false, 0.1, 1e-5, true); }, warmup, runs);
+    }
+  }
+  XCEL_ASSERT(false, "unknown layer kind");
+}
+
+Profile profile_host(torch::jit::Module& module, const ir::ModelSummary& summary, int warmup, int runs) {
+  Profile p;
+  p.model = summary.path;
+  p.threads = at::get_num_threads();
+  p.input = summary.input_shape;
+  p.total_ms = bench_host(module, summary.input_shape, warmup, runs);
+  for (const auto& l : summary.layers) {
+    LayerTiming t;
+    t.name = l.name;
+    t.kind = ir::layer_kind_name(l.kind);
+    t.signature = layer_signature(l);
+    t.flops = l.flops;
+    t.ms = time_layer(l, warmup, runs);
+    p.layers.push_back(std::move(t));
+  }
+  finish_profile(p);
+  return p;
 }
 
 }  // namespace xcel::latency

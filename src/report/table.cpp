@@ -58,4 +58,20 @@ std::string shape_str(const std::vector<std::int64_t>& shape, const char* sep) {
   return fmt::format("{}", fmt::join(shape, sep));
 }
 
+std::string escape_markup(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace xcel::report

@@ -17,6 +17,7 @@
 #include "xcel/core/interrupt.h"
 #include "xcel/core/log.h"
 #include "xcel/ir/model.h"
+#include "xcel/latency/host_bench.h"
 #include "xcel/prune/engine.h"
 #include "xcel/prune/reconstruct.h"
 #include "xcel/prune/repair.h"
@@ -358,6 +359,15 @@ nlohmann::json run_search(SearchOptions o) {
   } catch (const c10::Error& e) {
     spdlog::warn("no PyTorch Mobile (.ptl) export: {}", ir::short_what(e));
   }
+  // Measured host latency of the original and the result, per layer (the report's where-time-goes view).
+  ir::ModelSummary before_summary = summary;
+  before_summary.path = o.model;
+  ir::ModelSummary after_summary = after;
+  after_summary.path = o.out_dir + "/best.pt";
+  const latency::Profile prof_before = latency::profile_host(model, before_summary, 10, 50);
+  const latency::Profile prof_after = latency::profile_host(best_model, after_summary, 10, 50);
+  fs::write_file_atomic(o.out_dir + "/profile.json",
+                        nlohmann::json{{"original", prof_before}, {"best", prof_after}}.dump(2) + "\n");
   prune::Policy requested;
   nlohmann::json policy = prune::applied_policy_json(dg, requested, best.widths, target.round_to,
                                                      prune::parse_importance(o.importance));
@@ -387,6 +397,11 @@ nlohmann::json run_search(SearchOptions o) {
       {"seed", o.split.seed},
       {"threads", o.threads},
       {"lite_model", lite},
+      {"uniform_ratio", env.max_uniform_ratio()},
+      {"latency_ms_before", prof_before.total_ms.median},
+      {"latency_ms", prof_after.total_ms.median},
+      {"speedup", prof_before.total_ms.median / std::max(1e-9, prof_after.total_ms.median)},
+      {"latency_source", "measured on the host, batch 1, median of 50"},
   };
   fs::write_file_atomic(o.out_dir + "/summary.json", result.dump(2) + "\n");
   return result;

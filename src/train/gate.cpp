@@ -4,27 +4,13 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "xcel/core/error.h"
+#include "xcel/report/table.h"
 
 namespace xcel::train {
 namespace {
 
 GateCheck make(const char* name, double value, double bound, bool passed, std::string message) {
   return {name, passed, value, bound, std::move(message)};
-}
-
-std::string xml_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -83,10 +69,10 @@ std::string junit_xml(const std::vector<GateCheck>& checks, const EvalReport& m,
   x += fmt::format("<testsuites name=\"xcel eval\" tests=\"{}\" failures=\"{}\" time=\"{:.3f}\">\n", checks.size(),
                    failures, m.seconds);
   x += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" time=\"{:.3f}\">\n",
-                   xml_escape("xcel.eval." + m.model), checks.size(), failures, m.seconds);
+                   report::escape_markup("xcel.eval." + m.model), checks.size(), failures, m.seconds);
   x += "    <properties>\n";
   auto prop = [&](const std::string& k, const std::string& v) {
-    x += fmt::format("      <property name=\"{}\" value=\"{}\"/>\n", xml_escape(k), xml_escape(v));
+    x += fmt::format("      <property name=\"{}\" value=\"{}\"/>\n", report::escape_markup(k), report::escape_markup(v));
   };
   prop("model", m.model);
   prop("data", m.data + "/" + m.split);
@@ -101,11 +87,11 @@ std::string junit_xml(const std::vector<GateCheck>& checks, const EvalReport& m,
   }
   x += "    </properties>\n";
   for (const auto& c : checks) {
-    x += fmt::format("    <testcase classname=\"xcel.gate\" name=\"{}\" time=\"0\">\n", xml_escape(c.name));
+    x += fmt::format("    <testcase classname=\"xcel.gate\" name=\"{}\" time=\"0\">\n", report::escape_markup(c.name));
     if (!c.passed)
       x += fmt::format("      <failure type=\"regression\" message=\"{}\">value {} bound {}</failure>\n",
-                       xml_escape(c.message), c.value, c.bound);
-    x += fmt::format("      <system-out>{}</system-out>\n", xml_escape(c.message));
+                       report::escape_markup(c.message), c.value, c.bound);
+    x += fmt::format("      <system-out>{}</system-out>\n", report::escape_markup(c.message));
     x += "    </testcase>\n";
   }
   x += "  </testsuite>\n</testsuites>\n";

@@ -32,6 +32,8 @@ void register_inspect(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_prune(CLI::App& app);
 void register_finetune(CLI::App& app);
+void register_profile(CLI::App& app);
+void register_report(CLI::App& app);
 
 /// Training options shared by `xcel finetune` and `xcel prune --finetune-epochs` (`prefix` "finetune" gives
 /// --finetune-lr etc.).

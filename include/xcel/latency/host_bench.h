@@ -6,10 +6,18 @@
 
 #include "xcel/core/stats.h"
 #include "xcel/ir/summary.h"
+#include "xcel/latency/profile.h"
 
 namespace xcel::latency {
 
 /// Milliseconds per forward pass at `input` (eval mode, no gradients), with the current thread settings.
 Stats bench_host(torch::jit::Module& module, const ir::Shape& input, int warmup, int runs);
+
+/// One layer on its own (the ATen op it runs, random weights of its shape) at its input shape.
+Stats time_layer(const ir::Layer& layer, int warmup, int runs);
+
+/// Whole model and every conv / linear / batch-norm layer of `summary` (the layer table of `module` at batch
+/// 1), on the host with the current thread settings.
+Profile profile_host(torch::jit::Module& module, const ir::ModelSummary& summary, int warmup, int runs);
 
 }  // namespace xcel::latency

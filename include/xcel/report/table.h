@@ -31,4 +31,7 @@ std::string percent(double fraction, int decimals = 2);
 /// {1, 3, 224, 224} -> "1x3x224x224"
 std::string shape_str(const std::vector<std::int64_t>& shape, const char* sep = "x");
 
+/// Escapes &, <, >, " and ' for HTML/XML text and attributes.
+std::string escape_markup(const std::string& s);
+
 }  // namespace xcel::report

@@ -1,0 +1,20 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#pragma once
+/// The HTML report of a run directory, rebuilt from the run's own files (config.json, summary.json,
+/// episodes.jsonl, policy.json, profile.json, finetune/): one self-contained page with inline SVG charts that
+/// opens offline from a file. No LibTorch here.
+///   xcel::report::write_run_report("runs/vgg-025");   // -> runs/vgg-025/report.html
+#include <string>
+
+namespace xcel::report {
+
+/// The page for one run. Throws Error(kInput) when `dir` holds no xcel run (no summary.json).
+std::string render_run_report(const std::string& dir);
+
+/// Writes DIR/report.html atomically and returns its path.
+std::string write_run_report(const std::string& dir);
+
+/// One page comparing two runs side by side (header tables, search curves, accuracy-FLOPs, policies).
+std::string render_comparison(const std::string& dir_a, const std::string& dir_b);
+
+}  // namespace xcel::report

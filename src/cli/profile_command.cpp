@@ -1,0 +1,78 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+// xcel profile: where the time of one forward pass goes, layer by layer, measured on the target.
+#include <iostream>
+
+#include <spdlog/fmt/fmt.h>
+
+#include "xcel/cli/common.h"
+#include "xcel/core/error.h"
+#include "xcel/core/fs.h"
+#include "xcel/ir/model.h"
+#include "xcel/latency/host_bench.h"
+#include "xcel/report/table.h"
+
+namespace xcel::cli {
+namespace {
+
+struct ProfileOptions {
+  std::string model, input = "1,1,28,28", target = "host", out;
+  int warmup = 10, runs = 50, threads = 1;
+  OutputOptions output;
+};
+
+void print_profile(const latency::Profile& p) {
+  using report::Align;
+  report::Table t({"#", "layer", "signature", "FLOPs", "median ms", "std", "share"},
+                  {Align::kRight, Align::kLeft, Align::kLeft, Align::kRight, Align::kRight, Align::kRight,
+                   Align::kRight});
+  for (size_t i = 0; i < p.layers.size(); ++i) {
+    const auto& l = p.layers[i];
+    t.add({std::to_string(i), l.name, l.signature, report::human_count(static_cast<double>(l.flops)),
+           fmt::format("{:.4f}", l.ms.median), fmt::format("{:.4f}", l.ms.std), report::percent(l.share, 1)});
+  }
+  const double denom = std::max(p.total_ms.median, p.layers_ms);
+  t.add({"", "(other)", "activations, pooling, adds, overhead", "", fmt::format("{:.4f}", p.other_ms), "",
+         report::percent(denom > 0 ? p.other_ms / denom : 0, 1)});
+  std::cout << t.str() << "\n";
+  const auto& m = p.total_ms;
+  std::cout << fmt::format("model: median {:.3f} ms, p10 {:.3f}, p90 {:.3f}, std {:.3f} ({} runs, {} threads, {} {})\n",
+                           m.median, m.p10, m.p90, m.std, m.n, p.threads, p.source, p.device)
+            << fmt::format("layers on their own: {:.3f} ms; other: {:.3f} ms\n", p.layers_ms, p.other_ms);
+}
+
+}  // namespace
+
+void register_profile(CLI::App& app) {
+  auto o = std::make_shared<ProfileOptions>();
+  auto* cmd = app.add_subcommand("profile", "Per-layer latency of a model (median, spread, share) and the whole "
+                                            "model's, measured on the target");
+  cmd->add_option("--model,-m", o->model, "TorchScript model (.pt)")->required();
+  cmd->add_option("--input,-i", o->input, "Input shape N,C,H,W (N is set to 1)")->capture_default_str();
+  cmd->add_option("--target", o->target, "Where to measure: host (this CPU)")->capture_default_str();
+  cmd->add_option("--warmup", o->warmup, "Untimed runs before timing")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--runs", o->runs, "Timed runs per layer and for the model")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--out,-o", o->out, "Also write the profile as JSON to this file");
+  add_threads_option(cmd, o->threads);
+  add_output_options(cmd, o->output);
+  cmd->callback([o] {
+    XCEL_CHECK(o->target == "host", ExitCode::kUnsupported,
+               "--target '{}': xcel profile measures on the host only; use --target host", o->target);
+    XCEL_CHECK(o->out.empty() || !fs::same_file(o->out, o->model), ExitCode::kUsage, "--out '{}' is the input model",
+               o->out);
+    ir::set_threads(o->threads);
+    ir::Shape input = ir::parse_shape(o->input);
+    input[0] = 1;
+    auto module = ir::load_model(o->model);
+    ir::ModelSummary summary = ir::analyze(module, input);
+    summary.path = o->model;
+    const latency::Profile p = latency::profile_host(module, summary, o->warmup, o->runs);
+    if (!o->out.empty()) fs::write_file_atomic(o->out, nlohmann::json(p).dump(2) + "\n");
+    if (o->output.json) {
+      print_json(p);
+    } else {
+      print_profile(p);
+    }
+  });
+}
+
+}  // namespace xcel::cli
