@@ -15,6 +15,7 @@
 #include "xcel/core/error.h"
 #include "xcel/core/fs.h"
 #include "xcel/core/interrupt.h"
+#include "xcel/core/progress.h"
 #include "xcel/core/log.h"
 #include "xcel/ir/model.h"
 #include "xcel/latency/host_bench.h"
@@ -283,7 +284,8 @@ nlohmann::json run_search(SearchOptions o) {
   };
 
   std::optional<InterruptScope> interrupt_scope(std::in_place);
-  const int progress_every = std::max(1, o.episodes / 50);
+  std::optional<Progress> progress;
+  if (o.progress) progress.emplace("episode", o.episodes, start);
   for (int ep = start; ep < o.episodes; ++ep) {
     auto t0 = std::chrono::steady_clock::now();
     env.reset();
@@ -326,18 +328,20 @@ nlohmann::json run_search(SearchOptions o) {
     episode_lines.push_back(line.dump());
     const bool last = ep + 1 == o.episodes;
     if ((ep + 1) % o.checkpoint_every == 0 || last || interrupted()) save_checkpoint(ep + 1);
-    if (o.progress && ((ep + 1) % progress_every == 0 || last)) {
-      const double per = spent_seconds / (ep + 1);
-      spdlog::info("episode {}/{}  val {:.2f}%  best {:.2f}% (ep {})  FLOPs {:.3f}  {:.2f} s/ep  ETA {}", ep + 1,
-                   o.episodes, 100 * acc, 100 * best.val_top1, best.episode,
-                   static_cast<double>(flops) / static_cast<double>(dg.flops), per, eta_text(per * (o.episodes - ep - 1)));
+    if (progress) {
+      progress->update(ep + 1, fmt::format("val {:.2f}%  best {:.2f}% (ep {})  FLOPs {:.3f}  {:.2f} s/ep", 100 * acc,
+                                           100 * best.val_top1, best.episode,
+                                           static_cast<double>(flops) / static_cast<double>(dg.flops),
+                                           spent_seconds / (ep + 1)));
     }
     if (interrupted()) {
+      progress.reset();
       interrupt_scope.reset();
       XCEL_FAIL(ExitCode::kInterrupted, "interrupted after episode {}/{}; state saved, continue with: xcel prune "
                 "--resume --out {}", ep + 1, o.episodes, o.out_dir);
     }
   }
+  progress.reset();
   interrupt_scope.reset();
 
   // The best policy: rebuild, measure, write.

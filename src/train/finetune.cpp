@@ -18,6 +18,7 @@
 #include "xcel/core/error.h"
 #include "xcel/core/fs.h"
 #include "xcel/core/interrupt.h"
+#include "xcel/core/progress.h"
 #include "xcel/core/log.h"
 #include "xcel/core/random.h"
 #include "xcel/core/runtime.h"
@@ -299,11 +300,12 @@ nlohmann::json run_finetune(FinetuneOptions o) {
 
   InterruptScope interrupt_scope;
   std::vector<float> buffer;
-  const std::int64_t progress_every = std::max<std::int64_t>(1, steps_per_epoch / 10);
   while (st.epoch < o.epochs) {
     const std::vector<std::int64_t> order = data::permutation(n_train, derive_seed(o.split.seed, st.epoch));
     const std::uint64_t epoch_seed = derive_seed(o.split.seed ^ 0xA5A5A5A5ULL, st.epoch);
     model.train();
+    std::optional<Progress> progress;
+    if (o.progress) progress.emplace(fmt::format("epoch {}/{} step", st.epoch + 1, o.epochs), steps_per_epoch, st.step);
     auto t_epoch = std::chrono::steady_clock::now();
     double epoch_seconds_before = st.epoch_seconds;
     for (; st.step < steps_per_epoch; ++st.step) {
@@ -339,22 +341,23 @@ nlohmann::json run_finetune(FinetuneOptions o) {
         ++st.updates;
       }
       st.epoch_seconds = epoch_seconds_before + seconds_since(t_epoch);
-      if (o.progress && ((st.step + 1) % progress_every == 0 || st.step + 1 == steps_per_epoch)) {
-        const double done = static_cast<double>(st.epoch * steps_per_epoch + st.step + 1);
-        const double per_step = (st.seconds + st.epoch_seconds) / std::max(1.0, done);
-        spdlog::info("epoch {}/{} step {}/{}  loss {:.4f}  train top-1 {:.2f}%  lr {:.5f}  ETA {}", st.epoch + 1,
-                     o.epochs, st.step + 1, steps_per_epoch, st.loss_sum / std::max<std::int64_t>(1, st.seen),
-                     100.0 * static_cast<double>(st.correct) / static_cast<double>(std::max<std::int64_t>(1, st.seen)),
-                     learning_rate(o.lr, std::max<std::int64_t>(0, st.updates - 1), total_updates, warmup_updates),
-                     eta_text(per_step * (static_cast<double>(o.epochs * steps_per_epoch) - done)));
+      if (progress) {
+        progress->update(st.step + 1, fmt::format("loss {:.4f}  train top-1 {:.2f}%  lr {:.5f}",
+                                                  st.loss_sum / std::max<std::int64_t>(1, st.seen),
+                                                  100.0 * static_cast<double>(st.correct) /
+                                                      static_cast<double>(std::max<std::int64_t>(1, st.seen)),
+                                                  learning_rate(o.lr, std::max<std::int64_t>(0, st.updates - 1),
+                                                                total_updates, warmup_updates)));
       }
       if (boundary && interrupted() && st.step + 1 < steps_per_epoch) {
+        progress.reset();
         ++st.step;
         save_checkpoint();
         XCEL_FAIL(ExitCode::kInterrupted, "interrupted in epoch {}/{}; state saved, continue with: xcel finetune "
                   "--resume --out {}", st.epoch + 1, o.epochs, o.out_dir);
       }
     }
+    progress.reset();
     const double val_top1 = evaluate(model, val, o.eval_batch, true).top1;
     const bool improved = val_top1 > st.best_val;
     if (improved) {

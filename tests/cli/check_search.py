@@ -76,7 +76,7 @@ p = search(c, 8, check=False)
 assert p.returncode == 2 and "--resume" in p.stderr, (p.returncode, p.stderr)
 
 d = os.path.join(work, "d")
-interrupt_at([xcel] + base + ["--out", d, "--episodes", "60"], "episode 2/60")
+interrupt_at([xcel] + base + ["--out", d, "--episodes", "60"], "episode 3/60")
 assert len(episodes(d)) < 60, "the interrupted run did not stop early"
 p = subprocess.run([xcel, "prune", "--resume", "--out", d, "--json"], capture_output=True, text=True)
 assert p.returncode == 0, p.stderr  # the saved configuration, including its 60 episodes
