@@ -8,6 +8,8 @@
 #include "xcel/cli/common.h"
 #include "xcel/core/error.h"
 #include "xcel/core/fs.h"
+#include "xcel/latency/oracle.h"
+#include "xcel/search/target.h"
 #include "xcel/report/table.h"
 #include "xcel/train/eval_job.h"
 #include "xcel/train/gate.h"
@@ -29,7 +31,7 @@ void print_report(const train::EvalReport& r) {
   t.add({"file size", report::human_count(static_cast<double>(r.summary.file_bytes)) + "B"});
   if (r.latency_ms.n > 0) {
     const auto& l = r.latency_ms;
-    t.add({"host latency (batch 1)", fmt::format("median {:.3f} ms, p10 {:.3f}, p90 {:.3f}, std {:.3f} ({} runs, {} "
+    t.add({r.latency_device + " latency (batch 1)", fmt::format("median {:.3f} ms, p10 {:.3f}, p90 {:.3f}, std {:.3f} ({} runs, {} "
                                                  "threads)",
                                                  l.median, l.p10, l.p90, l.std, l.n, r.threads)});
   }
@@ -89,13 +91,15 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--max-latency-ms", g->bounds.max_latency_ms, "Fail when the median batch-1 latency exceeds this")
       ->check(CLI::PositiveNumber)
       ->group(gate);
-  cmd->add_option("--target", g->target, "Where --max-latency-ms is measured (host: this CPU, --threads threads)")
+  cmd->add_option("--target", g->target, "Where --max-latency-ms is measured: host (this CPU, --threads threads) or a "
+                                         "phone target over adb (xcel targets)")
       ->capture_default_str()
       ->group(gate);
   cmd->add_option("--junit", g->junit, "Write the gate's results as JUnit XML to this file")->group(gate);
   cmd->callback([o, out, g] {
-    XCEL_CHECK(g->target == "host", ExitCode::kUnsupported,
-               "--target '{}': xcel eval measures latency on the host only; use --target host", g->target);
+    const search::TargetProfile target = search::load_target(g->target);
+    XCEL_CHECK(target.kind == "host" || g->bounds.max_latency_ms, ExitCode::kUsage,
+               "--target {} is only used by --max-latency-ms", g->target);
     XCEL_CHECK(!g->bounds.needs_baseline() || !g->baseline.empty(), ExitCode::kUsage,
                "--max-drop and --max-flops-ratio compare against a baseline: pass --baseline ORIGINAL.pt");
     XCEL_CHECK(g->junit.empty() || g->bounds.any(), ExitCode::kUsage,
@@ -103,7 +107,16 @@ void register_eval(CLI::App& app) {
     if (!g->junit.empty())
       for (const auto* input : {&o->model, &g->baseline})
         XCEL_CHECK(!fs::same_file(g->junit, *input), ExitCode::kUsage, "--junit '{}' is an input model", g->junit);
+    if (target.kind != "host") o->bench_runs = 0;  // measured on the device below
     auto r = train::run_eval(*o);
+    if (target.kind != "host") {
+      auto oracle = latency::make_oracle(target, {});
+      const latency::Latency l = oracle->latency(o->model, r.summary);
+      r.latency_ms = l.ms;
+      r.latency_device = l.device + " [" + target.name + "]";
+      r.latency_method = l.method;
+      r.threads = l.threads;
+    }
     std::optional<train::EvalReport> base;
     if (!g->baseline.empty()) {
       train::EvalOptions bo = *o;

@@ -12,7 +12,7 @@ namespace xcel::latency {
 namespace {
 
 template <typename F>
-Stats time_runs(F&& f, int warmup, int runs) {
+Stats time_runs(F&& f, int warmup, int runs, std::vector<double>* samples = nullptr) {
   for (int i = 0; i < warmup; ++i) f();
   std::vector<double> ms;
   ms.reserve(static_cast<size_t>(runs));
@@ -21,12 +21,14 @@ Stats time_runs(F&& f, int warmup, int runs) {
     f();
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
+  if (samples) *samples = ms;
   return summarize(std::move(ms));
 }
 
 }  // namespace
 
-Stats bench_host(torch::jit::Module& module, const ir::Shape& input, int warmup, int runs) {
+Stats bench_host(torch::jit::Module& module, const ir::Shape& input, int warmup, int runs,
+                 std::vector<double>* samples) {
   XCEL_CHECK(warmup >= 0 && runs >= 1, ExitCode::kUsage, "benchmark needs warmup >= 0 and runs >= 1 (got {}, {})",
              warmup, runs);
   const bool was_training = module.is_training();
@@ -34,7 +36,7 @@ Stats bench_host(torch::jit::Module& module, const ir::Shape& input, int warmup,
   torch::NoGradGuard no_grad;
   std::vector<torch::jit::IValue> args{torch::rand(input)};
   for (int i = 0; i < warmup; ++i) module.forward(args);
-  Stats s = time_runs([&] { return module.forward(args); }, 0, runs);
+  Stats s = time_runs([&] { return module.forward(args); }, 0, runs, samples);
   if (was_training) module.train();
   return s;
 }

@@ -20,7 +20,8 @@ void to_json(nlohmann::json& j, const EvalReport& r) {
   if (r.latency_ms.n > 0) {
     j["latency_ms"] = r.latency_ms;
     j["latency_ms"]["source"] = "measured";
-    j["latency_ms"]["device"] = "host";
+    j["latency_ms"]["device"] = r.latency_device;
+    j["latency_ms"]["method"] = r.latency_method;
     j["latency_ms"]["batch"] = 1;
   }
 }

@@ -49,8 +49,8 @@ std::vector<GateCheck> check_gates(const GateBounds& b, const EvalReport& m, con
     const double ms = m.latency_ms.median;
     const bool ok = ms <= *b.max_latency_ms;
     out.push_back(make("max_latency_ms", ms, *b.max_latency_ms, ok,
-                       fmt::format("median latency {:.3f} ms (host, batch 1, {} threads, {} runs) is {} {:.3f} ms{}", ms,
-                                   m.threads, m.latency_ms.n, ok ? "within" : "over the maximum", *b.max_latency_ms,
+                       fmt::format("median latency {:.3f} ms ({}, batch 1, {} threads, {} runs) is {} {:.3f} ms{}", ms,
+                                   m.latency_device, m.threads, m.latency_ms.n, ok ? "within" : "over the maximum", *b.max_latency_ms,
                                    ok ? "" : fmt::format(" by {:.3f} ms", ms - *b.max_latency_ms))));
   }
   return out;

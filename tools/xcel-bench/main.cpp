@@ -2,7 +2,7 @@
 // xcel-bench: host latency of one TorchScript model, printed as one JSON line on stdout.
 //   xcel-bench --model m.pt --input 1,3,224,224 --threads 1 --warmup 10 --runs 100
 // The same measurement as `xcel eval`'s latency (warm-up, then each forward pass timed on its own; median
-// and spread), in a small executable that runs anywhere LibTorch runs.
+// and spread), in a small executable that runs anywhere LibTorch runs. --samples adds every run's time.
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -19,16 +19,21 @@ namespace {
 
 const char* kUsage =
     "usage: xcel-bench --model M.pt [--input N,C,H,W (1,1,28,28)] [--threads T (1)] [--warmup W (10)] "
-    "[--runs R (100)]\n";
+    "[--runs R (100)] [--samples]\n";
 
 int run(int argc, char** argv) {
   std::string model, input = "1,1,28,28";
   int threads = 1, warmup = 10, runs = 100;
+  bool samples = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       std::cout << kUsage;
       return 0;
+    }
+    if (arg == "--samples") {
+      samples = true;
+      continue;
     }
     XCEL_CHECK(i + 1 < argc, xcel::ExitCode::kUsage, "{} needs a value; {}", arg, kUsage);
     std::string value = argv[++i];
@@ -57,9 +62,11 @@ int run(int argc, char** argv) {
   xcel::ir::set_threads(threads);
   auto shape = xcel::ir::parse_shape(input);
   auto module = xcel::ir::load_model(model);
-  auto stats = xcel::latency::bench_host(module, shape, warmup, runs);
+  std::vector<double> each;
+  auto stats = xcel::latency::bench_host(module, shape, warmup, runs, &each);
   nlohmann::json j = {{"model", model},     {"input", shape},   {"threads", threads}, {"device", "host"},
                       {"source", "measured"}, {"latency_ms", stats}, {"blas", xcel::runtime::blas_info().library}};
+  if (samples) j["samples_ms"] = each;
   std::cout << j.dump() << std::endl;
   return 0;
 }

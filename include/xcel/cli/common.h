@@ -34,6 +34,7 @@ void register_prune(CLI::App& app);
 void register_finetune(CLI::App& app);
 void register_profile(CLI::App& app);
 void register_report(CLI::App& app);
+void register_device_commands(CLI::App& app);  // targets, devices, latency
 
 /// Training options shared by `xcel finetune` and `xcel prune --finetune-epochs` (`prefix` "finetune" gives
 /// --finetune-lr etc.).

@@ -10,8 +10,10 @@
 
 namespace xcel::latency {
 
-/// Milliseconds per forward pass at `input` (eval mode, no gradients), with the current thread settings.
-Stats bench_host(torch::jit::Module& module, const ir::Shape& input, int warmup, int runs);
+/// Milliseconds per forward pass at `input` (eval mode, no gradients), with the current thread settings;
+/// every run's time in `samples` when given.
+Stats bench_host(torch::jit::Module& module, const ir::Shape& input, int warmup, int runs,
+                 std::vector<double>* samples = nullptr);
 
 /// One layer on its own (the ATen op it runs, random weights of its shape) at its input shape.
 Stats time_layer(const ir::Layer& layer, int warmup, int runs);

@@ -34,7 +34,8 @@ struct EvalReport {
   std::string model, data, split;
   ir::ModelSummary summary;
   Accuracy accuracy;
-  Stats latency_ms;  // host, batch 1
+  Stats latency_ms;  // batch 1, measured on latency_device
+  std::string latency_device = "host", latency_method = "local-libtorch";
   int threads = 1;
   runtime::BlasInfo blas;
   double seconds = 0;  // wall time of the accuracy pass

@@ -1,0 +1,152 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+// xcel targets | devices | latency measure: target profiles, connected phones, and one model's latency from
+// the oracle (measured on the host or a phone, or estimated), always labelled with its source.
+#include <iostream>
+
+#include <spdlog/fmt/fmt.h>
+
+#include "xcel/cli/common.h"
+#include "xcel/core/error.h"
+#include "xcel/ir/summary.h"
+#include "xcel/latency/oracle.h"
+#include "xcel/report/table.h"
+#include "xcel/search/target.h"
+
+namespace xcel::cli {
+namespace {
+
+nlohmann::json target_json(const search::TargetProfile& t) {
+  nlohmann::json j = {{"name", t.name},         {"kind", t.kind},       {"description", t.description},
+                      {"round_to", t.round_to}, {"threads", t.threads}, {"path", t.path},
+                      {"roofline", {{"cores", t.roofline.cores},
+                                    {"clock_ghz", t.roofline.clock_ghz},
+                                    {"gflops_per_core", t.roofline.gflops_per_core},
+                                    {"memory_gbs", t.roofline.memory_gbs}}}};
+  if (t.kind == "android") {
+    j["benchmark"] = {{"binary", t.benchmark.binary}, {"format", t.benchmark.format}, {"taskset", t.benchmark.taskset},
+                      {"warmup", t.benchmark.warmup}, {"iter", t.benchmark.iter}};
+    for (const auto& [k, v] : t.device_match) j["device_match"][k] = v;
+  }
+  return j;
+}
+
+}  // namespace
+
+void register_device_commands(CLI::App& app) {
+  {
+    auto out = std::make_shared<OutputOptions>();
+    auto* cmd = app.add_subcommand("targets", "List the target profiles in configs/targets (schema-checked)");
+    add_output_options(cmd, *out);
+    cmd->callback([out] {
+      nlohmann::json all = nlohmann::json::array();
+      using report::Align;
+      report::Table t({"target", "kind", "round to", "threads", "benchmark", "description"},
+                      {Align::kLeft, Align::kLeft, Align::kRight, Align::kRight, Align::kLeft, Align::kLeft});
+      for (const auto& name : search::list_targets()) {
+        const auto p = search::load_target(name);
+        all.push_back(target_json(p));
+        t.add({p.name, p.kind, std::to_string(p.round_to), std::to_string(p.threads),
+               p.kind == "android" ? p.benchmark.format + (p.benchmark.taskset.empty() ? "" : " (taskset " + p.benchmark.taskset + ")")
+                                   : "in-process LibTorch",
+               p.description});
+      }
+      if (out->json) {
+        print_json(all);
+      } else {
+        std::cout << t.str() << "profiles: " << search::config_dir() << "/targets\n";
+      }
+    });
+  }
+  {
+    auto out = std::make_shared<OutputOptions>();
+    auto* cmd = app.add_subcommand("devices", "List connected Android devices (adb) and the target each matches");
+    add_output_options(cmd, *out);
+    cmd->callback([out] {
+      std::vector<search::TargetProfile> phones;
+      for (const auto& name : search::list_targets()) {
+        auto p = search::load_target(name);
+        if (p.kind == "android") phones.push_back(p);
+      }
+      std::vector<std::string> keys;
+      for (const auto& p : phones)
+        for (const auto& [k, v] : p.device_match) keys.push_back(k);
+      nlohmann::json all = nlohmann::json::array();
+      using report::Align;
+      report::Table t({"serial", "state", "model", "SoC", "ABI", "target"},
+                      {Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft});
+      for (const auto& d : latency::adb_devices()) {
+        nlohmann::json j = {{"serial", d.serial}, {"state", d.state}};
+        std::string model = d.model, soc, abi, target;
+        if (d.state == "device") {
+          const auto props = latency::adb_getprops(d.serial, keys);
+          for (const auto& [k, v] : props) {
+            j["props"][k] = v;
+            if (k == "ro.product.model") model = v;
+            if (k == "ro.board.platform") soc = v;
+            if (k == "ro.product.cpu.abi") abi = v;
+          }
+          for (const auto& p : phones)
+            if (latency::matches(p, props)) target += (target.empty() ? "" : ", ") + p.name;
+        }
+        j["targets"] = target;
+        all.push_back(j);
+        t.add({d.serial, d.state, model.empty() ? "-" : model, soc.empty() ? "-" : soc, abi.empty() ? "-" : abi,
+               d.state != "device" ? "(" + d.state + ": not usable)" : (target.empty() ? "(none)" : target)});
+      }
+      if (out->json) {
+        print_json(all);
+      } else if (all.empty()) {
+        std::cout << "no Android devices connected (adb devices lists none)\n";
+      } else {
+        std::cout << t.str();
+      }
+    });
+  }
+  {
+    auto latency_cmd = app.add_subcommand("latency", "Latency of models on a target through the latency oracle");
+    latency_cmd->require_subcommand(1);
+    struct Options {
+      std::string model, target = "host", input = "1,1,28,28";
+      latency::OracleOptions oracle;
+      bool no_cache = false;
+      OutputOptions out;
+    };
+    auto o = std::make_shared<Options>();
+    auto* cmd = latency_cmd->add_subcommand(
+        "measure", "Latency of one model on a target: measured (host or phone over adb) or estimated (roofline)");
+    cmd->add_option("--model,-m", o->model, "TorchScript model (.pt, or .ptl for PyTorch Mobile)")->required();
+    cmd->add_option("--target", o->target, "Target profile (xcel targets)")->capture_default_str();
+    cmd->add_option("--input,-i", o->input, "Input shape N,C,H,W (N is set to 1)")->capture_default_str();
+    cmd->add_option("--backend", o->oracle.backend, "auto (host: local, phones: adb), local, adb or roofline")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "local", "adb", "roofline"}));
+    cmd->add_option("--serial,-s", o->oracle.serial, "adb: measure this device (default: the first matching the target)");
+    cmd->add_option("--threads,-t", o->oracle.threads, "Threads (default: the target's)")->check(CLI::Range(1, 256));
+    cmd->add_option("--warmup", o->oracle.warmup, "Untimed runs (default: the target's)")->check(CLI::NonNegativeNumber);
+    cmd->add_option("--runs", o->oracle.runs, "Timed runs (default: the target's)")->check(CLI::PositiveNumber);
+    cmd->add_flag("--no-cache", o->no_cache, "Measure again even when this file was measured before");
+    add_output_options(cmd, o->out);
+    cmd->callback([o] {
+      const auto target = search::load_target(o->target);
+      o->oracle.use_cache = !o->no_cache;
+      ir::Shape input = ir::parse_shape(o->input);
+      input[0] = 1;
+      const ir::ModelSummary summary = ir::inspect_file(o->model, input);
+      auto oracle = latency::make_oracle(target, o->oracle);
+      const latency::Latency l = oracle->latency(o->model, summary);
+      if (o->out.json) {
+        nlohmann::json j = l;
+        j["model"] = o->model;
+        print_json(j);
+        return;
+      }
+      std::cout << fmt::format("{}: {} {:.3f} ms", o->model, l.source == "measured" ? "median" : "estimate", l.ms.median);
+      if (l.ms.n > 1)
+        std::cout << fmt::format(" (p10 {:.3f}, p90 {:.3f}, std {:.3f}, {} runs)", l.ms.p10, l.ms.p90, l.ms.std, l.ms.n);
+      std::cout << fmt::format(" — {} on {} by {}, {} thread{}{}\n", l.source, l.device, l.method, l.threads,
+                               l.threads == 1 ? "" : "s", l.cached ? " (cached result)" : "");
+    });
+  }
+}
+
+}  // namespace xcel::cli

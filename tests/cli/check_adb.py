@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+# Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+"""usage: check_adb.py XCEL XCEL_BENCH FAKE_ADB_DIR CONFIG_DIR MODEL WORK_DIR
+
+The adb latency backend against tests/fake_adb/adb (first on PATH), the code path used with a real phone:
+- `xcel devices` lists the device and the target it matches; `xcel latency measure --target pixel1` pushes the
+  model once per content hash, runs the pinned benchmark, parses per-iteration values, caches by hash;
+- replayed speed_benchmark_torch output (no per-iteration lines) is read from 'Microseconds per iter';
+- every failure is its own one-line error with exit 6: no device, unauthorized, offline, lost mid-run, binary
+  missing, timeout (after retries), no matching device;
+- strings from a target profile reach `adb shell` quoted (a remote_dir with a space and a ';' arrives intact);
+- the eval gate measures --max-latency-ms on the phone.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+xcel, bench, fake_dir, config_dir, model, work = sys.argv[1:7]
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+root = os.path.join(work, "device")
+cache = os.path.join(work, "cache")
+
+# A config directory with an extra target whose remote_dir needs quoting and whose timeout is short.
+configs = os.path.join(work, "configs")
+shutil.copytree(config_dir, configs)
+weird = json.load(open(os.path.join(configs, "targets", "pixel1.json")))
+weird["name"] = "pixel1-weird"
+weird["benchmark"].update({"remote_dir": "/data/local/tmp/x cel;touch pwned", "timeout_seconds": 3, "retries": 1})
+json.dump(weird, open(os.path.join(configs, "targets", "pixel1-weird.json"), "w"))
+
+
+def run(*args, mode="ok", code=0, replay=None):
+    env = dict(os.environ, PATH=fake_dir + os.pathsep + os.environ["PATH"], FAKE_ADB_ROOT=root, FAKE_ADB_MODE=mode,
+               FAKE_ADB_BENCH=bench, XCEL_CACHE_DIR=cache, XCEL_CONFIG_DIR=configs, XCEL_LOG_LEVEL="warn")
+    if replay:
+        env["FAKE_ADB_REPLAY"] = replay
+    p = subprocess.run([xcel] + list(args), capture_output=True, text=True, env=env, timeout=300)
+    if p.returncode != code:
+        sys.exit(f"FAIL: xcel {' '.join(args)} [{mode}] exited {p.returncode}, expected {code}:\n{p.stdout}{p.stderr}")
+    if code != 0:
+        lines = p.stderr.strip().splitlines()  # one error line, after any retry warnings
+        assert lines[-1].startswith("xcel: error: ") and all(l.startswith("[warning]") for l in lines[:-1]), p.stderr
+    return p
+
+
+def pushes():
+    path = os.path.join(root, "push.log")
+    return open(path).read().split("\n")[:-1] if os.path.exists(path) else []
+
+
+devices = json.loads(run("devices", "--json").stdout)
+assert devices[0]["serial"] == "FAKE001" and devices[0]["targets"] == "pixel1, pixel1-weird", devices
+assert devices[0]["props"]["ro.board.platform"] == "msm8996", devices
+
+measure = ["latency", "measure", "--model", model, "--target", "pixel1", "--runs", "20", "--json"]
+a = json.loads(run(*measure).stdout)
+assert a["source"] == "measured" and a["method"] == "adb:speed_benchmark_torch" and a["ms"]["n"] == 20, a
+assert a["device"].startswith("FAKE001") and not a["cached"] and a["ms"]["median"] > 0, a
+assert len(pushes()) == 1 and pushes()[0].endswith(a["model_hash"] + ".pt"), pushes()
+b = json.loads(run(*measure).stdout)
+assert b["cached"] and b["ms"] == a["ms"], b  # same file, same settings: from the cache
+c = json.loads(run(*measure, "--no-cache").stdout)
+assert not c["cached"] and len(pushes()) == 1, (c, pushes())  # measured again, but not pushed again
+commands = open(os.path.join(root, "commands.log")).read()
+assert "'taskset' 'c' '/data/local/tmp/speed_benchmark_torch'" in commands and "'--iter=20'" in commands, commands
+
+replay = os.path.join(work, "replay.txt")
+open(replay, "w").write("Starting benchmark.\nRunning warmup runs.\nMain runs.\n"
+                        "Main run finished. Microseconds per iter: 12345.6. Iters per second: 81.0\n")
+r = json.loads(run(*measure, "--no-cache", replay=replay).stdout)
+assert abs(r["ms"]["median"] - 12.3456) < 1e-9, r
+
+# Quoting: the remote_dir arrives as one word, and nothing else runs.
+q = json.loads(run("latency", "measure", "--model", model, "--target", "pixel1-weird", "--no-cache", "--runs", "5",
+                   "--json").stdout)
+assert q["source"] == "measured", q
+assert os.path.isdir(os.path.join(root, "fs", "data/local/tmp/x cel;touch pwned")), os.listdir(os.path.join(root, "fs/data/local/tmp"))
+assert not os.path.exists(os.path.join(root, "fs", "pwned"))
+
+# Failures, each distinct, exit 6.
+for mode, message in [("none", "no Android device connected"), ("unauthorized", "is unauthorized"),
+                      ("offline", "is offline"), ("lost", "was disconnected during the benchmark"),
+                      ("nobinary", "speed_benchmark_torch is missing on FAKE001"),
+                      ("other", "no connected device matches target 'pixel1'")]:
+    p = run(*measure, "--no-cache", mode=mode, code=6)
+    assert message in p.stderr, (mode, p.stderr)
+p = run("latency", "measure", "--model", model, "--target", "pixel1-weird", "--no-cache", mode="slow", code=6)
+assert "timed out 2 times" in p.stderr, p.stderr
+
+# The regression gate on the phone.
+p = run("eval", "--model", model, "--limit", "200", "--target", "pixel1", "--max-latency-ms", "1000", "--json")
+j = json.loads(p.stdout)
+assert j["passed"] and j["latency_ms"]["method"] == "adb:speed_benchmark_torch", j
+assert "FAKE001" in j["latency_ms"]["device"], j
+p = run("eval", "--model", model, "--limit", "200", "--target", "pixel1", "--max-latency-ms", "0.001", code=7)
+assert "FAKE001" in p.stderr, p.stderr
+print("ok")
