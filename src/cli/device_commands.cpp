@@ -8,7 +8,9 @@
 #include "xcel/cli/common.h"
 #include "xcel/core/error.h"
 #include "xcel/ir/summary.h"
+#include "xcel/core/fs.h"
 #include "xcel/latency/oracle.h"
+#include "xcel/latency/predictor.h"
 #include "xcel/report/table.h"
 #include "xcel/search/target.h"
 
@@ -117,9 +119,10 @@ void register_device_commands(CLI::App& app) {
     cmd->add_option("--model,-m", o->model, "TorchScript model (.pt, or .ptl for PyTorch Mobile)")->required();
     cmd->add_option("--target", o->target, "Target profile (xcel targets)")->capture_default_str();
     cmd->add_option("--input,-i", o->input, "Input shape N,C,H,W (N is set to 1)")->capture_default_str();
-    cmd->add_option("--backend", o->oracle.backend, "auto (host: local, phones: adb), local, adb or roofline")
+    cmd->add_option("--backend", o->oracle.backend, "auto (host: local, phones: adb), local, adb, roofline or predictor")
         ->capture_default_str()
-        ->check(CLI::IsMember({"auto", "local", "adb", "roofline"}));
+        ->check(CLI::IsMember({"auto", "local", "adb", "roofline", "predictor"}));
+    cmd->add_option("--predictor", o->oracle.predictor, "Predictor file from xcel latency fit (--backend predictor)");
     cmd->add_option("--serial,-s", o->oracle.serial, "adb: measure this device (default: the first matching the target)");
     cmd->add_option("--threads,-t", o->oracle.threads, "Threads (default: the target's)")->check(CLI::Range(1, 256));
     cmd->add_option("--warmup", o->oracle.warmup, "Untimed runs (default: the target's)")->check(CLI::NonNegativeNumber);
@@ -145,6 +148,41 @@ void register_device_commands(CLI::App& app) {
         std::cout << fmt::format(" (p10 {:.3f}, p90 {:.3f}, std {:.3f}, {} runs)", l.ms.p10, l.ms.p90, l.ms.std, l.ms.n);
       std::cout << fmt::format(" — {} on {} by {}, {} thread{}{}\n", l.source, l.device, l.method, l.threads,
                                l.threads == 1 ? "" : "s", l.cached ? " (cached result)" : "");
+    });
+    auto f = std::make_shared<latency::FitOptions>();
+    auto fit_out = std::make_shared<OutputOptions>();
+    auto input = std::make_shared<std::string>("1,1,28,28");
+    auto* fit = latency_cmd->add_subcommand(
+        "fit", "Fit a latency predictor (per-layer lookup table + MLP regressor + whole-model calibration) on random "
+               "pruned variants measured on the target, and report its accuracy on held-out variants");
+    fit->add_option("--models", f->models, "TorchScript models whose pruned variants are sampled")
+        ->required()
+        ->delimiter(',');
+    fit->add_option("--target", f->target, "Target profile (host)")->capture_default_str();
+    fit->add_option("--out,-o", f->out, "Where to write the predictor (JSON)")->required();
+    fit->add_option("--variants", f->variants, "Random pruned variants per model")->capture_default_str();
+    fit->add_option("--holdout", f->holdout, "Share of variants held out to measure accuracy")->capture_default_str();
+    fit->add_option("--runs", f->runs, "Timed runs per measurement")->capture_default_str()->check(CLI::PositiveNumber);
+    fit->add_option("--seed", f->seed, "Seed of the variant sampling")->capture_default_str();
+    fit->add_option("--input,-i", *input, "Input shape N,C,H,W")->capture_default_str();
+    fit->add_option("--threads,-t", f->threads, "Threads the predictor is for")->capture_default_str()->check(CLI::Range(1, 256));
+    add_output_options(fit, *fit_out);
+    fit->callback([f, fit_out, input] {
+      f->input = ir::parse_shape(*input);
+      f->input[0] = 1;
+      for (const auto& m : f->models)
+        XCEL_CHECK(!fs::same_file(f->out, m), ExitCode::kUsage, "--out '{}' is an input model", f->out);
+      auto r = latency::fit_predictor(*f);
+      if (fit_out->json) {
+        print_json(r);
+        return;
+      }
+      std::cout << fmt::format(
+          "fitted on {} variants, {} held out: {:.1f}% within +-10% of measured, RMSE {:.4f} ms ({:.1f}% relative)\n"
+          "table: {} layer signatures; regressor used for {:.1f}% of held-out layers; {:.0f} s\nwrote {}\n",
+          r.at("fitted").get<int>(), r.at("held_out").get<int>(), 100 * r.at("within_10pct").get<double>(),
+          r.at("rmse_ms").get<double>(), 100 * r.at("rmse_relative").get<double>(), r.at("table_entries").get<int>(),
+          100 * r.at("regressed_layer_share").get<double>(), r.at("seconds").get<double>(), r.at("out").get<std::string>());
     });
   }
 }

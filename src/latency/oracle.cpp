@@ -7,6 +7,7 @@
 #include "xcel/latency/host_bench.h"
 #include "xcel/latency/oracle.h"
 #include "xcel/latency/oracle_backends.h"
+#include "xcel/latency/predictor.h"
 
 namespace xcel::latency {
 namespace {
@@ -37,6 +38,30 @@ class LocalOracle : public Oracle {
   int threads_, warmup_, runs_;
 };
 
+class PredictorOracle : public Oracle {
+ public:
+  PredictorOracle(const std::string& path, std::string target) : predictor_(path), path_(path), target_(std::move(target)) {
+    XCEL_CHECK(predictor_.target() == target_, ExitCode::kUsage,
+               "latency predictor '{}' was fitted for target '{}', not '{}'", path, predictor_.target(), target_);
+  }
+  Latency latency(const std::string& model_path, const ir::ModelSummary& summary) override {
+    Latency l;
+    l.ms.median = l.ms.mean = l.ms.min = l.ms.max = l.ms.p10 = l.ms.p90 = predictor_.predict_ms(summary);
+    l.source = "estimated";
+    l.method = "predictor";
+    l.device = target_ + " (" + path_ + ")";
+    l.target = target_;
+    l.model_hash = file_hash(model_path);
+    l.threads = predictor_.threads();
+    return l;
+  }
+  std::string backend() const override { return "predictor"; }
+
+ private:
+  Predictor predictor_;
+  std::string path_, target_;
+};
+
 }  // namespace
 
 std::unique_ptr<Oracle> make_oracle(const search::TargetProfile& target, const OracleOptions& o) {
@@ -52,10 +77,13 @@ std::unique_ptr<Oracle> make_oracle(const search::TargetProfile& target, const O
     inner = std::make_unique<LocalOracle>(target.name, threads, warmup, runs);
   } else if (backend == "adb") {
     inner = std::make_unique<AdbOracle>(target, o);
+  } else if (backend == "predictor") {
+    XCEL_CHECK(!o.predictor.empty(), ExitCode::kUsage, "--backend predictor needs --predictor FILE (from xcel latency fit)");
+    return std::make_unique<PredictorOracle>(o.predictor, target.name);  // instant: not cached
   } else if (backend == "roofline") {
     return std::make_unique<RooflineOracle>(target, threads);  // instant: not cached
   } else {
-    XCEL_FAIL(ExitCode::kUsage, "unknown latency backend '{}'; use auto, local, adb or roofline", backend);
+    XCEL_FAIL(ExitCode::kUsage, "unknown latency backend '{}'; use auto, local, adb, roofline or predictor", backend);
   }
   if (!o.use_cache) return inner;
   const std::string prefix = fmt::format("{}-{}-t{}-w{}-r{}", backend, target.name, threads, warmup, runs);

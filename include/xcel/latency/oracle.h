@@ -21,7 +21,8 @@ struct Latency {
   Stats ms;                 // per forward pass, batch 1 (an estimate has n = 0 and no spread)
   std::string source;       // measured | estimated
   std::string device;       // "host" or the device's serial and model, e.g. "FA7AB1A00123 (Pixel)"
-  std::string method;       // local-libtorch | adb:speed_benchmark_torch | adb:tflite_benchmark_model | roofline
+  std::string method;       // local-libtorch | adb:speed_benchmark_torch | adb:tflite_benchmark_model | roofline |
+                            // predictor (lookup table + regressor)
   std::string target, model_hash;
   int threads = 1;
   bool cached = false;
@@ -30,7 +31,8 @@ void to_json(nlohmann::json& j, const Latency& l);
 void from_json(const nlohmann::json& j, Latency& l);
 
 struct OracleOptions {
-  std::string backend = "auto";  // auto (local for host, adb for android) | local | adb | roofline
+  std::string backend = "auto";  // auto (local for host, adb for android) | local | adb | roofline | predictor
+  std::string predictor;         // predictor backend: the file `xcel latency fit` wrote
   std::string serial;            // adb: this device instead of the first one matching the target
   int threads = 0;               // 0: the target's thread count
   int warmup = -1, runs = 0;     // -1 / 0: the target's benchmark counts (host: 10 / 50)

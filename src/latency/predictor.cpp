@@ -1,0 +1,275 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+// xcel latency fit: random pruned variants of the given models are built and measured on the host; their
+// layers fill a lookup table (signature -> median ms), an MLP learns log-latency from layer features for
+// unseen signatures, and a least-squares fit maps [sum of conv/linear times, sum of batch-norm times,
+// activation elements, 1] to the whole model's measured latency. Variants held out of the fit (and of the
+// table) measure the predictor's accuracy.
+#include "xcel/latency/predictor.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <random>
+
+#include "xcel/core/clock.h"
+#include "xcel/core/error.h"
+#include "xcel/core/fs.h"
+#include "xcel/core/log.h"
+#include "xcel/core/progress.h"
+#include "xcel/ir/model.h"
+#include "xcel/latency/host_bench.h"
+#include "xcel/latency/profile.h"
+#include "xcel/prune/engine.h"
+#include "xcel/search/target.h"
+
+namespace xcel::latency {
+namespace {
+
+constexpr int kFeatures = 9;
+
+// Layer features for the regressor (log scales where sizes vary by orders of magnitude).
+std::vector<float> features(const ir::Layer& l) {
+  const double hw = l.input_shape.size() == 4 ? static_cast<double>(l.input_shape[2] * l.input_shape[3]) : 1.0;
+  const double k = l.kernel.empty() ? 1.0 : static_cast<double>(l.kernel[0]);
+  const double stride = l.stride.empty() ? 1.0 : static_cast<double>(l.stride[0]);
+  return {l.kind == ir::LayerKind::kConv ? 1.f : 0.f,
+          l.kind == ir::LayerKind::kLinear ? 1.f : 0.f,
+          l.kind == ir::LayerKind::kBatchNorm ? 1.f : 0.f,
+          static_cast<float>(std::log1p(static_cast<double>(l.in_channels))),
+          static_cast<float>(std::log1p(static_cast<double>(l.out_channels))),
+          static_cast<float>(k / 3.0),
+          static_cast<float>(stride),
+          l.depthwise() ? 1.f : 0.f,
+          static_cast<float>(std::log1p(static_cast<double>(l.flops)) / 10.0 + std::log(hw) / 10.0)};
+}
+
+struct Mlp : torch::nn::Module {
+  torch::nn::Linear a{nullptr}, b{nullptr}, c{nullptr};
+  Mlp() {
+    a = register_module("a", torch::nn::Linear(kFeatures, 64));
+    b = register_module("b", torch::nn::Linear(64, 64));
+    c = register_module("c", torch::nn::Linear(64, 1));
+  }
+  at::Tensor forward(at::Tensor x) { return c(torch::relu(b(torch::relu(a(x))))); }
+};
+
+double activation_millions(const ir::ModelSummary& s) {
+  double e = 0;
+  for (const auto& l : s.layers)
+    if (l.kind == ir::LayerKind::kConv) e += static_cast<double>(ir::numel(l.output_shape));
+  return e / 1e6;
+}
+
+nlohmann::json tensor_json(const at::Tensor& t) {
+  at::Tensor c = t.contiguous().to(torch::kFloat64);
+  return {{"shape", t.sizes().vec()},
+          {"data", std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel())}};
+}
+
+at::Tensor tensor_from(const nlohmann::json& j) {
+  auto data = j.at("data").get<std::vector<double>>();
+  return torch::tensor(data, torch::kFloat64).reshape(j.at("shape").get<std::vector<std::int64_t>>()).to(torch::kFloat32);
+}
+
+}  // namespace
+
+struct Predictor::Impl {
+  std::string target;
+  int threads = 1;
+  std::map<std::string, double> lut;
+  std::vector<double> coef;  // conv/linear sum, batch-norm sum, activation elements (M), 1
+  Mlp mlp;
+  float mean_log = 0;
+
+  double layer_ms(const ir::Layer& l, int* regressed) const {
+    auto it = lut.find(layer_signature(l));
+    if (it != lut.end()) return it->second;
+    if (regressed) ++*regressed;
+    torch::NoGradGuard no_grad;
+    auto f = features(l);
+    at::Tensor x = torch::tensor(f).reshape({1, kFeatures});
+    return std::exp(const_cast<Mlp&>(mlp).forward(x).item<double>() + mean_log);
+  }
+
+  std::vector<double> design(const ir::ModelSummary& s, int* regressed) const {
+    double convs = 0, bns = 0;
+    for (const auto& l : s.layers) (l.kind == ir::LayerKind::kBatchNorm ? bns : convs) += layer_ms(l, regressed);
+    return {convs, bns, activation_millions(s), 1.0};
+  }
+
+  double predict(const ir::ModelSummary& s, int* regressed) const {
+    const auto x = design(s, regressed);
+    double y = 0;
+    for (size_t i = 0; i < x.size(); ++i) y += coef[i] * x[i];
+    return std::max(y, 1e-6);
+  }
+};
+
+Predictor::Predictor(const std::string& path) : impl_(std::make_unique<Impl>()) {
+  std::ifstream in(path);
+  XCEL_CHECK(in.good(), ExitCode::kInput, "latency predictor '{}' not found; make one with xcel latency fit --out {}",
+             path, path);
+  try {
+    auto j = nlohmann::json::parse(in);
+    impl_->target = j.at("target");
+    impl_->threads = j.at("threads");
+    impl_->lut = j.at("lut").get<std::map<std::string, double>>();
+    impl_->coef = j.at("coef").get<std::vector<double>>();
+    impl_->mean_log = j.at("mlp").at("mean_log");
+    torch::NoGradGuard no_grad;
+    for (auto& p : impl_->mlp.named_parameters()) p.value().copy_(tensor_from(j.at("mlp").at("params").at(p.key())));
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    XCEL_FAIL(ExitCode::kInput, "latency predictor '{}' is damaged ({}); fit it again with xcel latency fit", path,
+              e.what());
+  }
+}
+
+Predictor::~Predictor() = default;
+Predictor::Predictor(Predictor&&) noexcept = default;
+double Predictor::predict_ms(const ir::ModelSummary& s, int* regressed) const { return impl_->predict(s, regressed); }
+const std::string& Predictor::target() const { return impl_->target; }
+int Predictor::threads() const { return impl_->threads; }
+
+nlohmann::json fit_predictor(const FitOptions& o) {
+  XCEL_CHECK(!o.models.empty(), ExitCode::kUsage, "--models needs at least one TorchScript model");
+  XCEL_CHECK(o.variants >= 4, ExitCode::kUsage, "--variants must be at least 4 (got {})", o.variants);
+  XCEL_CHECK(o.holdout > 0 && o.holdout < 1, ExitCode::kUsage, "--holdout must be in (0, 1) (got {})", o.holdout);
+  XCEL_CHECK(!o.out.empty(), ExitCode::kUsage, "--out FILE is required");
+  const auto target = search::load_target(o.target);
+  XCEL_CHECK(target.kind == "host", ExitCode::kUnsupported,
+             "xcel latency fit measures on the host; fitting for '{}' needs per-layer measurements on the phone, which "
+             "this version does not take", o.target);
+  const auto t0 = std::chrono::steady_clock::now();
+  ir::set_threads(o.threads);
+  std::mt19937_64 rng(o.seed);
+
+  struct Sample {
+    ir::ModelSummary summary;
+    double measured = 0;
+    bool held_out = false;
+  };
+  std::vector<Sample> samples;
+  std::map<std::string, double> lut;
+  std::map<std::string, ir::Layer> lut_layers;
+  Progress progress("variant", static_cast<long long>(o.models.size()) * (o.variants + 1));
+  long long done = 0;
+  for (const auto& path : o.models) {
+    torch::jit::Module model = ir::load_model(path);
+    const auto dg = prune::build_dependency_graph(model, o.input);
+    const auto prunable = dg.prunable_groups();
+    for (int v = 0; v <= o.variants; ++v) {
+      std::vector<std::int64_t> widths = dg.full_widths();
+      if (v > 0) {
+        std::uniform_real_distribution<double> ratio(o.lbound, 1.0);
+        for (int g : prunable)
+          widths[g] = prune::keep_count(widths[g], ratio(rng), target.round_to);
+      }
+      torch::jit::Module m =
+          v == 0 ? model : prune::apply(model, dg, prune::select_channels(model, dg, widths, prune::Importance::kL1));
+      Sample s;
+      s.summary = ir::analyze(m, o.input);
+      s.measured = bench_host(m, o.input, o.warmup, o.runs).median;
+      s.held_out = v > 0 && std::uniform_real_distribution<double>(0, 1)(rng) < o.holdout;
+      if (!s.held_out) {
+        for (const auto& l : s.summary.layers) {
+          const std::string sig = layer_signature(l);
+          if (lut.count(sig)) continue;
+          lut[sig] = time_layer(l, o.warmup, o.runs).median;
+          lut_layers[sig] = l;
+        }
+      }
+      samples.push_back(std::move(s));
+      progress.update(++done, fmt::format("{} entries in the table", lut.size()));
+    }
+  }
+  progress.finish();
+
+  // The regressor: log-latency of table entries from layer features.
+  auto impl = std::make_unique<Predictor::Impl>();
+  impl->target = o.target;
+  impl->threads = o.threads;
+  impl->lut = lut;
+  {
+    torch::manual_seed(o.seed);
+    std::vector<float> xs, ys;
+    for (const auto& [sig, l] : lut_layers) {
+      auto f = features(l);
+      xs.insert(xs.end(), f.begin(), f.end());
+      ys.push_back(static_cast<float>(std::log(std::max(lut[sig], 1e-6))));
+    }
+    at::Tensor x = torch::tensor(xs).reshape({static_cast<std::int64_t>(ys.size()), kFeatures});
+    at::Tensor y = torch::tensor(ys).reshape({-1, 1});
+    impl->mean_log = y.mean().item<float>();
+    torch::optim::Adam opt(impl->mlp.parameters(), torch::optim::AdamOptions(3e-3));
+    for (int step = 0; step < 3000; ++step) {
+      opt.zero_grad();
+      at::Tensor loss = torch::mse_loss(impl->mlp.forward(x), y - impl->mean_log);
+      loss.backward();
+      opt.step();
+    }
+  }
+  // Whole-model calibration on the fitted variants.
+  std::vector<double> a, b;
+  int rows = 0;
+  for (const auto& s : samples) {
+    if (s.held_out) continue;
+    auto x = impl->design(s.summary, nullptr);
+    a.insert(a.end(), x.begin(), x.end());
+    b.push_back(s.measured);
+    ++rows;
+  }
+  at::Tensor A = torch::tensor(a, torch::kFloat64).reshape({rows, 4});
+  at::Tensor B = torch::tensor(b, torch::kFloat64).reshape({rows, 1});
+  at::Tensor coef = std::get<0>(at::linalg_lstsq(A, B));
+  impl->coef.assign(coef.data_ptr<double>(), coef.data_ptr<double>() + 4);
+
+  // Accuracy on held-out variants (their layers never entered the table; unseen signatures go to the MLP).
+  int held = 0, within = 0, regressed = 0, layers = 0;
+  double sq = 0, sq_rel = 0;
+  nlohmann::json held_rows = nlohmann::json::array();
+  for (const auto& s : samples) {
+    if (!s.held_out) continue;
+    int r = 0;
+    const double p = impl->predict(s.summary, &r);
+    const double rel = (p - s.measured) / s.measured;
+    ++held;
+    within += std::abs(rel) <= 0.10 ? 1 : 0;
+    sq += (p - s.measured) * (p - s.measured);
+    sq_rel += rel * rel;
+    regressed += r;
+    layers += static_cast<int>(s.summary.layers.size());
+    held_rows.push_back({{"flops", s.summary.flops}, {"measured_ms", s.measured}, {"predicted_ms", p},
+                         {"regressed_layers", r}});
+  }
+  XCEL_CHECK(held > 0, ExitCode::kUsage, "no variant was held out; raise --variants or --holdout");
+
+  nlohmann::json params;
+  for (const auto& p : impl->mlp.named_parameters()) params[p.key()] = tensor_json(p.value().detach());
+  nlohmann::json saved = {{"target", o.target}, {"threads", o.threads}, {"lut", lut}, {"coef", impl->coef},
+                          {"coef_terms", {"conv_linear_ms", "batchnorm_ms", "activation_melements", "constant"}},
+                          {"mlp", {{"mean_log", impl->mean_log}, {"params", params}}},
+                          {"models", o.models}, {"input", o.input}};
+  fs::write_file_atomic(o.out, saved.dump() + "\n");
+  return {{"out", o.out},
+          {"target", o.target},
+          {"threads", o.threads},
+          {"models", o.models},
+          {"variants", samples.size()},
+          {"fitted", samples.size() - held},
+          {"held_out", held},
+          {"within_10pct", static_cast<double>(within) / held},
+          {"rmse_ms", std::sqrt(sq / held)},
+          {"rmse_relative", std::sqrt(sq_rel / held)},
+          {"table_entries", lut.size()},
+          {"regressed_layer_share", layers > 0 ? static_cast<double>(regressed) / layers : 0.0},
+          {"coef", impl->coef},
+          {"seconds", seconds_since(t0)},
+          {"held_out_variants", held_rows}};
+}
+
+}  // namespace xcel::latency
