@@ -55,10 +55,20 @@ void print_search_summary(const nlohmann::json& s) {
                       " episodes (" + std::to_string(s.at("unique_policies").get<int>()) + " distinct policies)"});
   t.add({"FLOPs", report::human_count(s.at("flops_before").get<double>()) + " -> " +
                       report::human_count(s.at("flops").get<double>()) + " (" +
-                      report::percent(s.at("flops_ratio").get<double>(), 1) + ", target " +
-                      report::percent(s.at("flops_target").get<double>(), 1) + ")"});
+                      report::percent(s.at("flops_ratio").get<double>(), 1) +
+                      (s.at("flops_target").is_null() ? std::string(")")
+                                                      : ", target " + report::percent(s.at("flops_target").get<double>(), 1) + ")")});
   t.add({"params", report::human_count(s.at("params_before").get<double>()) + " -> " +
                        report::human_count(s.at("params").get<double>())});
+  if (s.contains("latency_budget_ms")) {
+    std::string measured = s.at("latency_measured_ms").is_null()
+                               ? "not measured (" + s.value("latency_measure_error", std::string("no device")) + ")"
+                               : fmt::format("{:.3f} ms measured on {}", s.at("latency_measured_ms").get<double>(),
+                                             s.at("latency_measured_on").get<std::string>());
+    t.add({"latency (" + s.at("latency_target").get<std::string>() + ")",
+           fmt::format("predicted {:.3f} -> {:.3f} ms (budget {:.3f}); {}", s.at("latency_predicted_ms_before").get<double>(),
+                       s.at("latency_predicted_ms").get<double>(), s.at("latency_budget_ms").get<double>(), measured)});
+  }
   t.add({"val top-1", pct("val_top1_before") + " -> " + pct("val_top1")});
   t.add({"test top-1", pct("test_top1_before") + " -> " + pct("test_top1")});
   t.add({"seconds per episode", fmt::format("{:.3f}", s.at("seconds_per_episode").get<double>())});
@@ -100,6 +110,16 @@ void register_prune(CLI::App& app) {
                                                      "result never exceeds it")
                     ->excludes(policy)
                     ->excludes(uniform);
+  auto* lat = cmd->add_option("--latency", so->latency, "Search: latency budget as a fraction of the original's "
+                                                      "predicted latency on --target (replaces --flops)")
+                  ->excludes(flops)
+                  ->excludes(policy)
+                  ->excludes(uniform);
+  auto* lat_ms = cmd->add_option("--latency-ms", so->latency_ms, "Search: latency budget in milliseconds on --target")
+                     ->excludes(flops)
+                     ->excludes(lat)
+                     ->excludes(policy)
+                     ->excludes(uniform);
   cmd->add_option("--target", so->target, "Target profile in configs/targets (channel rounding): " +
                                               [] {
                                                 std::string s;
@@ -110,9 +130,10 @@ void register_prune(CLI::App& app) {
   cmd->add_option("--agent", so->agent, "Search agent: ddpg, random or uniform")
       ->capture_default_str()
       ->check(CLI::IsMember({"ddpg", "random", "uniform"}));
-  cmd->add_option("--reward", so->reward, "acc (validation top-1) or acc-flops (-error * log FLOPs)")
+  cmd->add_option("--reward", so->reward, "acc (validation top-1), acc-flops (-error * log FLOPs) or acc-latency "
+                                          "(-error * log predicted us; latency budgets)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"acc", "acc-flops"}));
+      ->check(CLI::IsMember({"acc", "acc-flops", "acc-latency"}));
   auto* episodes = cmd->add_option("--episodes", so->episodes, "Search episodes (with --resume: the new total)")
                        ->capture_default_str()
                        ->check(CLI::PositiveNumber);
@@ -159,7 +180,7 @@ void register_prune(CLI::App& app) {
       ->group("Fine-tuning of the result");
   add_finetune_options(cmd, *ft, "finetune");
   ft->epochs = 0;
-  cmd->callback([o, so, out, flops, warmup, lbound, batch, episodes, ft, ft_kd] {
+  cmd->callback([o, so, out, flops, lat, lat_ms, warmup, lbound, batch, episodes, ft, ft_kd] {
     // Fine-tunes OUT/<pruned> into OUT/finetune and records the result in the run's summary.
     auto finetune = [&](nlohmann::json& summary, const std::string& pruned, const std::string& original) {
       if (ft->epochs == 0) return;
@@ -176,7 +197,7 @@ void register_prune(CLI::App& app) {
       fs::write_file_atomic(o->out_dir + "/summary.json", summary.dump(2) + "\n");
     };
     if (o->model.empty() && !so->resume) throw Error(ExitCode::kUsage, "--model is required");
-    if (flops->count() > 0 || so->resume) {
+    if (flops->count() > 0 || lat->count() > 0 || lat_ms->count() > 0 || so->resume) {
       so->model = o->model;
       so->out_dir = o->out_dir;
       so->data = o->data.empty() ? "fashion-mnist" : o->data;

@@ -38,20 +38,22 @@ std::int64_t DependencyGraph::kept_channels(const ChannelMap& map, const std::ve
   return n;
 }
 
+std::int64_t DependencyGraph::layer_flops(const LayerCost& l, const std::vector<std::int64_t>& kept) const {
+  if (l.fixed || l.kind == ir::LayerKind::kBatchNorm) return l.flops;
+  const std::int64_t in = kept_channels(l.in, kept);
+  if (l.depthwise) return l.positions * in * l.kernel;
+  return l.positions * kept_channels(l.out, kept) * in * l.in.factor * l.kernel;
+}
+
 std::int64_t DependencyGraph::predict_flops(const std::vector<std::int64_t>& kept) const {
   std::int64_t total = 0;
-  for (const auto& l : layers) {
-    if (l.fixed || l.kind == ir::LayerKind::kBatchNorm) {
-      total += l.flops;
-      continue;
-    }
-    const std::int64_t in = kept_channels(l.in, kept);
-    if (l.depthwise) {
-      total += l.positions * in * l.kernel;
-    } else {
-      total += l.positions * kept_channels(l.out, kept) * in * l.in.factor * l.kernel;
-    }
-  }
+  for (const auto& l : layers) total += layer_flops(l, kept);
+  return total;
+}
+
+double DependencyGraph::predict_cost(const std::vector<std::int64_t>& kept, const std::vector<double>& weights) const {
+  double total = 0;
+  for (size_t i = 0; i < layers.size(); ++i) total += weights[i] * static_cast<double>(layer_flops(layers[i], kept));
   return total;
 }
 

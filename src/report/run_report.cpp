@@ -95,7 +95,8 @@ std::string title_of(const Run& r) {
   const auto& s = r.summary;
   std::string t = base_name(get<std::string>(s, "model", get<std::string>(r.config, "model", r.dir)));
   if (s.contains("target")) t += " @ " + s.at("target").get<std::string>();
-  if (s.contains("flops_target")) t += fmt::format(", FLOPs ≤ {:.0f}%", 100 * s.at("flops_target").get<double>());
+  if (s.contains("latency_budget_ms")) t += fmt::format(", latency ≤ {:.3f} ms", s.at("latency_budget_ms").get<double>());
+  else if (s.contains("flops_target")) t += fmt::format(", FLOPs ≤ {:.0f}%", 100 * s.at("flops_target").get<double>());
   else if (s.contains("flops_ratio")) t += fmt::format(", FLOPs {:.1f}%", 100 * s.at("flops_ratio").get<double>());
   return t;
 }
@@ -106,8 +107,20 @@ std::vector<std::pair<std::string, std::string>> header_rows(const Run& r) {
   std::vector<std::pair<std::string, std::string>> rows;
   rows.push_back({"model", get<std::string>(s, "model", get<std::string>(r.config, "model", "–"))});
   rows.push_back({"target", get<std::string>(s, "target", get<std::string>(r.config, "target", "–"))});
-  if (s.contains("flops_target"))
+  if (s.contains("latency_budget_ms")) {
+    rows.push_back({"budget", fmt::format("predicted latency ≤ {:.3f} ms on {} ({})", s.at("latency_budget_ms").get<double>(),
+                                          get<std::string>(s, "latency_target", "?"), get<std::string>(s, "latency_model", ""))});
+    rows.push_back({"latency on the target",
+                    fmt::format("predicted {:.3f} → {:.3f} ms; measured {}", get<double>(s, "latency_predicted_ms_before", 0),
+                                get<double>(s, "latency_predicted_ms", 0),
+                                s.contains("latency_measured_ms") && !s.at("latency_measured_ms").is_null()
+                                    ? fmt::format("{:.3f} → {:.3f} ms on {}", get<double>(s, "latency_measured_ms_before", 0),
+                                                  s.at("latency_measured_ms").get<double>(),
+                                                  get<std::string>(s, "latency_measured_on", "?"))
+                                    : std::string("— (") + get<std::string>(s, "latency_measure_error", "no device") + ")")});
+  } else if (s.contains("flops_target") && !s.at("flops_target").is_null()) {
     rows.push_back({"budget", fmt::format("FLOPs ≤ {:.1f}% of the original", 100 * s.at("flops_target").get<double>())});
+  }
   rows.push_back({"FLOPs", human_count(get<double>(s, "flops_before", 0)) + " → " + human_count(get<double>(s, "flops", 0)) +
                                fmt::format(" ({:.1f}%)", 100 * get<double>(s, "flops_ratio", 0))});
   rows.push_back({"params", human_count(get<double>(s, "params_before", 0)) + " → " + human_count(get<double>(s, "params", 0))});
@@ -210,7 +223,7 @@ std::string pareto_chart(const std::vector<const Run*>& runs, const std::vector<
     ch.series.push_back(std::move(dots));
     ch.series.push_back(std::move(front));
     const auto& s = runs[k]->summary;
-    if (s.contains("flops_target") && k == 0)
+    if (s.contains("flops_target") && !s.at("flops_target").is_null() && k == 0)
       ch.refs.push_back({s.at("flops_target").get<double>(), "budget", true});
   }
   return svg::render(ch);

@@ -19,13 +19,24 @@ bool touches(const prune::DependencyGraph& dg, const prune::ChannelMap& m, int g
 }  // namespace
 
 Env::Env(const prune::DependencyGraph& dg, const std::vector<ir::Layer>& layers, double flops_ratio, double lbound,
-         std::int64_t round_to)
+         std::int64_t round_to, const CostModel* latency)
     : dg_(dg), lbound_(lbound), round_to_(round_to) {
-  XCEL_CHECK(flops_ratio > 0 && flops_ratio <= 1, ExitCode::kUsage, "--flops {} is outside (0, 1]", flops_ratio);
+  if (latency) {
+    XCEL_ASSERT(latency->weights.size() == dg.layers.size(), "latency model has {} weights for {} layers",
+                latency->weights.size(), dg.layers.size());
+    latency_ = *latency;
+  }
+  const char* flag = latency_ ? "--latency" : "--flops";
+  XCEL_CHECK(latency_ && latency_->budget_ms > 0 ? true : (flops_ratio > 0 && flops_ratio <= 1), ExitCode::kUsage,
+             "{} {} is outside (0, 1]", flag, flops_ratio);
   XCEL_CHECK(lbound > 0 && lbound <= 1, ExitCode::kUsage, "--lbound {} is outside (0, 1]", lbound);
   order_ = dg.prunable_groups();
   XCEL_CHECK(!order_.empty(), ExitCode::kUnsupported, "the model has no prunable channel group");
-  target_ = static_cast<std::int64_t>(flops_ratio * static_cast<double>(dg.flops));
+  if (!latency_) {
+    budget_ = static_cast<double>(static_cast<std::int64_t>(flops_ratio * static_cast<double>(dg.flops)));
+  } else {
+    budget_ = latency_->budget_ms > 0 ? latency_->budget_ms : flops_ratio * cost(dg.full_widths());
+  }
 
   std::map<std::string, const ir::Layer*> by_name;
   for (const auto& l : layers) by_name.emplace(l.name, &l);
@@ -55,12 +66,24 @@ Env::Env(const prune::DependencyGraph& dg, const std::vector<ir::Layer>& layers,
 
   std::vector<std::int64_t> all_min = dg.full_widths();
   for (int g : order_) all_min[static_cast<size_t>(g)] = min_width(g);
-  const std::int64_t floor = dg.predict_flops(all_min);
-  XCEL_CHECK(floor <= target_, ExitCode::kBudget,
-             "--flops {} cannot be met: with every group at --lbound {} the model still has {} FLOPs ({:.3f} of the "
-             "original); raise --flops or lower --lbound",
-             flops_ratio, lbound, floor, static_cast<double>(floor) / static_cast<double>(dg.flops));
+  const double floor = cost(all_min);
+  if (latency_) {
+    XCEL_CHECK(floor <= budget_, ExitCode::kBudget,
+               "the latency budget {:.4f} ms cannot be met: with every group at --lbound {} the predicted latency is "
+               "still {:.4f} ms ({:.3f} of the original); raise the budget or lower --lbound",
+               budget_, lbound, floor, floor / cost(dg.full_widths()));
+  } else {
+    XCEL_CHECK(floor <= budget_, ExitCode::kBudget,
+               "--flops {} cannot be met: with every group at --lbound {} the model still has {} FLOPs ({:.3f} of the "
+               "original); raise --flops or lower --lbound",
+               flops_ratio, lbound, static_cast<std::int64_t>(floor), floor / static_cast<double>(dg.flops));
+  }
   reset();
+}
+
+double Env::cost(const std::vector<std::int64_t>& widths) const {
+  if (!latency_) return static_cast<double>(dg_.predict_flops(widths));
+  return dg_.predict_cost(widths, latency_->weights) + latency_->constant;
 }
 
 std::int64_t Env::min_width(int group) const {
@@ -85,12 +108,12 @@ std::vector<float> Env::state() const {
   return s;
 }
 
-// FLOPs with the widths decided so far, `width` at step `step`, and every later group at its minimum.
-std::int64_t Env::fits_with_rest_at_min(int step, std::int64_t width) const {
+// Cost with the widths decided so far, `width` at step `step`, and every later group at its minimum.
+double Env::fits_with_rest_at_min(int step, std::int64_t width) const {
   std::vector<std::int64_t> w = widths_;
   w[static_cast<size_t>(order_[static_cast<size_t>(step)])] = width;
   for (size_t u = static_cast<size_t>(step) + 1; u < order_.size(); ++u) w[static_cast<size_t>(order_[u])] = min_width(order_[u]);
-  return dg_.predict_flops(w);
+  return cost(w);
 }
 
 double Env::step(double action) {
@@ -100,11 +123,11 @@ double Env::step(double action) {
   const std::int64_t lo = min_width(g);
   std::int64_t width = std::max(lo, prune::keep_count(channels, std::clamp(action, lbound_, 1.0), round_to_));
   // Walk down the rounding lattice until the budget is still reachable; `lo` always is.
-  while (width > lo && fits_with_rest_at_min(t_, width) > target_) {
+  while (width > lo && fits_with_rest_at_min(t_, width) > budget_) {
     std::int64_t next = width % round_to_ == 0 ? width - round_to_ : width - width % round_to_;
     width = std::max(lo, next);
   }
-  XCEL_ASSERT(fits_with_rest_at_min(t_, width) <= target_, "budget wall broken at step {}", t_);
+  XCEL_ASSERT(fits_with_rest_at_min(t_, width) <= budget_, "budget wall broken at step {}", t_);
   widths_[static_cast<size_t>(g)] = width;
   prev_action_ = static_cast<double>(width) / static_cast<double>(channels);
   ++t_;
@@ -121,7 +144,7 @@ std::vector<std::int64_t> Env::uniform_widths(double ratio) const {
 double Env::max_uniform_ratio() const {
   for (int k = 1000; k >= 1; --k) {
     double r = k / 1000.0;
-    if (dg_.predict_flops(uniform_widths(r)) <= target_) return r;
+    if (cost(uniform_widths(r)) <= budget_) return r;
   }
   return lbound_;
 }

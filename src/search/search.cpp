@@ -19,6 +19,7 @@
 #include "xcel/core/log.h"
 #include "xcel/ir/model.h"
 #include "xcel/latency/host_bench.h"
+#include "xcel/latency/oracle.h"
 #include "xcel/prune/engine.h"
 #include "xcel/prune/reconstruct.h"
 #include "xcel/prune/repair.h"
@@ -171,6 +172,7 @@ std::string join_lines(const std::vector<std::string>& lines) {
 void to_json(nlohmann::json& j, const SearchOptions& o) {
   j = {{"model", o.model},           {"out", o.out_dir},        {"data", o.data},
        {"target", o.target},         {"flops", o.flops},        {"agent", o.agent},
+       {"latency", o.latency},       {"latency_ms", o.latency_ms},
        {"reward", o.reward},         {"episodes", o.episodes},  {"checkpoint_every", o.checkpoint_every},
        {"importance", o.importance}, {"reconstruct", o.reconstruct}, {"bn_recal", o.bn_recal},
        {"calib_images", o.calib_images}, {"val_size", o.split.val_size}, {"seed", o.split.seed},
@@ -184,6 +186,8 @@ void from_json(const nlohmann::json& j, SearchOptions& o) {
   o.data = j.at("data");
   o.target = j.at("target");
   o.flops = j.at("flops");
+  o.latency = j.value("latency", 0.0);
+  o.latency_ms = j.value("latency_ms", 0.0);
   o.agent = j.at("agent");
   o.reward = j.at("reward");
   o.episodes = j.at("episodes");
@@ -200,11 +204,54 @@ void from_json(const nlohmann::json& j, SearchOptions& o) {
   o.command_line = j.value("command_line", "");
 }
 
+namespace {
+
+// The latency model of the budget wall: each layer's time (host: measured on its own; phones: roofline
+// estimate) spread over its FLOPs, so that predicted time = sum of ms-per-FLOP x FLOPs under any widths (monotone),
+// plus what the layers do not account for (host: the measured whole model minus the layers), held constant.
+CostModel latency_cost_model(torch::jit::Module& model, const prune::DependencyGraph& dg, const ir::ModelSummary& summary,
+                             const TargetProfile& target, int threads, std::string& description) {
+  std::map<std::string, const ir::Layer*> by_name;
+  for (const auto& l : summary.layers) by_name.emplace(l.name, &l);
+  CostModel m;
+  double layers_ms = 0;
+  for (const auto& c : dg.layers) {
+    double w = 0;
+    auto it = by_name.find(c.name);
+    if (it != by_name.end() && c.flops > 0) {
+      const ir::Layer& l = *it->second;
+      double ms = 0;
+      if (target.kind == "host") {
+        ms = latency::time_layer(l, 10, 30).median;
+      } else {
+        ir::ModelSummary one;
+        one.layers = {l};
+        ms = latency::roofline_estimate(target, one, threads).ms.median;
+      }
+      w = ms / static_cast<double>(c.flops);
+      layers_ms += ms;
+    }
+    m.weights.push_back(w);
+  }
+  if (target.kind == "host") {
+    m.constant = std::max(0.0, latency::bench_host(model, summary.input_shape, 10, 50).median - layers_ms);
+    description = fmt::format("host per-layer profile, {} thread(s), + {:.4f} ms for the rest", threads, m.constant);
+  } else {
+    description = "roofline estimate from " + target.path;
+  }
+  return m;
+}
+
+}  // namespace
+
 nlohmann::json run_search(SearchOptions o) {
   XCEL_CHECK(o.agent == "ddpg" || o.agent == "random" || o.agent == "uniform", ExitCode::kUsage,
              "unknown --agent '{}'; use ddpg, random or uniform", o.agent);
-  XCEL_CHECK(o.reward == "acc" || o.reward == "acc-flops", ExitCode::kUsage,
-             "unknown --reward '{}'; use acc or acc-flops (acc-latency needs a latency oracle)", o.reward);
+  const bool latency_mode = o.latency > 0 || o.latency_ms > 0;
+  XCEL_CHECK(o.reward == "acc" || o.reward == "acc-flops" || (o.reward == "acc-latency" && latency_mode),
+             ExitCode::kUsage, "unknown --reward '{}'; use acc, acc-flops, or acc-latency with --latency/--latency-ms",
+             o.reward);
+  XCEL_CHECK(o.latency <= 1 && o.latency >= 0, ExitCode::kUsage, "--latency {} is outside (0, 1]", o.latency);
   XCEL_CHECK(o.episodes >= 1, ExitCode::kUsage, "--episodes must be at least 1");
   XCEL_CHECK(!o.out_dir.empty(), ExitCode::kUsage, "--out DIR is required");
   const std::string ckpt = o.out_dir + "/checkpoint";
@@ -234,7 +281,17 @@ nlohmann::json run_search(SearchOptions o) {
   const ir::Shape input{1, val.channels, val.height, val.width};
   prune::DependencyGraph dg = prune::build_dependency_graph(model, input);
   ir::ModelSummary summary = ir::analyze(model, input);
-  Env env(dg, summary.layers, o.flops, o.ddpg.lbound, target.round_to);
+  std::optional<CostModel> cost_model;
+  std::string latency_model;
+  if (latency_mode) {
+    cost_model = latency_cost_model(model, dg, summary, target, o.threads, latency_model);
+    cost_model->budget_ms = o.latency_ms;
+  }
+  Env env(dg, summary.layers, latency_mode ? (o.latency > 0 ? o.latency : 1.0) : o.flops, o.ddpg.lbound,
+          target.round_to, cost_model ? &*cost_model : nullptr);
+  if (latency_mode)
+    spdlog::info("latency budget {:.4f} ms on {} (model: {}; original predicted {:.4f} ms)", env.budget(), target.name,
+                 latency_model, env.cost(dg.full_widths()));
 
   std::error_code ec;
   std::filesystem::create_directories(ckpt, ec);
@@ -297,8 +354,7 @@ nlohmann::json run_search(SearchOptions o) {
     }
     const auto widths = env.widths();
     const std::int64_t flops = env.flops();
-    XCEL_ASSERT(flops <= env.target_flops(), "episode {} has {} FLOPs over the target {}", ep, flops,
-                env.target_flops());
+    XCEL_ASSERT(flops <= env.target_flops() && env.cost() <= env.budget(), "episode {} is over the budget", ep);
     auto hit = cache.find(widths);
     const bool cached = hit != cache.end();
     double acc = 0;
@@ -309,7 +365,9 @@ nlohmann::json run_search(SearchOptions o) {
       acc = evaluator.accuracy(pruned);
       cache[widths] = acc;
     }
-    const double reward = o.reward == "acc" ? acc : -(1.0 - acc) * std::log(static_cast<double>(flops));
+    const double reward = o.reward == "acc"         ? acc
+                          : o.reward == "acc-flops" ? -(1.0 - acc) * std::log(static_cast<double>(flops))
+                                                    : -(1.0 - acc) * std::log(1e3 * env.cost());  // microseconds
     agent->end_episode(states, actions, reward, ep);
     if (acc > best.val_top1) best = {ep, acc, reward, widths, flops};
     const double secs = seconds_since(t0);
@@ -321,6 +379,7 @@ nlohmann::json run_search(SearchOptions o) {
                            {"flops_ratio", static_cast<double>(flops) / static_cast<double>(dg.flops)},
                            {"val_top1", acc},
                            {"reward", reward},
+                           {"latency_ms_predicted", latency_mode ? env.cost() : 0.0},
                            {"cached", cached},
                            {"warmup", o.agent == "ddpg" && ep < o.ddpg.warmup},
                            {"sigma", agent->sigma()},
@@ -370,8 +429,40 @@ nlohmann::json run_search(SearchOptions o) {
   after_summary.path = o.out_dir + "/best.pt";
   const latency::Profile prof_before = latency::profile_host(model, before_summary, 10, 50);
   const latency::Profile prof_after = latency::profile_host(best_model, after_summary, 10, 50);
-  fs::write_file_atomic(o.out_dir + "/profile.json",
-                        nlohmann::json{{"original", prof_before}, {"best", prof_after}}.dump(2) + "\n");
+  nlohmann::json profiles = {{"original", prof_before}, {"best", prof_after}};
+  nlohmann::json latency_result;
+  if (latency_mode) {
+    const double pred_before = env.cost(dg.full_widths()), pred_after = env.cost(best.widths);
+    latency_result = {{"latency_target", target.name},      {"latency_budget_ms", env.budget()},
+                      {"latency_model", latency_model},      {"latency_predicted_ms_before", pred_before},
+                      {"latency_predicted_ms", pred_after}};
+    if (target.kind == "host") {
+      profiles["original"]["predicted_ms"] = pred_before;
+      profiles["best"]["predicted_ms"] = pred_after;
+      latency_result["latency_measured_ms_before"] = prof_before.total_ms.median;
+      latency_result["latency_measured_ms"] = prof_after.total_ms.median;
+      latency_result["latency_measured_on"] = "host";
+    } else {
+      try {
+        auto oracle = latency::make_oracle(target, {});
+        const auto m_before = oracle->latency(o.model, before_summary);
+        const auto m_after = oracle->latency(o.out_dir + "/best.pt", after_summary);
+        latency_result["latency_measured_ms_before"] = m_before.ms.median;
+        latency_result["latency_measured_ms"] = m_after.ms.median;
+        latency_result["latency_measured_on"] = m_after.device;
+      } catch (const Error& e) {
+        if (e.code() != ExitCode::kDevice) throw;
+        spdlog::warn("the result was not measured on {}: {}", target.name, e.what());
+        latency_result["latency_measured_ms"] = nullptr;
+        latency_result["latency_measure_error"] = e.what();
+      }
+    }
+    spdlog::info("latency: predicted {:.4f} ms (budget {:.4f}), measured {}", pred_after, env.budget(),
+                 latency_result["latency_measured_ms"].is_null()
+                     ? std::string("-")
+                     : fmt::format("{:.4f} ms", latency_result["latency_measured_ms"].get<double>()));
+  }
+  fs::write_file_atomic(o.out_dir + "/profile.json", profiles.dump(2) + "\n");
   prune::Policy requested;
   nlohmann::json policy = prune::applied_policy_json(dg, requested, best.widths, target.round_to,
                                                      prune::parse_importance(o.importance));
@@ -384,7 +475,7 @@ nlohmann::json run_search(SearchOptions o) {
       {"target", target.name},
       {"agent", o.agent},
       {"episodes", episodes_run},
-      {"flops_target", o.flops},
+      {"flops_target", latency_mode ? nlohmann::json() : nlohmann::json(o.flops)},
       {"flops_before", dg.flops},
       {"flops", after.flops},
       {"flops_ratio", static_cast<double>(after.flops) / static_cast<double>(dg.flops)},
@@ -407,6 +498,7 @@ nlohmann::json run_search(SearchOptions o) {
       {"speedup", prof_before.total_ms.median / std::max(1e-9, prof_after.total_ms.median)},
       {"latency_source", "measured on the host, batch 1, median of 50"},
   };
+  if (latency_mode) result.update(latency_result);
   fs::write_file_atomic(o.out_dir + "/summary.json", result.dump(2) + "\n");
   return result;
 }

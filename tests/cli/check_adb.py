@@ -97,4 +97,16 @@ assert j["passed"] and j["latency_ms"]["method"] == "adb:speed_benchmark_torch",
 assert "FAKE001" in j["latency_ms"]["device"], j
 p = run("eval", "--model", model, "--limit", "200", "--target", "pixel1", "--max-latency-ms", "0.001", code=7)
 assert "FAKE001" in p.stderr, p.stderr
+# A latency-budgeted search for the phone: roofline model in the wall, the result measured on the device.
+runs = os.path.join(work, "search")
+s = json.loads(run("prune", "--model", model, "--data", "fashion-mnist", "--val-size", "200", "--latency", "0.6",
+                   "--target", "pixel1", "--episodes", "4", "--warmup", "2", "--batch", "100", "--out", runs,
+                   "--json").stdout)
+assert s["latency_predicted_ms"] <= s["latency_budget_ms"] + 1e-12, s
+assert s["latency_measured_on"].startswith("FAKE001") and s["latency_measured_ms"] > 0, s
+assert "roofline" in s["latency_model"] and s["flops_target"] is None, s
+s = json.loads(run("prune", "--model", model, "--data", "fashion-mnist", "--val-size", "200", "--latency", "0.6",
+                   "--target", "pixel1", "--episodes", "2", "--warmup", "2", "--batch", "100", "--out", runs + "2",
+                   "--json", mode="none").stdout)
+assert s["latency_measured_ms"] is None and "no Android device" in s["latency_measure_error"], s
 print("ok")

@@ -77,6 +77,46 @@ TEST(BudgetWall, InfeasibleBudgetIsAClearError) {
   test::expect_error([&] { Env(dg, layers, 0.01, 0.2, 1); }, ExitCode::kBudget, "cannot be met");
 }
 
+// The same guarantee for latency budgets: random non-negative per-layer ms-per-FLOP weights (any monotone
+// latency model) and a constant; predicted latency after rounding never exceeds the budget.
+TEST(BudgetWall, LatencyBudgetNeverExceededForRandomModels) {
+  std::mt19937 rng(5);
+  int episodes = 0, infeasible = 0;
+  for (const Model& m : {Model{"plain", {1, 1, 28, 28}}, Model{"residual", {1, 1, 28, 28}},
+                         Model{"depthwise", {1, 1, 28, 28}}, Model{"concat", {1, 1, 28, 28}}}) {
+    auto module = ir::load_model(test::fixtures() + "/" + m.name + ".pt");
+    auto dg = prune::build_dependency_graph(module, m.input);
+    auto layers = ir::analyze(module, m.input).layers;
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    for (int model_trial = 0; model_trial < 6; ++model_trial) {
+      CostModel cm;
+      for (size_t i = 0; i < dg.layers.size(); ++i) cm.weights.push_back(u(rng) * 1e-5);
+      cm.constant = u(rng) * 0.1;
+      if (model_trial % 2 == 1) cm.budget_ms = cm.constant + u(rng) * 0.5;
+      for (double ratio : {0.3, 0.6, 0.9}) {
+        std::unique_ptr<Env> env;
+        try {
+          env = std::make_unique<Env>(dg, layers, ratio, 0.1, 4, &cm);
+        } catch (const Error& e) {
+          ASSERT_EQ(e.code(), ExitCode::kBudget) << e.what();
+          EXPECT_NE(std::string(e.what()).find("latency budget"), std::string::npos);
+          ++infeasible;
+          continue;
+        }
+        for (int trial = 0; trial < 30; ++trial) {
+          env->reset();
+          while (!env->done()) env->step(trial == 0 ? 1.0 : u(rng) * 1.2);
+          ASSERT_LE(env->cost(), env->budget() * (1 + 1e-12));
+          ASSERT_LE(env->flops(), env->target_flops());
+          ++episodes;
+        }
+      }
+    }
+  }
+  EXPECT_GT(episodes, 500);
+  EXPECT_GT(infeasible, 0);
+}
+
 TEST(Targets, KnownProfilesLoadAndUnknownOnesAreListed) {
   auto t = load_target("pixel1");
   EXPECT_EQ(t.name, "pixel1");

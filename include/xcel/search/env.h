@@ -8,6 +8,7 @@
 /// still fit the target. Since all later groups at their lower bound fit at every step, the final model's
 /// exact FLOPs, after rounding, never exceed the target.
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "xcel/ir/summary.h"
@@ -15,11 +16,20 @@
 
 namespace xcel::search {
 
+/// A monotone latency model for the budget wall: sum over dg.layers of weights[i] x the layer's FLOPs (ms per
+/// multiply-accumulate, from per-layer measurements or estimates), plus a constant (the rest of the forward pass).
+struct CostModel {
+  std::vector<double> weights;  // per dg.layers, >= 0
+  double constant = 0;          // ms
+  double budget_ms = 0;         // > 0: an absolute budget (--latency-ms); else ratio x the original's cost
+};
+
 class Env {
  public:
-  /// Throws Error(kBudget) when even every group at `lbound` exceeds `flops_ratio` of the original FLOPs.
-  Env(const prune::DependencyGraph& dg, const std::vector<ir::Layer>& layers, double flops_ratio, double lbound,
-      std::int64_t round_to);
+  /// Budget: `ratio` of the original FLOPs, or with `latency` a latency budget (ratio of the original's
+  /// predicted latency, or latency->budget_ms). Throws Error(kBudget) when even every group at `lbound` is over.
+  Env(const prune::DependencyGraph& dg, const std::vector<ir::Layer>& layers, double ratio, double lbound,
+      std::int64_t round_to, const CostModel* latency = nullptr);
 
   int steps() const { return static_cast<int>(order_.size()); }
   int state_dim() const { return kFeatures; }
@@ -33,7 +43,13 @@ class Env {
 
   const std::vector<std::int64_t>& widths() const { return widths_; }
   std::int64_t flops() const { return dg_.predict_flops(widths_); }
-  std::int64_t target_flops() const { return target_; }
+  /// The FLOPs bound (the original FLOPs when the budget is latency).
+  std::int64_t target_flops() const { return latency_ ? dg_.flops : static_cast<std::int64_t>(budget_); }
+  /// What the wall bounds: FLOPs, or predicted milliseconds with a latency model.
+  double cost(const std::vector<std::int64_t>& widths) const;
+  double cost() const { return cost(widths_); }
+  double budget() const { return budget_; }
+  bool latency_budget() const { return latency_.has_value(); }
   std::int64_t original_flops() const { return dg_.flops; }
   /// Largest uniform preserve ratio (on a 1e-3 grid) whose rounded widths meet the budget.
   double max_uniform_ratio() const;
@@ -45,14 +61,16 @@ class Env {
 
  private:
   std::int64_t min_width(int group) const;
-  std::int64_t fits_with_rest_at_min(int step, std::int64_t width) const;
+  double fits_with_rest_at_min(int step, std::int64_t width) const;
 
   const prune::DependencyGraph& dg_;
   std::vector<int> order_;                        // prunable group per step
   std::vector<std::vector<float>> static_;        // per step, normalised static features
   std::vector<double> group_flops_;               // per step, FLOPs that scale with the group
   double lbound_;
-  std::int64_t round_to_, target_;
+  std::int64_t round_to_;
+  double budget_ = 0;
+  std::optional<CostModel> latency_;
   std::vector<std::int64_t> widths_;
   int t_ = 0;
   double prev_action_ = 1.0;

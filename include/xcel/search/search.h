@@ -15,8 +15,10 @@ namespace xcel::search {
 struct SearchOptions {
   std::string model, out_dir, data = "fashion-mnist", target = "host";
   double flops = 0.5;              // target FLOPs as a fraction of the original
+  double latency = 0;              // > 0: latency budget as a fraction of the original's (replaces --flops)
+  double latency_ms = 0;           // > 0: latency budget in milliseconds on the target
   std::string agent = "ddpg";      // ddpg | random | uniform
-  std::string reward = "acc";      // acc | acc-flops
+  std::string reward = "acc";      // acc | acc-flops | acc-latency (latency budgets)
   int episodes = 300;
   bool episodes_given = false;     // with --resume: extend the saved run to `episodes`
   int checkpoint_every = 10;
