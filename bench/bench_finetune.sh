@@ -4,7 +4,7 @@
 # FLOPs 0.5 and 0.25 (reused when already in the work directory), then `xcel finetune` of each best model
 # for 1 and 3 epochs, with and without distillation from the original. Test top-1, seconds per epoch, peak RSS.
 # usage: bench/bench_finetune.sh [THREADS=2] [EPISODES=300] [WARMUP=100]
-#   XCEL_BENCH_OUT=DIR keeps (and reuses) the run directories.
+#   XCEL_BENCH_OUT=DIR keeps (and reuses) the run directories; FLOPS_TARGETS="0.25" runs one budget only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS=${1:-2}
@@ -17,7 +17,7 @@ orig=$("$B/xcel" -q eval --model models/vgg.pt --bench-runs 0 --json | $py -c "i
 echo "## Fine-tuning searched models/vgg.pt (original test top-1 $orig%), $THREADS threads"
 echo "| FLOPs target | FLOPs ratio | before | epochs | distillation | test top-1 | vs original (points) | s/epoch | peak RSS MB |"
 echo "|---:|---:|---:|---:|---|---:|---:|---:|---:|"
-for flops in 0.5 0.25; do
+for flops in ${FLOPS_TARGETS:-0.5 0.25}; do
   search="$OUT/search-$flops"
   if [ ! -f "$search/summary.json" ]; then
     rm -rf "$search"
