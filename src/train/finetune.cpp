@@ -71,15 +71,18 @@ struct Checkpoint {
   double best_val = -1;
   int best_epoch = 0;
   double val_before = 0, test_before = -1;
+  double peak_rss_mb = 0;  // over every process that worked on the run
   std::vector<std::string> history;
 };
+
+double peak_mb() { return static_cast<double>(runtime::peak_rss_bytes()) / (1024.0 * 1024.0); }
 
 nlohmann::json to_json(const Checkpoint& c) {
   return {{"epoch", c.epoch},         {"step", c.step},           {"updates", c.updates},
           {"loss_sum", c.loss_sum},   {"correct", c.correct},     {"seen", c.seen},
           {"seconds", c.seconds},     {"epoch_seconds", c.epoch_seconds}, {"best_val", c.best_val},
           {"best_epoch", c.best_epoch}, {"val_before", c.val_before}, {"test_before", c.test_before},
-          {"history", c.history}};
+          {"peak_rss_mb", c.peak_rss_mb}, {"history", c.history}};
 }
 
 Checkpoint checkpoint_from(const nlohmann::json& j) {
@@ -96,6 +99,7 @@ Checkpoint checkpoint_from(const nlohmann::json& j) {
   c.best_epoch = j.at("best_epoch");
   c.val_before = j.at("val_before");
   c.test_before = j.at("test_before");
+  c.peak_rss_mb = j.value("peak_rss_mb", 0.0);
   c.history = j.at("history").get<std::vector<std::string>>();
   return c;
 }
@@ -287,6 +291,7 @@ nlohmann::json run_finetune(FinetuneOptions o) {
   }
 
   auto save_checkpoint = [&] {
+    st.peak_rss_mb = std::max(st.peak_rss_mb, peak_mb());
     ir::save_model(model, ckpt_dir + "/model.pt");
     save_atomic(optimizer, ckpt_dir + "/optimizer.pt");
     ir::save_rng_state(ckpt_dir + "/torch_rng.pt");
@@ -415,7 +420,7 @@ nlohmann::json run_finetune(FinetuneOptions o) {
                       {"flops", summary.flops},
                       {"params", summary.params},
                       {"threads", o.threads},
-                      {"peak_rss_mb", static_cast<double>(runtime::peak_rss_bytes()) / (1024.0 * 1024.0)}};
+                      {"peak_rss_mb", std::max(st.peak_rss_mb, peak_mb())}};
   if (o.test) {
     s["test_top1_before"] = st.test_before;
     s["test_top1"] = evaluate(best, data::load_split(spec, data::Split::kTest, o.split), o.eval_batch, true).top1;
