@@ -88,6 +88,14 @@ assert p.returncode == 0, p.stderr
 bad = problems(cmp_path, ["compare-search", "accuracy-flops", "compare-policy"])
 assert not bad, bad
 
+# A latency-budgeted run also draws predicted against measured latency.
+run_l = os.path.join(work, "run_latency")
+p = subprocess.run([xcel, "prune", "--model", model, "--data", data, "--val-size", "60", "--latency", "0.7",
+                    "--episodes", "4", "--warmup", "2", "--batch", "64", "--out", run_l], capture_output=True, text=True)
+assert p.returncode == 0, p.stderr
+bad = problems(os.path.join(run_l, "report.html"), ["predicted-measured", "latency-layers", "policy"])
+assert not bad, bad
+
 # Not a run directory.
 p = subprocess.run([xcel, "report", work], capture_output=True, text=True)
 assert p.returncode == 3 and "no finished xcel run" in p.stderr, (p.returncode, p.stderr)
