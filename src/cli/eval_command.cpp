@@ -56,7 +56,7 @@ struct GateOptions {
 void register_eval(CLI::App& app) {
   auto o = std::make_shared<train::EvalOptions>();
   auto out = std::make_shared<OutputOptions>();
-  auto* cmd = app.add_subcommand("eval", "Top-1/top-5 accuracy, FLOPs, parameters, file size and host latency");
+  auto* cmd = app.add_subcommand("eval", "Top-1/top-5 accuracy, FLOPs, parameters, file size and latency; with bounds, a CI regression gate (exit 7)");
   cmd->add_option("--model,-m", o->model, "TorchScript model (.pt)")->required();
   cmd->add_option("--data,-d", o->data, "fashion-mnist | idx:DIR | cifar10:DIR")->capture_default_str();
   cmd->add_option("--split", o->split, "val (carved from the training set) or test")

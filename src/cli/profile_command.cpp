@@ -44,8 +44,8 @@ void print_profile(const latency::Profile& p) {
 
 void register_profile(CLI::App& app) {
   auto o = std::make_shared<ProfileOptions>();
-  auto* cmd = app.add_subcommand("profile", "Per-layer latency of a model (median, spread, share) and the whole "
-                                            "model's, measured on the target");
+  auto* cmd = app.add_subcommand("profile", "Per-layer latency of a model (median, spread, share) and the whole model's, measured on "
+                                            "this machine (--target host)");
   cmd->add_option("--model,-m", o->model, "TorchScript model (.pt)")->required();
   cmd->add_option("--input,-i", o->input, "Input shape N,C,H,W (N is set to 1)")->capture_default_str();
   cmd->add_option("--target", o->target, "Where to measure: host (this CPU)")->capture_default_str();

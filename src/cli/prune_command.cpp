@@ -98,8 +98,8 @@ void register_prune(CLI::App& app) {
   auto out = std::make_shared<OutputOptions>();
   auto* cmd = app.add_subcommand(
       "prune",
-      "Prune a model: search a per-layer policy under a FLOPs budget (--flops R, the main job), or apply a given "
-      "policy (--policy FILE or --uniform RATIO)");
+      "Prune a model: search a per-layer policy under a FLOPs or latency budget (--flops R | --latency R | "
+      "--latency-ms X, the main job), or apply a given policy (--policy FILE or --uniform RATIO); writes report.html");
   cmd->add_option("--model,-m", o->model, "TorchScript model (.pt); never modified (not needed with --resume)");
   cmd->add_option("--out,-o", o->out_dir, "Run directory: pruned.pt, policy.json, summary.json")->required();
   auto* policy = cmd->add_option("--policy", o->policy, "Policy JSON: {\"groups\": {NAME: RATIO | {\"kept\": N}}}");
