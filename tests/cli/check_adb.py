@@ -97,6 +97,12 @@ assert j["passed"] and j["latency_ms"]["method"] == "adb:speed_benchmark_torch",
 assert "FAKE001" in j["latency_ms"]["device"], j
 p = run("eval", "--model", model, "--limit", "200", "--target", "pixel1", "--max-latency-ms", "0.001", code=7)
 assert "FAKE001" in p.stderr, p.stderr
+# A per-layer profile on the phone: every layer runs as a one-layer model pushed to the device.
+prof = json.loads(run("profile", "--model", model, "--target", "pixel1", "--runs", "5", "--json").stdout)
+assert prof["device"].startswith("FAKE001") and prof["source"] == "measured" and len(prof["layers"]) == 13, prof
+assert all(l["ms"]["n"] == 5 and l["ms"]["median"] > 0 for l in prof["layers"]), prof["layers"]
+assert len(pushes()) >= 13, pushes()
+
 # A latency-budgeted search for the phone: roofline model in the wall, the result measured on the device.
 runs = os.path.join(work, "search")
 s = json.loads(run("prune", "--model", model, "--data", "fashion-mnist", "--val-size", "200", "--latency", "0.6",

@@ -22,4 +22,13 @@ Stats time_layer(const ir::Layer& layer, int warmup, int runs);
 /// 1), on the host with the current thread settings.
 Profile profile_host(torch::jit::Module& module, const ir::ModelSummary& summary, int warmup, int runs);
 
+/// A one-layer TorchScript module that runs `layer`'s op at its shapes (deterministic weights).
+torch::jit::Module single_layer_module(const ir::Layer& layer);
+
+class Oracle;
+/// Whole model and every layer (as single-layer modules written to `work_dir`) measured by `oracle`, e.g. on a
+/// phone over adb.
+Profile profile_with_oracle(Oracle& oracle, const std::string& model_path, const ir::ModelSummary& summary,
+                            const std::string& work_dir);
+
 }  // namespace xcel::latency
