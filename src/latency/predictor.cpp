@@ -1,5 +1,6 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
-// xcel latency fit: random pruned variants of the given models are built and measured on the host; their
+// xcel latency fit: random pruned variants of the given models are built and measured on the target (in-process
+// on the host; through the oracle, e.g. a phone over adb, otherwise); their
 // layers fill a lookup table (signature -> median ms), an MLP learns log-latency from layer features for
 // unseen signatures, and a least-squares fit maps [sum of conv/linear times, sum of batch-norm times,
 // activation elements, 1] to the whole model's measured latency. Variants held out of the fit (and of the
@@ -9,6 +10,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -21,6 +23,7 @@
 #include "xcel/core/progress.h"
 #include "xcel/ir/model.h"
 #include "xcel/latency/host_bench.h"
+#include "xcel/latency/oracle.h"
 #include "xcel/latency/profile.h"
 #include "xcel/prune/engine.h"
 #include "xcel/search/target.h"
@@ -141,11 +144,36 @@ nlohmann::json fit_predictor(const FitOptions& o) {
   XCEL_CHECK(o.holdout > 0 && o.holdout < 1, ExitCode::kUsage, "--holdout must be in (0, 1) (got {})", o.holdout);
   XCEL_CHECK(!o.out.empty(), ExitCode::kUsage, "--out FILE is required");
   const auto target = search::load_target(o.target);
-  XCEL_CHECK(target.kind == "host", ExitCode::kUnsupported,
-             "xcel latency fit measures on the host; fitting for '{}' needs per-layer measurements on the phone, which "
-             "this version does not take", o.target);
   const auto t0 = std::chrono::steady_clock::now();
   ir::set_threads(o.threads);
+  // Host: in-process timing. Phones: every variant and every layer (as a one-layer model) through the oracle.
+  std::unique_ptr<Oracle> oracle;
+  const std::string work = fs::temp_path_beside(o.out + ".variants");
+  if (target.kind != "host") {
+    OracleOptions oo;
+    oo.threads = o.threads;
+    oo.warmup = o.warmup;
+    oo.runs = o.runs;
+    oracle = make_oracle(target, oo);
+    std::filesystem::create_directories(work);
+  }
+  int files = 0;
+  auto measure_model = [&](torch::jit::Module& m, const ir::ModelSummary& s) {
+    if (!oracle) return bench_host(m, o.input, o.warmup, o.runs).median;
+    const std::string path = fmt::format("{}/variant-{}.pt", work, files++);
+    ir::save_model(m, path);
+    return oracle->latency(path, s).ms.median;
+  };
+  auto measure_layer = [&](const ir::Layer& l) {
+    if (!oracle) return time_layer(l, o.warmup, o.runs).median;
+    torch::jit::Module m = single_layer_module(l);
+    const std::string path = fmt::format("{}/layer-{}.pt", work, files++);
+    ir::save_model(m, path);
+    ir::ModelSummary one;
+    one.input_shape = l.input_shape;
+    one.layers = {l};
+    return oracle->latency(path, one).ms.median;
+  };
   std::mt19937_64 rng(o.seed);
 
   struct Sample {
@@ -173,13 +201,13 @@ nlohmann::json fit_predictor(const FitOptions& o) {
           v == 0 ? model : prune::apply(model, dg, prune::select_channels(model, dg, widths, prune::Importance::kL1));
       Sample s;
       s.summary = ir::analyze(m, o.input);
-      s.measured = bench_host(m, o.input, o.warmup, o.runs).median;
+      s.measured = measure_model(m, s.summary);
       s.held_out = v > 0 && std::uniform_real_distribution<double>(0, 1)(rng) < o.holdout;
       if (!s.held_out) {
         for (const auto& l : s.summary.layers) {
           const std::string sig = layer_signature(l);
           if (lut.count(sig)) continue;
-          lut[sig] = time_layer(l, o.warmup, o.runs).median;
+          lut[sig] = measure_layer(l);
           lut_layers[sig] = l;
         }
       }
@@ -188,6 +216,10 @@ nlohmann::json fit_predictor(const FitOptions& o) {
     }
   }
   progress.finish();
+  if (oracle) {
+    std::error_code ec;
+    std::filesystem::remove_all(work, ec);
+  }
 
   // The regressor: log-latency of table entries from layer features.
   auto impl = std::make_unique<Predictor::Impl>();

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
-"""usage: check_adb.py XCEL XCEL_BENCH FAKE_ADB_DIR CONFIG_DIR MODEL WORK_DIR
+"""usage: check_adb.py XCEL XCEL_BENCH FAKE_ADB_DIR CONFIG_DIR MODEL WORK_DIR SMALL_MODEL
 
 The adb latency backend against tests/fake_adb/adb (first on PATH), the code path used with a real phone:
 - `xcel devices` lists the device and the target it matches; `xcel latency measure --target pixel1` pushes the
@@ -9,7 +9,8 @@ The adb latency backend against tests/fake_adb/adb (first on PATH), the code pat
 - every failure is its own one-line error with exit 6: no device, unauthorized, offline, lost mid-run, binary
   missing, timeout (after retries), no matching device;
 - strings from a target profile reach `adb shell` quoted (a remote_dir with a space and a ';' arrives intact);
-- the eval gate measures --max-latency-ms on the phone.
+- the eval gate measures --max-latency-ms on the phone; `xcel profile` and `xcel latency fit` measure layers and
+  variants on the phone; a latency-budgeted search measures its result on the phone.
 """
 import json
 import os
@@ -17,7 +18,7 @@ import shutil
 import subprocess
 import sys
 
-xcel, bench, fake_dir, config_dir, model, work = sys.argv[1:7]
+xcel, bench, fake_dir, config_dir, model, work, small = sys.argv[1:8]
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 root = os.path.join(work, "device")
@@ -102,6 +103,11 @@ prof = json.loads(run("profile", "--model", model, "--target", "pixel1", "--runs
 assert prof["device"].startswith("FAKE001") and prof["source"] == "measured" and len(prof["layers"]) == 13, prof
 assert all(l["ms"]["n"] == 5 and l["ms"]["median"] > 0 for l in prof["layers"]), prof["layers"]
 assert len(pushes()) >= 13, pushes()
+
+# A predictor fitted on the phone (small model, few variants: the code path, not the accuracy).
+fit = json.loads(run("latency", "fit", "--models", small, "--target", "pixel1", "--variants", "4", "--runs", "3",
+                     "--out", os.path.join(work, "pixel1.json"), "--json").stdout)
+assert fit["target"] == "pixel1" and fit["variants"] == 5 and fit["table_entries"] > 0, fit
 
 # A latency-budgeted search for the phone: roofline model in the wall, the result measured on the device.
 runs = os.path.join(work, "search")
