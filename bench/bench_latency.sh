@@ -5,12 +5,13 @@
 # 2. wall time of `xcel profile` on the bundled models;
 # 3. `xcel latency fit` on the bundled models: held-out accuracy (share within +-10%, RMSE) and its time.
 # usage: bench/bench_latency.sh SEARCH_DIR... (run directories of `xcel prune --flops` on models/vgg.pt)
-#   VARIANTS=60 RUNS=200 (timed runs per latency measurement)
+#   VARIANTS=80 HOLDOUT=0.4 RUNS=200 (timed runs per latency measurement)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${XCEL_BUILD_DIR:-build}
 RUNS=${RUNS:-200}
-VARIANTS=${VARIANTS:-60}
+VARIANTS=${VARIANTS:-80}
+HOLDOUT=${HOLDOUT:-0.4}
 py=/usr/bin/python3
 OUT=$(mktemp -d)
 ms() { "$B/xcel" -q latency measure --model "$1" --threads "$2" --runs "$RUNS" --no-cache --json |
@@ -37,8 +38,9 @@ for m in vgg resnet mobilenet; do
   echo "| models/$m.pt | $n | $($py -c "import time; print('%.1f' % (time.time() - $s))") |"
 done
 echo
-echo "## xcel latency fit (host, 1 thread, $VARIANTS variants per model, 30 runs per measurement)"
+echo "## xcel latency fit (host, 1 thread, $VARIANTS variants per model, $HOLDOUT held out, 5 rounds of 50 runs)"
 "$B/xcel" -q latency fit --models models/vgg.pt,models/resnet.pt,models/mobilenet.pt --variants "$VARIANTS" \
+  --holdout "$HOLDOUT" \
   --out "$OUT/host.json" --json |
   $py -c "import json,sys; r=json.load(sys.stdin); print('| variants | held out | within +-10%% | RMSE ms | RMSE relative | table entries | regressed layers | s |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n| %d | %d | %.1f%% | %.4f | %.1f%% | %d | %.1f%% | %.0f |' % (r['variants'], r['held_out'], 100*r['within_10pct'], r['rmse_ms'], 100*r['rmse_relative'], r['table_entries'], 100*r['regressed_layer_share'], r['seconds']))"
 echo "(predictor in $OUT/host.json)"

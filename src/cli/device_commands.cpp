@@ -163,6 +163,9 @@ void register_device_commands(CLI::App& app) {
     fit->add_option("--variants", f->variants, "Random pruned variants per model")->capture_default_str();
     fit->add_option("--holdout", f->holdout, "Share of variants held out to measure accuracy")->capture_default_str();
     fit->add_option("--runs", f->runs, "Timed runs per measurement")->capture_default_str()->check(CLI::PositiveNumber);
+    fit->add_option("--rounds", f->rounds, "Interleaved measurement passes (median per variant and layer)")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     fit->add_option("--seed", f->seed, "Seed of the variant sampling")->capture_default_str();
     fit->add_option("--input,-i", *input, "Input shape N,C,H,W")->capture_default_str();
     fit->add_option("--threads,-t", f->threads, "Threads the predictor is for")->capture_default_str()->check(CLI::Range(1, 256));

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <set>
 
 #include "xcel/core/clock.h"
 #include "xcel/core/error.h"
@@ -59,6 +60,14 @@ struct Mlp : torch::nn::Module {
   at::Tensor forward(at::Tensor x) { return c(torch::relu(b(torch::relu(a(x))))); }
 };
 
+// Pruned variants of one model keep its layer names: they identify the family whose overheads are alike.
+std::string family_key(const ir::ModelSummary& s) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (const auto& l : s.layers)
+    for (char ch : l.name + "|") h = (h ^ static_cast<unsigned char>(ch)) * 0x100000001b3ULL;
+  return fmt::format("{:016x}", h);
+}
+
 double activation_millions(const ir::ModelSummary& s) {
   double e = 0;
   for (const auto& l : s.layers)
@@ -84,6 +93,7 @@ struct Predictor::Impl {
   int threads = 1;
   std::map<std::string, double> lut;
   std::vector<double> coef;  // conv/linear sum, batch-norm sum, activation elements (M), 1
+  std::map<std::string, std::vector<double>> family_coef;  // per model family (same layer names), when fitted
   Mlp mlp;
   float mean_log = 0;
 
@@ -105,8 +115,10 @@ struct Predictor::Impl {
 
   double predict(const ir::ModelSummary& s, int* regressed) const {
     const auto x = design(s, regressed);
+    auto fam = family_coef.find(family_key(s));
+    const auto& c = fam != family_coef.end() ? fam->second : coef;
     double y = 0;
-    for (size_t i = 0; i < x.size(); ++i) y += coef[i] * x[i];
+    for (size_t i = 0; i < x.size(); ++i) y += c[i] * x[i];
     return std::max(y, 1e-6);
   }
 };
@@ -121,6 +133,7 @@ Predictor::Predictor(const std::string& path) : impl_(std::make_unique<Impl>()) 
     impl_->threads = j.at("threads");
     impl_->lut = j.at("lut").get<std::map<std::string, double>>();
     impl_->coef = j.at("coef").get<std::vector<double>>();
+    impl_->family_coef = j.value("family_coef", std::map<std::string, std::vector<double>>{});
     impl_->mean_log = j.at("mlp").at("mean_log");
     torch::NoGradGuard no_grad;
     for (auto& p : impl_->mlp.named_parameters()) p.value().copy_(tensor_from(j.at("mlp").at("params").at(p.key())));
@@ -177,6 +190,7 @@ nlohmann::json fit_predictor(const FitOptions& o) {
   std::mt19937_64 rng(o.seed);
 
   struct Sample {
+    std::string model;
     ir::ModelSummary summary;
     double measured = 0;
     bool held_out = false;
@@ -184,8 +198,9 @@ nlohmann::json fit_predictor(const FitOptions& o) {
   std::vector<Sample> samples;
   std::map<std::string, double> lut;
   std::map<std::string, ir::Layer> lut_layers;
-  Progress progress("variant", static_cast<long long>(o.models.size()) * (o.variants + 1));
-  long long done = 0;
+  // Build every variant first, then measure in `rounds` interleaved passes and keep each one's median: slow
+  // drifts of a shared machine's speed then hit all variants alike instead of biasing some.
+  std::vector<torch::jit::Module> modules;
   for (const auto& path : o.models) {
     torch::jit::Module model = ir::load_model(path);
     const auto dg = prune::build_dependency_graph(model, o.input);
@@ -200,22 +215,31 @@ nlohmann::json fit_predictor(const FitOptions& o) {
       torch::jit::Module m =
           v == 0 ? model : prune::apply(model, dg, prune::select_channels(model, dg, widths, prune::Importance::kL1));
       Sample s;
+      s.model = path;
       s.summary = ir::analyze(m, o.input);
-      s.measured = measure_model(m, s.summary);
       s.held_out = v > 0 && std::uniform_real_distribution<double>(0, 1)(rng) < o.holdout;
       if (!s.held_out) {
-        for (const auto& l : s.summary.layers) {
-          const std::string sig = layer_signature(l);
-          if (lut.count(sig)) continue;
-          lut[sig] = measure_layer(l);
-          lut_layers[sig] = l;
-        }
+        for (const auto& l : s.summary.layers) lut_layers.emplace(layer_signature(l), l);
       }
       samples.push_back(std::move(s));
-      progress.update(++done, fmt::format("{} entries in the table", lut.size()));
+      modules.push_back(m);
     }
   }
+  const int rounds = std::max(1, o.rounds);
+  std::vector<std::vector<double>> model_ms(samples.size()), layer_ms(lut_layers.size());
+  Progress progress("measurement round", rounds);
+  for (int r = 0; r < rounds; ++r) {
+    for (size_t i = 0; i < samples.size(); ++i) model_ms[i].push_back(measure_model(modules[i], samples[i].summary));
+    size_t k = 0;
+    for (const auto& [sig, l] : lut_layers) layer_ms[k++].push_back(measure_layer(l));
+    progress.update(r + 1, fmt::format("{} variants, {} layer signatures", samples.size(), lut_layers.size()));
+  }
   progress.finish();
+  for (size_t i = 0; i < samples.size(); ++i) samples[i].measured = summarize(model_ms[i]).median;
+  {
+    size_t k = 0;
+    for (const auto& [sig, l] : lut_layers) lut[sig] = summarize(layer_ms[k++]).median;
+  }
   if (oracle) {
     std::error_code ec;
     std::filesystem::remove_all(work, ec);
@@ -245,20 +269,31 @@ nlohmann::json fit_predictor(const FitOptions& o) {
       opt.step();
     }
   }
-  // Whole-model calibration on the fitted variants.
-  std::vector<double> a, b;
-  int rows = 0;
-  for (const auto& s : samples) {
-    if (s.held_out) continue;
-    auto x = impl->design(s.summary, nullptr);
-    a.insert(a.end(), x.begin(), x.end());
-    b.push_back(s.measured);
-    ++rows;
+  // Whole-model calibration on the fitted variants, minimising relative error (rows scaled by 1 / measured):
+  // one map for all, and one per model family with enough variants.
+  auto calibrate = [&](const std::string& family) {
+    std::vector<double> a, b;
+    int rows = 0;
+    for (const auto& s : samples) {
+      if (s.held_out || (!family.empty() && family_key(s.summary) != family)) continue;
+      for (double x : impl->design(s.summary, nullptr)) a.push_back(x / s.measured);
+      b.push_back(1.0);
+      ++rows;
+    }
+    if (rows < 8) return std::vector<double>{};
+    at::Tensor A = torch::tensor(a, torch::kFloat64).reshape({rows, 4});
+    at::Tensor B = torch::tensor(b, torch::kFloat64).reshape({rows, 1});
+    at::Tensor coef = std::get<0>(at::linalg_lstsq(A, B)).contiguous();
+    return std::vector<double>(coef.data_ptr<double>(), coef.data_ptr<double>() + 4);
+  };
+  impl->coef = calibrate("");
+  XCEL_CHECK(!impl->coef.empty(), ExitCode::kUsage, "too few fitted variants; raise --variants");
+  std::set<std::string> families;
+  for (const auto& s : samples) families.insert(family_key(s.summary));
+  for (const auto& f : families) {
+    auto c = calibrate(f);
+    if (!c.empty()) impl->family_coef[f] = c;
   }
-  at::Tensor A = torch::tensor(a, torch::kFloat64).reshape({rows, 4});
-  at::Tensor B = torch::tensor(b, torch::kFloat64).reshape({rows, 1});
-  at::Tensor coef = std::get<0>(at::linalg_lstsq(A, B));
-  impl->coef.assign(coef.data_ptr<double>(), coef.data_ptr<double>() + 4);
 
   // Accuracy on held-out variants (their layers never entered the table; unseen signatures go to the MLP).
   int held = 0, within = 0, regressed = 0, layers = 0;
@@ -275,7 +310,7 @@ nlohmann::json fit_predictor(const FitOptions& o) {
     sq_rel += rel * rel;
     regressed += r;
     layers += static_cast<int>(s.summary.layers.size());
-    held_rows.push_back({{"flops", s.summary.flops}, {"measured_ms", s.measured}, {"predicted_ms", p},
+    held_rows.push_back({{"model", s.model}, {"flops", s.summary.flops}, {"measured_ms", s.measured}, {"predicted_ms", p},
                          {"regressed_layers", r}});
   }
   XCEL_CHECK(held > 0, ExitCode::kUsage, "no variant was held out; raise --variants or --holdout");
@@ -283,6 +318,7 @@ nlohmann::json fit_predictor(const FitOptions& o) {
   nlohmann::json params;
   for (const auto& p : impl->mlp.named_parameters()) params[p.key()] = tensor_json(p.value().detach());
   nlohmann::json saved = {{"target", o.target}, {"threads", o.threads}, {"lut", lut}, {"coef", impl->coef},
+                          {"family_coef", impl->family_coef},
                           {"coef_terms", {"conv_linear_ms", "batchnorm_ms", "activation_melements", "constant"}},
                           {"mlp", {{"mean_log", impl->mean_log}, {"params", params}}},
                           {"models", o.models}, {"input", o.input}};

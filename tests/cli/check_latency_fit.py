@@ -24,7 +24,7 @@ def run(*args, code=0):
     return p
 
 
-r = json.loads(run("latency", "fit", "--models", f"{a},{b}", "--variants", "8", "--runs", "10", "--out", pred,
+r = json.loads(run("latency", "fit", "--models", f"{a},{b}", "--variants", "8", "--runs", "10", "--rounds", "2", "--out", pred,
                    "--json").stdout)
 assert r["variants"] == 18 and r["held_out"] >= 1 and r["fitted"] + r["held_out"] == 18, r
 assert 0 <= r["within_10pct"] <= 1 and r["rmse_ms"] >= 0 and r["table_entries"] > 5, r

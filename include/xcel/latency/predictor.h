@@ -20,7 +20,8 @@ struct FitOptions {
   std::string target = "host", out;
   int variants = 40;       // pruned variants per model (plus the model itself)
   double holdout = 0.25;   // share of variants kept out of the fit to measure accuracy
-  int threads = 1, warmup = 10, runs = 30;
+  int threads = 1, warmup = 10, runs = 50;
+  int rounds = 5;          // interleaved measurement passes; each variant and layer keeps its median
   std::uint64_t seed = 0;
   double lbound = 0.2;     // smallest preserve ratio of a group in the random variants
   ir::Shape input{1, 1, 28, 28};
