@@ -46,7 +46,7 @@ struct XYChart {
   std::vector<Series> series;
   std::vector<Band> bands;
   std::vector<RefLine> refs;
-  int width = 760, height = 320;
+  int width = 740, height = 320;
 };
 std::string render(const XYChart& c);
 
@@ -57,7 +57,7 @@ struct BarChart {
   std::vector<std::vector<double>> values; // [series][category]
   bool percent = false;
   std::vector<RefLine> refs;              // horizontal lines across the groups (vertical = false)
-  int width = 760, height = 320;
+  int width = 740, height = 320;
 };
 std::string render(const BarChart& c);
 
