@@ -271,7 +271,7 @@ nlohmann::json fit_predictor(const FitOptions& o) {
   }
   // Whole-model calibration on the fitted variants, minimising relative error (rows scaled by 1 / measured):
   // one map for all, and one per model family with enough variants.
-  auto calibrate = [&](const std::string& family) {
+  auto calibrate = [&](const std::string& family, int min_rows) {
     std::vector<double> a, b;
     int rows = 0;
     for (const auto& s : samples) {
@@ -280,18 +280,19 @@ nlohmann::json fit_predictor(const FitOptions& o) {
       b.push_back(1.0);
       ++rows;
     }
-    if (rows < 8) return std::vector<double>{};
+    if (rows < min_rows) return std::vector<double>{};
     at::Tensor A = torch::tensor(a, torch::kFloat64).reshape({rows, 4});
     at::Tensor B = torch::tensor(b, torch::kFloat64).reshape({rows, 1});
     at::Tensor coef = std::get<0>(at::linalg_lstsq(A, B)).contiguous();
     return std::vector<double>(coef.data_ptr<double>(), coef.data_ptr<double>() + 4);
   };
-  impl->coef = calibrate("");
-  XCEL_CHECK(!impl->coef.empty(), ExitCode::kUsage, "too few fitted variants; raise --variants");
+  impl->coef = calibrate("", 5);
+  XCEL_CHECK(!impl->coef.empty(), ExitCode::kUsage,
+             "fewer than 5 variants were left to fit after the hold-out; raise --variants or lower --holdout");
   std::set<std::string> families;
   for (const auto& s : samples) families.insert(family_key(s.summary));
   for (const auto& f : families) {
-    auto c = calibrate(f);
+    auto c = calibrate(f, 8);
     if (!c.empty()) impl->family_coef[f] = c;
   }
 

@@ -105,9 +105,9 @@ assert all(l["ms"]["n"] == 5 and l["ms"]["median"] > 0 for l in prof["layers"]),
 assert len(pushes()) >= 13, pushes()
 
 # A predictor fitted on the phone (small model, few variants: the code path, not the accuracy).
-fit = json.loads(run("latency", "fit", "--models", small, "--target", "pixel1", "--variants", "4", "--runs", "3", "--rounds", "1",
+fit = json.loads(run("latency", "fit", "--models", small, "--target", "pixel1", "--variants", "6", "--holdout", "0.1", "--runs", "3", "--rounds", "1",
                      "--out", os.path.join(work, "pixel1.json"), "--json").stdout)
-assert fit["target"] == "pixel1" and fit["variants"] == 5 and fit["table_entries"] > 0, fit
+assert fit["target"] == "pixel1" and fit["variants"] == 7 and fit["table_entries"] > 0, fit
 
 # A latency-budgeted search for the phone: roofline model in the wall, the result measured on the device.
 runs = os.path.join(work, "search")
