@@ -7,7 +7,11 @@
 // table) measure the predictor's accuracy.
 #include "xcel/latency/predictor.h"
 
-#include <torch/torch.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/optim/adam.h>
+#include <torch/script.h>
+#include <torch/utils.h>
 
 #include <chrono>
 #include <filesystem>

@@ -4,7 +4,10 @@
 // distillation, the best epoch by validation accuracy kept, checkpoints at every epoch and on Ctrl-C.
 #include "xcel/train/finetune.h"
 
-#include <torch/torch.h>
+#include <torch/nn/functional/loss.h>
+#include <torch/optim/sgd.h>
+#include <torch/script.h>
+#include <torch/serialize.h>
 
 #include <chrono>
 #include <cmath>
