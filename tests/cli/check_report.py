@@ -90,7 +90,7 @@ assert not bad, bad
 
 # A latency-budgeted run also draws predicted against measured latency.
 run_l = os.path.join(work, "run_latency")
-p = subprocess.run([xcel, "prune", "--model", model, "--data", data, "--val-size", "60", "--latency", "0.7",
+p = subprocess.run([xcel, "prune", "--model", model, "--data", data, "--val-size", "60", "--latency", "0.9",
                     "--episodes", "4", "--warmup", "2", "--batch", "64", "--out", run_l], capture_output=True, text=True)
 assert p.returncode == 0, p.stderr
 bad = problems(os.path.join(run_l, "report.html"), ["predicted-measured", "latency-layers", "policy"])
