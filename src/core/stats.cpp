@@ -37,4 +37,22 @@ void to_json(nlohmann::json& j, const Stats& s) {
        {"max", s.max},       {"p10", s.p10},   {"p90", s.p90}, {"n", s.n}};
 }
 
+Stats point_stats(double value, int n) {
+  Stats s;
+  s.median = s.mean = s.min = s.max = s.p10 = s.p90 = value;
+  s.n = n;
+  return s;
+}
+
+void from_json(const nlohmann::json& j, Stats& s) {
+  s.median = j.at("median");
+  s.mean = j.value("mean", s.median);
+  s.std = j.value("std", 0.0);
+  s.min = j.value("min", s.median);
+  s.max = j.value("max", s.median);
+  s.p10 = j.value("p10", s.median);
+  s.p90 = j.value("p90", s.median);
+  s.n = j.value("n", 0);
+}
+
 }  // namespace xcel

@@ -46,7 +46,7 @@ class PredictorOracle : public Oracle {
   }
   Latency latency(const std::string& model_path, const ir::ModelSummary& summary) override {
     Latency l;
-    l.ms.median = l.ms.mean = l.ms.min = l.ms.max = l.ms.p10 = l.ms.p90 = predictor_.predict_ms(summary);
+    l.ms = point_stats(predictor_.predict_ms(summary), 0);
     l.source = "estimated";
     l.method = "predictor";
     l.device = target_ + " (" + path_ + ")";

@@ -16,6 +16,7 @@
 #include "xcel/core/error.h"
 #include "xcel/core/fs.h"
 #include "xcel/core/log.h"
+#include "xcel/core/random.h"
 #include "xcel/core/subprocess.h"
 #include "xcel/latency/oracle.h"
 #include "xcel/latency/oracle_backends.h"
@@ -28,15 +29,7 @@ void to_json(nlohmann::json& j, const Latency& l) {
 }
 
 void from_json(const nlohmann::json& j, Latency& l) {
-  const auto& m = j.at("ms");
-  l.ms.median = m.at("median");
-  l.ms.mean = m.at("mean");
-  l.ms.std = m.at("std");
-  l.ms.min = m.at("min");
-  l.ms.max = m.at("max");
-  l.ms.p10 = m.at("p10");
-  l.ms.p90 = m.at("p90");
-  l.ms.n = m.at("n");
+  l.ms = j.at("ms").get<Stats>();
   l.source = j.at("source");
   l.device = j.at("device");
   l.method = j.at("method");
@@ -49,11 +42,11 @@ void from_json(const nlohmann::json& j, Latency& l) {
 std::string file_hash(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   XCEL_CHECK(in.good(), ExitCode::kInput, "model file '{}' not found", path);
-  std::uint64_t h = 0xcbf29ce484222325ULL;
+  std::uint64_t h = kFnvOffset;
   char buf[1 << 16];
   while (in) {
     in.read(buf, sizeof buf);
-    for (std::streamsize i = 0; i < in.gcount(); ++i) h = (h ^ static_cast<unsigned char>(buf[i])) * 0x100000001b3ULL;
+    h = fnv1a64(buf, static_cast<std::size_t>(in.gcount()), h);
   }
   return fmt::format("{:016x}", h);
 }
@@ -68,7 +61,7 @@ Latency roofline_estimate(const search::TargetProfile& t, const ir::ModelSummary
     seconds += std::max(compute, bytes / bw);
   }
   Latency r;
-  r.ms.median = r.ms.mean = r.ms.min = r.ms.max = r.ms.p10 = r.ms.p90 = 1e3 * seconds;
+  r.ms = point_stats(1e3 * seconds, 0);
   r.source = "estimated";
   r.method = "roofline";
   r.device = t.name + " (published figures)";
@@ -205,10 +198,7 @@ Stats parse_speed_benchmark_torch(const std::string& out) {
   std::smatch m;
   XCEL_CHECK(std::regex_search(out, m, per_iter), ExitCode::kDevice,
              "could not read speed_benchmark_torch's output (no 'Microseconds per iter'); it said: {}", first_line(out));
-  Stats s;
-  s.median = s.mean = s.min = s.max = s.p10 = s.p90 = std::stod(m[1]) / 1e3;
-  s.n = 1;
-  return s;
+  return point_stats(std::stod(m[1]) / 1e3, 1);
 }
 
 Stats parse_tflite_benchmark(const std::string& out) {
@@ -236,9 +226,7 @@ Stats parse_tflite_benchmark(const std::string& out) {
   static const std::regex avg(R"(Inference \(avg\):\s*([0-9.eE+-]+))");
   XCEL_CHECK(std::regex_search(out, m, avg), ExitCode::kDevice,
              "could not read benchmark_model's output (no 'count=... avg=' line); it said: {}", first_line(out));
-  s.median = s.mean = s.min = s.max = s.p10 = s.p90 = std::stod(m[1]) / 1e3;
-  s.n = 1;
-  return s;
+  return point_stats(std::stod(m[1]) / 1e3, 1);
 }
 
 // ---- the ADB oracle -------------------------------------------------------------------------------

@@ -26,6 +26,7 @@
 #include "xcel/core/fs.h"
 #include "xcel/core/log.h"
 #include "xcel/core/progress.h"
+#include "xcel/core/random.h"
 #include "xcel/ir/model.h"
 #include "xcel/latency/host_bench.h"
 #include "xcel/latency/oracle.h"
@@ -66,9 +67,11 @@ struct Mlp : torch::nn::Module {
 
 // Pruned variants of one model keep its layer names: they identify the family whose overheads are alike.
 std::string family_key(const ir::ModelSummary& s) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (const auto& l : s.layers)
-    for (char ch : l.name + "|") h = (h ^ static_cast<unsigned char>(ch)) * 0x100000001b3ULL;
+  std::uint64_t h = kFnvOffset;
+  for (const auto& l : s.layers) {
+    const std::string part = l.name + "|";
+    h = fnv1a64(part.data(), part.size(), h);
+  }
   return fmt::format("{:016x}", h);
 }
 

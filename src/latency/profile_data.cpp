@@ -43,27 +43,13 @@ void to_json(nlohmann::json& j, const Profile& p) {
        {"other_ms", p.other_ms}};
 }
 
-namespace {
-Stats stats_from(const nlohmann::json& j) {
-  Stats s;
-  s.median = j.at("median");
-  s.mean = j.value("mean", s.median);
-  s.std = j.value("std", 0.0);
-  s.min = j.value("min", s.median);
-  s.max = j.value("max", s.median);
-  s.p10 = j.value("p10", s.median);
-  s.p90 = j.value("p90", s.median);
-  s.n = j.value("n", 0);
-  return s;
-}
-}  // namespace
 
 void from_json(const nlohmann::json& j, LayerTiming& t) {
   t.name = j.at("name");
   t.kind = j.at("kind");
   t.signature = j.at("signature");
   t.flops = j.at("flops");
-  t.ms = stats_from(j.at("ms"));
+  t.ms = j.at("ms").get<Stats>();
   t.share = j.value("share", 0.0);
 }
 
@@ -73,7 +59,7 @@ void from_json(const nlohmann::json& j, Profile& p) {
   p.source = j.value("source", "measured");
   p.threads = j.value("threads", 1);
   p.input = j.at("input").get<ir::Shape>();
-  p.total_ms = stats_from(j.at("total_ms"));
+  p.total_ms = j.at("total_ms").get<Stats>();
   p.layers = j.at("layers").get<std::vector<LayerTiming>>();
   finish_profile(p);
 }

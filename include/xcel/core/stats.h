@@ -15,6 +15,11 @@ struct Stats {
 /// Percentiles by linear interpolation between order statistics. Empty input gives n = 0.
 Stats summarize(std::vector<double> samples);
 
+/// A single value standing for a distribution (an estimate: n = 0; one reported figure: n = 1).
+Stats point_stats(double value, int n);
+
 void to_json(nlohmann::json& j, const Stats& s);
+/// Reads what to_json writes; only `median` is required (missing spread fields default to the median, n to 0).
+void from_json(const nlohmann::json& j, Stats& s);
 
 }  // namespace xcel
