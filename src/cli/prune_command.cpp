@@ -144,6 +144,11 @@ void register_prune(CLI::App& app) {
   cmd->add_option("--checkpoint-every", so->checkpoint_every, "Episodes between checkpoints")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--early-stop", so->early_stop,
+                  "Stop validating a policy once its running top-1 is this many standard errors below the best "
+                  "policy so far (checked after each fifth of the split; 0 = validate every policy on the whole split)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--resume", so->resume, "Continue the search saved in --out (Ctrl-C saves a checkpoint)");
   cmd->add_option("--input,-i", o->input, "Example input shape N,C,H,W")->capture_default_str();
   cmd->add_option("--importance", o->importance, "Channel ranking: l1 or l2 norm of the producing filters")

@@ -145,6 +145,8 @@ Ddpg::Ddpg(int state_dim, const DdpgConfig& cfg) {
              "action bounds [{}, {}] must satisfy 0 <= lbound < rbound <= 1", cfg.lbound, cfg.rbound);
   XCEL_CHECK(cfg.batch >= 1 && cfg.replay >= cfg.batch, ExitCode::kUsage,
              "replay buffer ({}) must hold at least one batch ({})", cfg.replay, cfg.batch);
+  XCEL_CHECK(cfg.updates_per_step >= 1, ExitCode::kUsage, "updates_per_step must be at least 1 (got {})",
+             cfg.updates_per_step);
   torch::manual_seed(cfg.seed);
   impl_ = std::make_unique<Impl>(state_dim, cfg);
 }
@@ -184,7 +186,7 @@ void Ddpg::end_episode(const std::vector<std::vector<float>>& states, const std:
     m.store(s, s2, static_cast<float>(actions[t]), static_cast<float>(shaped), 1.0f);
   }
   if (episode >= m.cfg.warmup) {
-    for (size_t t = 0; t < states.size(); ++t) m.update();
+    for (size_t t = 0; t < states.size() * static_cast<size_t>(m.cfg.updates_per_step); ++t) m.update();
     m.sigma *= m.cfg.noise_decay;
   }
 }

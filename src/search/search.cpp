@@ -30,6 +30,13 @@
 namespace xcel::search {
 namespace {
 
+// True when `correct` hits out of `seen` put the top-1 more than `z` standard errors below `best`.
+bool clearly_below(std::int64_t seen, std::int64_t correct, double best, double z) {
+  const double p = static_cast<double>(correct) / static_cast<double>(seen);
+  const double q = std::clamp(p, 0.01, 0.99);
+  return p + z * std::sqrt(q * (1 - q) / static_cast<double>(seen)) < best;
+}
+
 // Prunes to given widths, applies the configured repairs, and measures validation accuracy.
 class Evaluator {
  public:
@@ -51,12 +58,24 @@ class Evaluator {
     return pruned;
   }
 
-  double accuracy(torch::jit::Module& m) const {
+  // Validation top-1 of `m`; with early stop (and a best so far), validation ends once the running estimate
+  // is `early_stop` standard errors below `best` (the result then covers fewer images than the split).
+  train::Accuracy accuracy(torch::jit::Module& m, double best = -1) const {
     auto t0 = std::chrono::steady_clock::now();
-    double acc = train::evaluate(m, val_, o_.batch, true).top1;
-    spdlog::debug("episode validation: {:.3f} s", seconds_since(t0));
+    const std::int64_t every = (val_size() + 4) / 5;
+    std::int64_t next_check = every;
+    train::EvalMonitor monitor = [&](std::int64_t seen, std::int64_t correct) {
+      if (seen < next_check) return true;
+      next_check = (seen / every + 1) * every;
+      return !clearly_below(seen, correct, best, o_.early_stop);
+    };
+    const bool stop_early = o_.early_stop > 0 && best > 0;
+    train::Accuracy acc = train::evaluate(m, val_, o_.batch, true, stop_early ? monitor : nullptr);
+    spdlog::debug("episode validation: {:.3f} s, {} images", seconds_since(t0), acc.n);
     return acc;
   }
+
+  std::int64_t val_size() const { return val_.x.size(0); }
 
  private:
   const SearchOptions& o_;
@@ -175,6 +194,7 @@ void to_json(nlohmann::json& j, const SearchOptions& o) {
        {"latency", o.latency},       {"latency_ms", o.latency_ms},
        {"reward", o.reward},         {"episodes", o.episodes},  {"checkpoint_every", o.checkpoint_every},
        {"importance", o.importance}, {"reconstruct", o.reconstruct}, {"bn_recal", o.bn_recal},
+       {"early_stop", o.early_stop},
        {"calib_images", o.calib_images}, {"val_size", o.split.val_size}, {"seed", o.split.seed},
        {"batch", o.batch},           {"threads", o.threads},    {"ddpg", o.ddpg},
        {"command_line", o.command_line}};
@@ -195,6 +215,7 @@ void from_json(const nlohmann::json& j, SearchOptions& o) {
   o.importance = j.at("importance");
   o.reconstruct = j.at("reconstruct");
   o.bn_recal = j.at("bn_recal");
+  o.early_stop = j.value("early_stop", 0.0);  // runs written before early stop validated everything
   o.calib_images = j.at("calib_images");
   o.split.val_size = j.at("val_size");
   o.split.seed = j.at("seed");
@@ -311,15 +332,20 @@ nlohmann::json run_search(SearchOptions o) {
   // Restore state.
   int start = 0;
   Best best;
-  std::map<std::vector<std::int64_t>, double> cache;
+  // Validated policies: widths -> (top-1, validation images it covers).
+  std::map<std::vector<std::int64_t>, std::pair<double, std::int64_t>> cache;
   std::vector<std::string> episode_lines;
   double spent_seconds = 0;
+  std::int64_t validated_images = 0, stopped_early = 0;  // over the distinct policies
   if (o.resume) {
     auto state = nlohmann::json::parse(std::ifstream(ckpt + "/state.json"));
     start = state.at("next_episode");
     best = best_from(state.at("best"));
     spent_seconds = state.at("seconds");
-    for (const auto& e : state.at("cache")) cache[e.at(0).get<std::vector<std::int64_t>>()] = e.at(1);
+    validated_images = state.value("validated_images", std::int64_t{0});
+    stopped_early = state.value("stopped_early", std::int64_t{0});
+    for (const auto& e : state.at("cache"))
+      cache[e.at(0).get<std::vector<std::int64_t>>()] = {e.at(1), e.size() > 2 ? e.at(2).get<std::int64_t>() : evaluator.val_size()};
     agent->load(ckpt + "/agent.pt");
     ir::load_rng_state(ckpt + "/torch_rng.pt");
     episode_lines = read_lines(episodes_path);
@@ -330,13 +356,14 @@ nlohmann::json run_search(SearchOptions o) {
 
   auto save_checkpoint = [&](int next_episode) {
     nlohmann::json c = nlohmann::json::array();
-    for (const auto& [w, acc] : cache) c.push_back({w, acc});
+    for (const auto& [w, acc] : cache) c.push_back({w, acc.first, acc.second});
     agent->save(ckpt + "/agent.pt");
     ir::save_rng_state(ckpt + "/torch_rng.pt");
     fs::write_file_atomic(episodes_path, join_lines(episode_lines));
     fs::write_file_atomic(ckpt + "/state.json",
                           nlohmann::json{{"next_episode", next_episode}, {"best", best_json(best)},
-                                         {"seconds", spent_seconds}, {"cache", c}}
+                                         {"seconds", spent_seconds}, {"validated_images", validated_images},
+                                         {"stopped_early", stopped_early}, {"cache", c}}
                                   .dump() + "\n");
   };
 
@@ -358,18 +385,24 @@ nlohmann::json run_search(SearchOptions o) {
     auto hit = cache.find(widths);
     const bool cached = hit != cache.end();
     double acc = 0;
+    std::int64_t val_images = 0;
     if (cached) {
-      acc = hit->second;
+      std::tie(acc, val_images) = hit->second;
     } else {
       torch::jit::Module pruned = evaluator.build(widths);
-      acc = evaluator.accuracy(pruned);
-      cache[widths] = acc;
+      const train::Accuracy a = evaluator.accuracy(pruned, best.val_top1);
+      acc = a.top1;
+      val_images = a.n;
+      cache[widths] = {acc, val_images};
+      validated_images += val_images;
+      if (val_images < evaluator.val_size()) ++stopped_early;
     }
     const double reward = o.reward == "acc"         ? acc
                           : o.reward == "acc-flops" ? -(1.0 - acc) * std::log(static_cast<double>(flops))
                                                     : -(1.0 - acc) * std::log(1e3 * env.cost());  // microseconds
     agent->end_episode(states, actions, reward, ep);
-    if (acc > best.val_top1) best = {ep, acc, reward, widths, flops};
+    // Early-stopped estimates are below the best by construction; only whole-split results can be the best.
+    if (acc > best.val_top1 && val_images == evaluator.val_size()) best = {ep, acc, reward, widths, flops};
     const double secs = seconds_since(t0);
     spent_seconds += secs;
     nlohmann::json line = {{"episode", ep},
@@ -378,6 +411,7 @@ nlohmann::json run_search(SearchOptions o) {
                            {"flops", flops},
                            {"flops_ratio", static_cast<double>(flops) / static_cast<double>(dg.flops)},
                            {"val_top1", acc},
+                           {"val_images", val_images},
                            {"reward", reward},
                            {"latency_ms_predicted", latency_mode ? env.cost() : 0.0},
                            {"cached", cached},
@@ -405,7 +439,7 @@ nlohmann::json run_search(SearchOptions o) {
 
   // The best policy: rebuild, measure, write.
   torch::jit::Module best_model = evaluator.build(best.widths);
-  const double best_val = evaluator.accuracy(best_model);
+  const double best_val = evaluator.accuracy(best_model).top1;
   const ir::ModelSummary after = ir::analyze(best_model, input);
   XCEL_ASSERT(after.flops == best.flops && after.flops <= env.target_flops(), "best model has {} FLOPs, expected {}",
               after.flops, best.flops);
@@ -487,6 +521,9 @@ nlohmann::json run_search(SearchOptions o) {
       {"test_top1", test_top1},
       {"best_episode", best.episode},
       {"unique_policies", cache.size()},
+      {"early_stop", o.early_stop},
+      {"stopped_early", stopped_early},
+      {"val_images_per_policy", static_cast<double>(validated_images) / static_cast<double>(std::max<size_t>(1, cache.size()))},
       {"seconds_per_episode", spent_seconds / std::max(1, episodes_run)},
       {"setup_seconds", setup_seconds},
       {"seed", o.split.seed},

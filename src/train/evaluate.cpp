@@ -19,7 +19,12 @@ TensorSet to_tensors(const data::ImageSet& set) {
           {set.channels, set.height, set.width}};
 }
 
-Accuracy evaluate(torch::jit::Module& module_in, const TensorSet& set, int batch, bool optimize) {
+Accuracy evaluate(torch::jit::Module& module, const TensorSet& set, int batch, bool optimize) {
+  return evaluate(module, set, batch, optimize, nullptr);
+}
+
+Accuracy evaluate(torch::jit::Module& module_in, const TensorSet& set, int batch, bool optimize,
+                  const EvalMonitor& monitor) {
   XCEL_CHECK(batch >= 1, ExitCode::kUsage, "--batch must be at least 1 (got {})", batch);
   const bool was_training = module_in.is_training();
   module_in.eval();
@@ -35,7 +40,7 @@ Accuracy evaluate(torch::jit::Module& module_in, const TensorSet& set, int batch
   // saves time on a module that is evaluated once (every search episode builds a new one).
   torch::jit::GraphOptimizerEnabledGuard executor_optimize(!optimize);
   const std::int64_t n = set.x.size(0);
-  std::int64_t correct1 = 0, correct5 = 0;
+  std::int64_t correct1 = 0, correct5 = 0, seen = 0;
   for (std::int64_t i = 0; i < n; i += batch) {
     std::int64_t end = std::min<std::int64_t>(i + batch, n);
     at::Tensor logits;
@@ -53,13 +58,15 @@ Accuracy evaluate(torch::jit::Module& module_in, const TensorSet& set, int batch
     at::Tensor hit = std::get<1>(logits.topk(k, 1)).eq(y.unsqueeze(1));
     correct1 += hit.select(1, 0).sum().item<std::int64_t>();
     correct5 += hit.any(1).sum().item<std::int64_t>();
+    seen = end;
+    if (monitor && end < n && !monitor(seen, correct1)) break;
   }
   if (was_training) module_in.train();
   Accuracy acc;
-  acc.n = n;
-  if (n > 0) {
-    acc.top1 = static_cast<double>(correct1) / n;
-    acc.top5 = static_cast<double>(correct5) / n;
+  acc.n = seen;
+  if (seen > 0) {
+    acc.top1 = static_cast<double>(correct1) / seen;
+    acc.top5 = static_cast<double>(correct5) / seen;
   }
   return acc;
 }

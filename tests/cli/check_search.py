@@ -8,7 +8,9 @@ End-to-end checks of `xcel prune --flops` (the search) on a small model and data
 - the same seed gives the same run;
 - a run stopped after 4 episodes and continued with --resume ends exactly like an uninterrupted one;
 - Ctrl-C (SIGINT) mid-run exits 130 with a checkpoint, and --resume then finishes identically;
-- an existing run directory is not overwritten without --resume.
+- an existing run directory is not overwritten without --resume;
+- early stop of validation: a policy validated on part of the split was clearly below the best whole-split
+  result at that point, the best is validated on the whole split, and --early-stop 0 validates everything.
 """
 import json
 import os
@@ -83,5 +85,42 @@ assert p.returncode == 0, p.stderr  # the saved configuration, including its 60 
 e = os.path.join(work, "e")
 search(e, 60)
 assert episodes(d) == episodes(e) and result(d) == result(e), "run resumed after Ctrl-C differs"
+
+# Early stop, on the bundled VGG and Fashion-MNIST (the fixtures' random weights give every policy the same
+# accuracy): 200 validation images checked every 40, z = 0.5 so that random policies at 0.3 do stop.
+vgg = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models", "vgg.pt")
+
+
+def early(out, z):
+    cmd = [xcel, "prune", "--model", vgg, "--data", "fashion-mnist", "--val-size", "200", "--batch", "20", "--flops", "0.3",
+           "--warmup", "16", "--episodes", "16", "--calib-images", "64", "--reconstruct", "--early-stop", str(z),
+           "--out", out, "--json"]
+    return subprocess.run(cmd, capture_output=True, text=True, check=True)
+
+
+f = os.path.join(work, "f")
+s_f = json.loads(early(f, 0.5).stdout)
+best, partial, firsts = -1.0, 0, {}
+for ep in episodes(f):
+    n, acc = ep["val_images"], ep["val_top1"]
+    w = tuple(ep["widths"])
+    if w in firsts:  # a repeated policy reuses its first result
+        assert (n, acc) == firsts[w], (ep, firsts[w])
+        continue
+    firsts[w] = (n, acc)
+    assert n % 40 == 0 and 40 <= n <= 200, ep
+    if n < 200:
+        partial += 1
+        q = min(max(acc, 0.01), 0.99)
+        assert acc + 0.5 * (q * (1 - q) / n) ** 0.5 < best, (ep, best)
+    else:
+        best = max(best, acc)
+assert partial > 0, "no policy stopped early; the check proves nothing"
+assert s_f["stopped_early"] == partial and s_f["val_top1"] == best, (s_f, partial, best)
+assert episodes(f)[s_f["best_episode"]]["val_images"] == 200
+g = os.path.join(work, "g")
+early(g, 0)
+assert all(ep["val_images"] == 200 for ep in episodes(g))
+assert json.load(open(os.path.join(g, "summary.json")))["stopped_early"] == 0
 print(f"ok: best val {summary['val_top1']:.3f} at {summary['flops_ratio']:.3f} of the FLOPs; "
       f"{summary['seconds_per_episode']:.3f} s per episode")

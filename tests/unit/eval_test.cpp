@@ -37,6 +37,33 @@ TEST(Evaluate, MatchesArgmaxCountedByHand) {
   EXPECT_DOUBLE_EQ(evaluate(m, set, 7).top1, acc.top1);
 }
 
+TEST(Evaluate, MonitorStopsEarlyAndSeesRunningCounts) {
+  auto set = small_test();
+  auto m = ir::load_model(test::fixtures() + "/plain.pt");
+  TensorSet t = to_tensors(set);
+  std::vector<std::int64_t> seen_at;
+  std::int64_t hits_at_40 = -1;
+  Accuracy stopped = evaluate(m, t, 20, false, [&](std::int64_t seen, std::int64_t correct) {
+    seen_at.push_back(seen);
+    if (seen == 40) hits_at_40 = correct;
+    return seen < 40;
+  });
+  EXPECT_EQ(seen_at, (std::vector<std::int64_t>{20, 40}));
+  EXPECT_EQ(stopped.n, 40);
+  EXPECT_DOUBLE_EQ(stopped.top1, static_cast<double>(hits_at_40) / 40);
+  // The running count equals the accuracy of the first 40 images evaluated on their own.
+  TensorSet first = t;
+  first.x = t.x.slice(0, 0, 40);
+  first.y = t.y.slice(0, 0, 40);
+  EXPECT_DOUBLE_EQ(evaluate(m, first, 40).top1, stopped.top1);
+  // A monitor that never stops is not called after the last batch and changes nothing.
+  int calls = 0;
+  Accuracy all = evaluate(m, t, 20, false, [&](std::int64_t, std::int64_t) { return ++calls > 0; });
+  EXPECT_EQ(calls, 4);
+  EXPECT_EQ(all.n, 100);
+  EXPECT_DOUBLE_EQ(all.top1, evaluate(m, t, 20).top1);
+}
+
 TEST(Evaluate, WrongImageShapeIsAnInputError) {
   auto set = small_test();
   auto m = ir::load_model(test::fixtures() + "/resnet18.pt");

@@ -27,12 +27,13 @@ struct DdpgConfig {
   double noise_sigma = 0.5, noise_decay = 0.95;  // truncated normal around the actor's action
   double lbound = 0.2, rbound = 1.0;             // action range
   double baseline_alpha = 0.5;                   // reward baseline: moving average with this weight
+  int updates_per_step = 1;                      // gradient steps per stored transition after warm-up
   std::uint64_t seed = 0;
 };
 // JSON round trip; fields missing from a file keep their defaults.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DdpgConfig, hidden1, hidden2, lr_actor, lr_critic, tau, discount,
                                                 batch, replay, warmup, noise_sigma, noise_decay, lbound, rbound,
-                                                baseline_alpha, seed)
+                                                baseline_alpha, updates_per_step, seed)
 
 class Ddpg {
  public:

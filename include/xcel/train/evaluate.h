@@ -3,6 +3,8 @@
 /// Accuracy of a TorchScript classifier on an ImageSet (LibTorch side).
 #include <torch/script.h>
 
+#include <functional>
+
 #include "xcel/data/dataset.h"
 #include "xcel/train/eval_job.h"
 
@@ -23,5 +25,11 @@ TensorSet to_tensors(const data::ImageSet& set);
 /// on batches, numerically equal up to float rounding.
 Accuracy evaluate(torch::jit::Module& module, const data::ImageSet& set, int batch = 256, bool optimize = false);
 Accuracy evaluate(torch::jit::Module& module, const TensorSet& set, int batch = 256, bool optimize = false);
+
+/// Called after every batch with the images seen and the top-1 hits so far; returning false stops the
+/// evaluation there (the result's `n` then counts the images seen).
+using EvalMonitor = std::function<bool(std::int64_t seen, std::int64_t correct)>;
+Accuracy evaluate(torch::jit::Module& module, const TensorSet& set, int batch, bool optimize,
+                  const EvalMonitor& monitor);
 
 }  // namespace xcel::train
