@@ -226,6 +226,12 @@ void Ddpg::load(const std::string& path) {
   Impl& m = *impl_;
   torch::serialize::InputArchive ar;
   ar.load_from(path);
+  at::Tensor saved_states;
+  ar.read("states", saved_states);
+  XCEL_CHECK(saved_states.dim() == 2 && saved_states.size(1) == m.state_dim, ExitCode::kInput,
+             "'{}' holds an agent for {}-value states, this version's states have {}; the run was written by "
+             "another version of xcel: start a new run", path, saved_states.dim() == 2 ? saved_states.size(1) : 0,
+             m.state_dim);
   auto sub = [&](const char* name, torch::nn::Module& mod) {
     torch::serialize::InputArchive a;
     ar.read(name, a);

@@ -105,6 +105,9 @@ std::vector<float> Env::state() const {
   s.push_back(static_cast<float>((orig - static_cast<double>(flops())) / orig));  // reduced so far
   s.push_back(static_cast<float>(std::min(1.0, rest / orig)));                      // still to decide
   s.push_back(static_cast<float>(prev_action_));
+  // The largest preserve ratio the budget wall allows here: what the action can still buy.
+  const std::int64_t channels = dg_.groups[static_cast<size_t>(order_[static_cast<size_t>(t_)])].channels;
+  s.push_back(static_cast<float>(wall(channels)) / static_cast<float>(channels));
   return s;
 }
 
@@ -116,17 +119,23 @@ double Env::fits_with_rest_at_min(int step, std::int64_t width) const {
   return cost(w);
 }
 
-double Env::step(double action) {
-  XCEL_ASSERT(!done(), "step after the last group");
-  const int g = order_[static_cast<size_t>(t_)];
-  const std::int64_t channels = dg_.groups[static_cast<size_t>(g)].channels;
-  const std::int64_t lo = min_width(g);
-  std::int64_t width = std::max(lo, prune::keep_count(channels, std::clamp(action, lbound_, 1.0), round_to_));
-  // Walk down the rounding lattice until the budget is still reachable; `lo` always is.
+// The largest width up to `width` at the current step that keeps the budget reachable: down the rounding
+// lattice until it fits; the group's minimum always does.
+std::int64_t Env::wall(std::int64_t width) const {
+  const std::int64_t lo = min_width(order_[static_cast<size_t>(t_)]);
+  width = std::max(lo, width);
   while (width > lo && fits_with_rest_at_min(t_, width) > budget_) {
     std::int64_t next = width % round_to_ == 0 ? width - round_to_ : width - width % round_to_;
     width = std::max(lo, next);
   }
+  return width;
+}
+
+double Env::step(double action) {
+  XCEL_ASSERT(!done(), "step after the last group");
+  const int g = order_[static_cast<size_t>(t_)];
+  const std::int64_t channels = dg_.groups[static_cast<size_t>(g)].channels;
+  const std::int64_t width = wall(prune::keep_count(channels, std::clamp(action, lbound_, 1.0), round_to_));
   XCEL_ASSERT(fits_with_rest_at_min(t_, width) <= budget_, "budget wall broken at step {}", t_);
   widths_[static_cast<size_t>(g)] = width;
   prev_action_ = static_cast<double>(width) / static_cast<double>(channels);

@@ -52,6 +52,11 @@ TEST(BudgetWall, NeverExceedsTheTargetForRandomActions) {
               double applied = env->step(a);
               ASSERT_GT(applied, 0.0);
               ASSERT_LE(applied, 1.0);
+              // The last feature is the most the wall allows: never exceeded, reached by asking for all.
+              ASSERT_LE(applied, s.back() + 1e-6);
+              if (a >= 1.0) {
+                ASSERT_NEAR(applied, s.back(), 1e-6);
+              }
             }
             ASSERT_LE(env->flops(), env->target_flops());
             // The exact count of the physically pruned model agrees (checked on a few episodes).
@@ -177,6 +182,9 @@ TEST(Ddpg, SaveAndLoadResumeExactly) {
   second.load(path);
   auto rest = run(second, 10, 20);
   for (int i = 0; i < 10; ++i) EXPECT_DOUBLE_EQ(rest[i], all[10 + i]) << i;
+  // A saved agent with another state size (a run from another version) is a clear input error.
+  rl::Ddpg wider(3, cfg);
+  test::expect_error([&] { wider.load(path); }, ExitCode::kInput, "2-value states, this version's states have 3");
 }
 
 }  // namespace

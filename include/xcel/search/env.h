@@ -1,6 +1,7 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 #pragma once
-/// The compression environment: walks the prunable groups in order, builds AMC's state per step, and
+/// The compression environment: walks the prunable groups in order, builds AMC's state per step (plus what
+/// the budget wall still allows), and
 /// enforces the FLOPs budget with a wall that makes overshooting impossible (no LibTorch here).
 ///
 /// Budget wall: before acting on group t, every later group is assumed at its lower bound; the action is
@@ -57,11 +58,15 @@ class Env {
   std::vector<std::int64_t> uniform_widths(double ratio) const;
   const std::vector<int>& order() const { return order_; }
 
-  static constexpr int kFeatures = 11;
+  /// Per step: index, linear?, in channels, channels, stride, kernel, input h*w, the group's FLOPs (static,
+  /// min-max normalised over the steps), FLOPs removed so far, FLOPs of the later groups, the previous
+  /// action, and the largest preserve ratio the budget wall allows at this step.
+  static constexpr int kFeatures = 12;
 
  private:
   std::int64_t min_width(int group) const;
   double fits_with_rest_at_min(int step, std::int64_t width) const;
+  std::int64_t wall(std::int64_t width) const;
 
   const prune::DependencyGraph& dg_;
   std::vector<int> order_;                        // prunable group per step
