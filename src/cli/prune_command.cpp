@@ -176,6 +176,7 @@ void register_prune(CLI::App& app) {
   add_threads_option(cmd, o->threads);
   add_output_options(cmd, *out);
   auto ft = std::make_shared<train::FinetuneOptions>();
+  ft->epochs = 0;  // no fine-tuning unless asked
   auto ft_kd = std::make_shared<bool>(false);
   cmd->add_option("--finetune-epochs", ft->epochs, "Fine-tune the result for N epochs into OUT/finetune (0 = no)")
       ->capture_default_str()
@@ -184,7 +185,6 @@ void register_prune(CLI::App& app) {
   cmd->add_flag("--finetune-kd", *ft_kd, "Distil from the original model while fine-tuning")
       ->group("Fine-tuning of the result");
   add_finetune_options(cmd, *ft, "finetune");
-  ft->epochs = 0;
   cmd->callback([o, so, out, flops, lat, lat_ms, warmup, lbound, batch, episodes, ft, ft_kd] {
     // Fine-tunes OUT/<pruned> into OUT/finetune and records the result in the run's summary.
     auto finetune = [&](nlohmann::json& summary, const std::string& pruned, const std::string& original) {
