@@ -10,7 +10,8 @@ End-to-end checks of `xcel prune --flops` (the search) on a small model and data
 - Ctrl-C (SIGINT) mid-run exits 130 with a checkpoint, and --resume then finishes identically;
 - an existing run directory is not overwritten without --resume;
 - early stop of validation: a policy validated on part of the split was clearly below the best whole-split
-  result at that point, the best is validated on the whole split, and --early-stop 0 validates everything.
+  result at that point, the best is validated on the whole split, a resumed run ends identically, and
+  --early-stop 0 validates everything.
 """
 import json
 import os
@@ -87,14 +88,14 @@ search(e, 60)
 assert episodes(d) == episodes(e) and result(d) == result(e), "run resumed after Ctrl-C differs"
 
 # Early stop, on the bundled VGG and Fashion-MNIST (the fixtures' random weights give every policy the same
-# accuracy): 200 validation images checked every 40, z = 0.5 so that random policies at 0.3 do stop.
+# accuracy): 200 validation images checked every 40, z = 0.5 so that policies at 0.3 do stop.
 vgg = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models", "vgg.pt")
 
 
-def early(out, z):
+def early(out, z, episodes=16):
     cmd = [xcel, "prune", "--model", vgg, "--data", "fashion-mnist", "--val-size", "200", "--batch", "20", "--flops", "0.3",
-           "--warmup", "16", "--episodes", "16", "--calib-images", "64", "--reconstruct", "--early-stop", str(z),
-           "--out", out, "--json"]
+           "--warmup", "6", "--episodes", str(episodes), "--calib-images", "64", "--reconstruct", "--early-stop", str(z),
+           "--checkpoint-every", "4", "--out", out, "--json"]
     return subprocess.run(cmd, capture_output=True, text=True, check=True)
 
 
@@ -118,6 +119,14 @@ for ep in episodes(f):
 assert partial > 0, "no policy stopped early; the check proves nothing"
 assert s_f["stopped_early"] == partial and s_f["val_top1"] == best, (s_f, partial, best)
 assert episodes(f)[s_f["best_episode"]]["val_images"] == 200
+# Resumed halfway, an early-stopping run (warm-up and learning episodes) ends exactly like the uninterrupted one.
+h = os.path.join(work, "h")
+early(h, 0.5, episodes=8)
+subprocess.run([xcel, "prune", "--resume", "--out", h, "--episodes", "16", "--json"], capture_output=True, check=True)
+s_h = json.load(open(os.path.join(h, "summary.json")))
+assert episodes(h) == episodes(f), "resumed early-stopping run differs"
+for k in ("stopped_early", "val_images_per_policy", "val_top1", "best_episode"):
+    assert s_h[k] == s_f[k], (k, s_h[k], s_f[k])
 g = os.path.join(work, "g")
 early(g, 0)
 assert all(ep["val_images"] == 200 for ep in episodes(g))
