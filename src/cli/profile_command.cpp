@@ -1,5 +1,6 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 // xcel profile: where the time of one forward pass goes, layer by layer, measured on the target.
+#include <filesystem>
 #include <iostream>
 
 #include <spdlog/fmt/fmt.h>
@@ -8,12 +9,10 @@
 #include "xcel/core/error.h"
 #include "xcel/core/fs.h"
 #include "xcel/ir/model.h"
-#include <filesystem>
-
 #include "xcel/latency/host_bench.h"
 #include "xcel/latency/oracle.h"
-#include "xcel/search/target.h"
 #include "xcel/report/table.h"
+#include "xcel/search/target.h"
 
 namespace xcel::cli {
 namespace {

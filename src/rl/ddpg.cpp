@@ -226,11 +226,11 @@ void Ddpg::load(const std::string& path) {
   Impl& m = *impl_;
   torch::serialize::InputArchive ar;
   ar.load_from(path);
-  at::Tensor saved_states;
-  ar.read("states", saved_states);
-  XCEL_CHECK(saved_states.dim() == 2 && saved_states.size(1) == m.state_dim, ExitCode::kInput,
+  // The replay states first: their width tells whether this agent's networks fit the saved ones.
+  ar.read("states", m.states);
+  XCEL_CHECK(m.states.dim() == 2 && m.states.size(1) == m.state_dim, ExitCode::kInput,
              "'{}' holds an agent for {}-value states, this version's states have {}; the run was written by "
-             "another version of xcel: start a new run", path, saved_states.dim() == 2 ? saved_states.size(1) : 0,
+             "another version of xcel: start a new run", path, m.states.dim() == 2 ? m.states.size(1) : 0,
              m.state_dim);
   auto sub = [&](const char* name, torch::nn::Module& mod) {
     torch::serialize::InputArchive a;
@@ -258,7 +258,6 @@ void Ddpg::load(const std::string& path) {
   m.actions = meta.at("actions").get<std::vector<float>>();
   m.rewards = meta.at("rewards").get<std::vector<float>>();
   m.dones = meta.at("dones").get<std::vector<float>>();
-  ar.read("states", m.states);
   ar.read("next_states", m.next_states);
 }
 

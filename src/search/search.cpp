@@ -336,14 +336,11 @@ nlohmann::json run_search(SearchOptions o) {
   std::map<std::vector<std::int64_t>, std::pair<double, std::int64_t>> cache;
   std::vector<std::string> episode_lines;
   double spent_seconds = 0;
-  std::int64_t validated_images = 0, stopped_early = 0;  // over the distinct policies
   if (o.resume) {
     auto state = nlohmann::json::parse(std::ifstream(ckpt + "/state.json"));
     start = state.at("next_episode");
     best = best_from(state.at("best"));
     spent_seconds = state.at("seconds");
-    validated_images = state.value("validated_images", std::int64_t{0});
-    stopped_early = state.value("stopped_early", std::int64_t{0});
     for (const auto& e : state.at("cache"))
       cache[e.at(0).get<std::vector<std::int64_t>>()] = {e.at(1), e.size() > 2 ? e.at(2).get<std::int64_t>() : evaluator.val_size()};
     agent->load(ckpt + "/agent.pt");
@@ -362,8 +359,7 @@ nlohmann::json run_search(SearchOptions o) {
     fs::write_file_atomic(episodes_path, join_lines(episode_lines));
     fs::write_file_atomic(ckpt + "/state.json",
                           nlohmann::json{{"next_episode", next_episode}, {"best", best_json(best)},
-                                         {"seconds", spent_seconds}, {"validated_images", validated_images},
-                                         {"stopped_early", stopped_early}, {"cache", c}}
+                                         {"seconds", spent_seconds}, {"cache", c}}
                                   .dump() + "\n");
   };
 
@@ -394,8 +390,6 @@ nlohmann::json run_search(SearchOptions o) {
       acc = a.top1;
       val_images = a.n;
       cache[widths] = {acc, val_images};
-      validated_images += val_images;
-      if (val_images < evaluator.val_size()) ++stopped_early;
     }
     const double reward = o.reward == "acc"         ? acc
                           : o.reward == "acc-flops" ? -(1.0 - acc) * std::log(static_cast<double>(flops))
@@ -503,6 +497,12 @@ nlohmann::json run_search(SearchOptions o) {
   for (auto& [name, g] : policy.at("groups").items()) g.erase("requested_ratio");
   fs::write_file_atomic(o.out_dir + "/policy.json", policy.dump(2) + "\n");
   const int episodes_run = static_cast<int>(episode_lines.size());
+  std::int64_t validated_images = 0, stopped_early = 0;  // over the distinct policies
+  for (const auto& entry : cache) {
+    const std::int64_t images = entry.second.second;
+    validated_images += images;
+    stopped_early += images < evaluator.val_size() ? 1 : 0;
+  }
   nlohmann::json result = {
       {"model", o.model},
       {"out", o.out_dir},
