@@ -146,7 +146,7 @@ void register_prune(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--early-stop", so->early_stop,
                   "Stop validating a policy once its running top-1 is this many standard errors below the best "
-                  "policy so far (checked after each fifth of the split; 0 = validate every policy on the whole split)")
+                  "policy so far (checked after each twentieth of the split; 0 = validate every policy on the whole split)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--resume", so->resume, "Continue the search saved in --out (Ctrl-C saves a checkpoint)");

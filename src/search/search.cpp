@@ -59,10 +59,11 @@ class Evaluator {
   }
 
   // Validation top-1 of `m`; with early stop (and a best so far), validation ends once the running estimate
-  // is `early_stop` standard errors below `best` (the result then covers fewer images than the split).
+  // is `early_stop` standard errors below `best` (the result then covers fewer images than the split). The
+  // test runs after each twentieth of the split (at the first batch boundary past it).
   train::Accuracy accuracy(torch::jit::Module& m, double best = -1) const {
     auto t0 = std::chrono::steady_clock::now();
-    const std::int64_t every = (val_size() + 4) / 5;
+    const std::int64_t every = (val_size() + 19) / 20;
     std::int64_t next_check = every;
     train::EvalMonitor monitor = [&](std::int64_t seen, std::int64_t correct) {
       if (seen < next_check) return true;

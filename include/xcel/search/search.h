@@ -25,7 +25,7 @@ struct SearchOptions {
   std::string importance = "l1";
   bool reconstruct = false;
   int bn_recal = 0;                // batches; 0 = off
-  // Early stop of an episode's validation: after each fifth of the split, a policy whose running top-1 plus
+  // Early stop of an episode's validation: after each twentieth of the split, a policy whose running top-1 plus
   // `early_stop` standard errors is below the best fully validated policy is not validated further (its
   // reward is the running estimate). 0 = validate every policy on the whole split.
   double early_stop = 3.0;
