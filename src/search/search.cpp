@@ -30,6 +30,9 @@
 namespace xcel::search {
 namespace {
 
+// Early stop tests a policy after each twentieth of the validation split (250 of 5,000 images).
+constexpr std::int64_t kEarlyStopLooks = 20;
+
 // True when `correct` hits out of `seen` put the top-1 more than `z` standard errors below `best`.
 bool clearly_below(std::int64_t seen, std::int64_t correct, double best, double z) {
   const double p = static_cast<double>(correct) / static_cast<double>(seen);
@@ -60,10 +63,10 @@ class Evaluator {
 
   // Validation top-1 of `m`; with early stop (and a best so far), validation ends once the running estimate
   // is `early_stop` standard errors below `best` (the result then covers fewer images than the split). The
-  // test runs after each twentieth of the split (at the first batch boundary past it).
+  // test runs after each 1/kEarlyStopLooks of the split (at the first batch boundary past it).
   train::Accuracy accuracy(torch::jit::Module& m, double best = -1) const {
     auto t0 = std::chrono::steady_clock::now();
-    const std::int64_t every = (val_size() + 19) / 20;
+    const std::int64_t every = (val_size() + kEarlyStopLooks - 1) / kEarlyStopLooks;
     std::int64_t next_check = every;
     train::EvalMonitor monitor = [&](std::int64_t seen, std::int64_t correct) {
       if (seen < next_check) return true;

@@ -88,7 +88,8 @@ search(e, 60)
 assert episodes(d) == episodes(e) and result(d) == result(e), "run resumed after Ctrl-C differs"
 
 # Early stop, on the bundled VGG and Fashion-MNIST (the fixtures' random weights give every policy the same
-# accuracy): 200 validation images in batches of 20, checked after every twentieth (each batch), z = 0.5 so that policies at 0.3 do stop.
+# accuracy): 200 validation images in batches of 20, checked after every twentieth (each batch), z = 0.5 so
+# that policies at 0.3 do stop.
 vgg = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models", "vgg.pt")
 
 
