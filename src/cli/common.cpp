@@ -1,10 +1,10 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 #include "xcel/cli/common.h"
 
-#include <fstream>
 #include <iostream>
 
 #include "xcel/core/error.h"
+#include "xcel/device/target.h"
 
 namespace xcel::cli {
 
@@ -12,11 +12,30 @@ void add_output_options(CLI::App* cmd, OutputOptions& o) {
   cmd->add_flag("--json", o.json, "Print the result as JSON on stdout (a documented contract; see docs/CLI.md)");
 }
 
-void add_threads_option(CLI::App* cmd, int& threads) {
-  cmd->add_option("--threads,-t", threads, "CPU threads for LibTorch and OpenBLAS")
+CLI::Option* add_threads_option(CLI::App* cmd, int& threads, const std::string& help) {
+  return cmd->add_option("--threads,-t", threads, help)
       ->capture_default_str()
       ->envname("XCEL_THREADS")
       ->check(CLI::Range(1, 256));
+}
+
+CLI::Option* add_data_option(CLI::App* cmd, std::string& data, const std::string& help) {
+  return cmd->add_option("--data,-d", data, help);
+}
+
+CLI::Option* add_target_option(CLI::App* cmd, std::string& target, const std::string& help) {
+  std::string known;
+  for (const auto& n : device::list_targets()) known += (known.empty() ? "" : ", ") + n;
+  return cmd->add_option("--target", target, help + " (" + known + ")")->capture_default_str();
+}
+
+void add_bench_options(CLI::App* cmd, int& warmup, int& runs, const std::string& prefix, const std::string& what) {
+  cmd->add_option("--" + prefix + "warmup", warmup,
+                  fmt::format("Untimed runs before timing (default: the target's, {} on the host)", device::kDefaultWarmup))
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--" + prefix + "runs", runs,
+                  fmt::format("Timed {} (default: the target's, {} on the host)", what, device::kDefaultRuns))
+      ->check(CLI::NonNegativeNumber);
 }
 
 void add_split_options(CLI::App* cmd, data::SplitOptions& s) {
@@ -38,16 +57,6 @@ void set_command_line(int argc, char** argv) {
 }
 
 void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; }
-
-nlohmann::json read_json_file(const std::string& path) {
-  std::ifstream in(path);
-  XCEL_CHECK(in.good(), ExitCode::kInput, "cannot read '{}'", path);
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    XCEL_FAIL(ExitCode::kInput, "'{}' is not valid JSON ({})", path, e.what());
-  }
-}
 
 std::string exit_code_help() {
   std::string out = "Exit codes:\n";

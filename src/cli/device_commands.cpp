@@ -7,17 +7,15 @@
 
 #include "xcel/cli/common.h"
 #include "xcel/core/error.h"
-#include "xcel/ir/summary.h"
-#include "xcel/core/fs.h"
-#include "xcel/latency/oracle.h"
-#include "xcel/latency/predictor.h"
+#include "xcel/device/adb.h"
+#include "xcel/device/target.h"
+#include "xcel/jobs/latency_job.h"
 #include "xcel/report/table.h"
-#include "xcel/search/target.h"
 
 namespace xcel::cli {
 namespace {
 
-nlohmann::json target_json(const search::TargetProfile& t) {
+nlohmann::json target_json(const device::TargetProfile& t) {
   nlohmann::json j = {{"name", t.name},         {"kind", t.kind},       {"description", t.description},
                       {"round_to", t.round_to}, {"threads", t.threads}, {"path", t.path},
                       {"roofline", {{"cores", t.roofline.cores},
@@ -44,8 +42,8 @@ void register_device_commands(CLI::App& app) {
       using report::Align;
       report::Table t({"target", "kind", "round to", "threads", "benchmark", "description"},
                       {Align::kLeft, Align::kLeft, Align::kRight, Align::kRight, Align::kLeft, Align::kLeft});
-      for (const auto& name : search::list_targets()) {
-        const auto p = search::load_target(name);
+      for (const auto& name : device::list_targets()) {
+        const auto p = device::load_target(name);
         all.push_back(target_json(p));
         t.add({p.name, p.kind, std::to_string(p.round_to), std::to_string(p.threads),
                p.kind == "android" ? p.benchmark.format + (p.benchmark.taskset.empty() ? "" : " (taskset " + p.benchmark.taskset + ")")
@@ -55,7 +53,7 @@ void register_device_commands(CLI::App& app) {
       if (out->json) {
         print_json(all);
       } else {
-        std::cout << t.str() << "profiles: " << search::config_dir() << "/targets\n";
+        std::cout << t.str() << "profiles: " << device::config_dir() << "/targets\n";
       }
     });
   }
@@ -64,9 +62,9 @@ void register_device_commands(CLI::App& app) {
     auto* cmd = app.add_subcommand("devices", "List connected Android devices (adb) and the target each matches");
     add_output_options(cmd, *out);
     cmd->callback([out] {
-      std::vector<search::TargetProfile> phones;
-      for (const auto& name : search::list_targets()) {
-        auto p = search::load_target(name);
+      std::vector<device::TargetProfile> phones;
+      for (const auto& name : device::list_targets()) {
+        auto p = device::load_target(name);
         if (p.kind == "android") phones.push_back(p);
       }
       std::vector<std::string> keys;
@@ -76,11 +74,11 @@ void register_device_commands(CLI::App& app) {
       using report::Align;
       report::Table t({"serial", "state", "model", "SoC", "ABI", "target"},
                       {Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft});
-      for (const auto& d : latency::adb_devices()) {
+      for (const auto& d : device::adb_devices()) {
         nlohmann::json j = {{"serial", d.serial}, {"state", d.state}};
         std::string model = d.model, soc, abi, target;
         if (d.state == "device") {
-          const auto props = latency::adb_getprops(d.serial, keys);
+          const auto props = device::adb_getprops(d.serial, keys);
           for (const auto& [k, v] : props) {
             j["props"][k] = v;
             if (k == "ro.product.model") model = v;
@@ -88,7 +86,7 @@ void register_device_commands(CLI::App& app) {
             if (k == "ro.product.cpu.abi") abi = v;
           }
           for (const auto& p : phones)
-            if (latency::matches(p, props)) target += (target.empty() ? "" : ", ") + p.name;
+            if (device::matches(p, props)) target += (target.empty() ? "" : ", ") + p.name;
         }
         j["targets"] = target;
         all.push_back(j);
@@ -108,74 +106,62 @@ void register_device_commands(CLI::App& app) {
     auto latency_cmd = app.add_subcommand("latency", "Latency of models on a target through the latency oracle");
     latency_cmd->require_subcommand(1);
     struct Options {
-      std::string model, target = "host", input = "1,1,28,28";
-      latency::OracleOptions oracle;
+      jobs::MeasureOptions job;
       bool no_cache = false;
       OutputOptions out;
     };
     auto o = std::make_shared<Options>();
     auto* cmd = latency_cmd->add_subcommand(
         "measure", "Latency of one model on a target: measured (host or phone over adb) or estimated (roofline)");
-    cmd->add_option("--model,-m", o->model, "TorchScript model (.pt, or .ptl for PyTorch Mobile)")->required();
-    cmd->add_option("--target", o->target, "Target profile (xcel targets)")->capture_default_str();
-    cmd->add_option("--input,-i", o->input, "Input shape N,C,H,W (N is set to 1)")->capture_default_str();
-    cmd->add_option("--backend", o->oracle.backend, "auto (host: local, phones: adb), local, adb, roofline or predictor")
+    cmd->add_option("--model,-m", o->job.model, "TorchScript model (.pt, or .ptl for PyTorch Mobile)")->required();
+    add_target_option(cmd, o->job.target, "Target profile");
+    cmd->add_option("--input,-i", o->job.input, "Input shape N,C,H,W (N is set to 1)")->capture_default_str();
+    cmd->add_option("--backend", o->job.oracle.backend, "auto (host: local, phones: adb), local, adb, roofline or predictor")
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "local", "adb", "roofline", "predictor"}));
-    cmd->add_option("--predictor", o->oracle.predictor, "Predictor file from xcel latency fit (--backend predictor)");
-    cmd->add_option("--serial,-s", o->oracle.serial, "adb: measure this device (default: the first matching the target)");
-    cmd->add_option("--threads,-t", o->oracle.threads, "Threads (default: the target's)")->check(CLI::Range(1, 256));
-    cmd->add_option("--warmup", o->oracle.warmup, "Untimed runs (default: the target's)")->check(CLI::NonNegativeNumber);
-    cmd->add_option("--runs", o->oracle.runs, "Timed runs (default: the target's)")->check(CLI::PositiveNumber);
+    cmd->add_option("--predictor", o->job.oracle.predictor, "Predictor file from xcel latency fit (--backend predictor)");
+    cmd->add_option("--serial,-s", o->job.oracle.serial, "adb: measure this device (default: the first matching the target)");
+    add_threads_option(cmd, o->job.oracle.threads, "Threads (default: the target's)");
+    add_bench_options(cmd, o->job.oracle.warmup, o->job.oracle.runs, "", "runs");
     cmd->add_flag("--no-cache", o->no_cache, "Measure again even when this file was measured before");
     add_output_options(cmd, o->out);
     cmd->callback([o] {
-      const auto target = search::load_target(o->target);
-      o->oracle.use_cache = !o->no_cache;
-      ir::Shape input = ir::parse_shape(o->input);
-      input[0] = 1;
-      const ir::ModelSummary summary = ir::inspect_file(o->model, input);
-      auto oracle = latency::make_oracle(target, o->oracle);
-      const latency::Latency l = oracle->latency(o->model, summary);
+      o->job.oracle.use_cache = !o->no_cache;
+      const latency::Latency l = jobs::run_latency_measure(o->job);
       if (o->out.json) {
         nlohmann::json j = l;
-        j["model"] = o->model;
+        j["model"] = o->job.model;
         print_json(j);
         return;
       }
-      std::cout << fmt::format("{}: {} {:.3f} ms", o->model, l.source == "measured" ? "median" : "estimate", l.ms.median);
+      std::cout << fmt::format("{}: {} {:.3f} ms", o->job.model, l.source == "measured" ? "median" : "estimate", l.ms.median);
       if (l.ms.n > 1)
         std::cout << fmt::format(" (p10 {:.3f}, p90 {:.3f}, std {:.3f}, {} runs)", l.ms.p10, l.ms.p90, l.ms.std, l.ms.n);
       std::cout << fmt::format(" — {} on {} by {}, {} thread{}{}\n", l.source, l.device, l.method, l.threads,
                                l.threads == 1 ? "" : "s", l.cached ? " (cached result)" : "");
     });
-    auto f = std::make_shared<latency::FitOptions>();
+    auto f = std::make_shared<jobs::FitOptions>();
     auto fit_out = std::make_shared<OutputOptions>();
-    auto input = std::make_shared<std::string>("1,1,28,28");
     auto* fit = latency_cmd->add_subcommand(
         "fit", "Fit a latency predictor (per-layer lookup table + MLP regressor + whole-model calibration) on random "
                "pruned variants measured on the target, and report its accuracy on held-out variants");
     fit->add_option("--models", f->models, "TorchScript models whose pruned variants are sampled")
         ->required()
         ->delimiter(',');
-    fit->add_option("--target", f->target, "Target profile (host)")->capture_default_str();
+    add_target_option(fit, f->target, "Target profile");
     fit->add_option("--out,-o", f->out, "Where to write the predictor (JSON)")->required();
     fit->add_option("--variants", f->variants, "Random pruned variants per model")->capture_default_str();
     fit->add_option("--holdout", f->holdout, "Share of variants held out to measure accuracy")->capture_default_str();
-    fit->add_option("--runs", f->runs, "Timed runs per measurement")->capture_default_str()->check(CLI::PositiveNumber);
+    add_bench_options(fit, f->warmup, f->runs, "", "runs per measurement");
     fit->add_option("--rounds", f->rounds, "Interleaved measurement passes (median per variant and layer)")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
     fit->add_option("--seed", f->seed, "Seed of the variant sampling")->capture_default_str();
-    fit->add_option("--input,-i", *input, "Input shape N,C,H,W")->capture_default_str();
-    fit->add_option("--threads,-t", f->threads, "Threads the predictor is for")->capture_default_str()->check(CLI::Range(1, 256));
+    fit->add_option("--input,-i", f->input, "Input shape N,C,H,W")->capture_default_str();
+    add_threads_option(fit, f->threads, "Threads the predictor is for");
     add_output_options(fit, *fit_out);
-    fit->callback([f, fit_out, input] {
-      f->input = ir::parse_shape(*input);
-      f->input[0] = 1;
-      for (const auto& m : f->models)
-        XCEL_CHECK(!fs::same_file(f->out, m), ExitCode::kUsage, "--out '{}' is an input model", f->out);
-      auto r = latency::fit_predictor(*f);
+    fit->callback([f, fit_out] {
+      auto r = jobs::run_latency_fit(*f);
       if (fit_out->json) {
         print_json(r);
         return;

@@ -5,8 +5,9 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "xcel/cli/common.h"
+#include "xcel/cli/finetune_options.h"
+#include "xcel/jobs/finetune_job.h"
 #include "xcel/report/table.h"
-#include "xcel/train/finetune.h"
 
 namespace xcel::cli {
 
@@ -50,7 +51,7 @@ void register_finetune(CLI::App& app) {
   cmd->add_option("--model,-m", o->model, "TorchScript model to train (.pt); never modified (not needed with --resume)");
   cmd->add_option("--out,-o", o->out_dir, "Run directory: finetuned.pt, history.jsonl, summary.json, checkpoint/")
       ->required();
-  cmd->add_option("--data,-d", o->data, "fashion-mnist | idx:DIR | cifar10:DIR")->capture_default_str();
+  add_data_option(cmd, o->data, "fashion-mnist | idx:DIR | cifar10:DIR")->capture_default_str();
   cmd->add_option("--epochs,-e", o->epochs, "Training epochs")->capture_default_str()->check(CLI::PositiveNumber);
   add_finetune_options(cmd, *o, "");
   cmd->add_option("--momentum", o->momentum, "SGD momentum")->capture_default_str()->group("Training");
@@ -80,7 +81,7 @@ void register_finetune(CLI::App& app) {
   add_output_options(cmd, *out);
   cmd->callback([o, out] {
     o->command_line = command_line();
-    auto s = train::run_finetune(*o);
+    auto s = jobs::run_finetune(*o);
     if (out->json) {
       print_json(s);
       return;

@@ -1,27 +1,15 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 // xcel profile: where the time of one forward pass goes, layer by layer, measured on the target.
-#include <filesystem>
 #include <iostream>
 
 #include <spdlog/fmt/fmt.h>
 
 #include "xcel/cli/common.h"
-#include "xcel/core/error.h"
-#include "xcel/core/fs.h"
-#include "xcel/ir/model.h"
-#include "xcel/latency/host_bench.h"
-#include "xcel/latency/oracle.h"
+#include "xcel/jobs/latency_job.h"
 #include "xcel/report/table.h"
-#include "xcel/search/target.h"
 
 namespace xcel::cli {
 namespace {
-
-struct ProfileOptions {
-  std::string model, input = "1,1,28,28", target = "host", out, serial;
-  int warmup = 10, runs = 50, threads = 1;
-  OutputOptions output;
-};
 
 void print_profile(const latency::Profile& p) {
   using report::Align;
@@ -46,46 +34,22 @@ void print_profile(const latency::Profile& p) {
 }  // namespace
 
 void register_profile(CLI::App& app) {
-  auto o = std::make_shared<ProfileOptions>();
+  auto o = std::make_shared<jobs::ProfileOptions>();
+  auto out = std::make_shared<OutputOptions>();
   auto* cmd = app.add_subcommand("profile", "Per-layer latency of a model (median, spread, share) and the whole model's, measured on "
                                             "the target (host, or a phone over adb)");
   cmd->add_option("--model,-m", o->model, "TorchScript model (.pt)")->required();
   cmd->add_option("--input,-i", o->input, "Input shape N,C,H,W (N is set to 1)")->capture_default_str();
-  cmd->add_option("--target", o->target, "Where to measure: host (this CPU, in-process) or a phone target over adb "
-                                         "(each layer runs as a one-layer model)")
-      ->capture_default_str();
+  add_target_option(cmd, o->target, "Where to measure: host (this CPU, in-process) or a phone target over adb (each "
+                                    "layer runs as a one-layer model)");
   cmd->add_option("--serial,-s", o->serial, "adb: measure this device");
-  cmd->add_option("--warmup", o->warmup, "Untimed runs before timing")->capture_default_str()->check(CLI::NonNegativeNumber);
-  cmd->add_option("--runs", o->runs, "Timed runs per layer and for the model")->capture_default_str()->check(CLI::PositiveNumber);
+  add_bench_options(cmd, o->warmup, o->runs, "", "runs per layer and for the model");
   cmd->add_option("--out,-o", o->out, "Also write the profile as JSON to this file");
   add_threads_option(cmd, o->threads);
-  add_output_options(cmd, o->output);
-  cmd->callback([o] {
-    const auto target = search::load_target(o->target);
-    XCEL_CHECK(o->out.empty() || !fs::same_file(o->out, o->model), ExitCode::kUsage, "--out '{}' is the input model",
-               o->out);
-    ir::set_threads(o->threads);
-    ir::Shape input = ir::parse_shape(o->input);
-    input[0] = 1;
-    auto module = ir::load_model(o->model);
-    ir::ModelSummary summary = ir::analyze(module, input);
-    summary.path = o->model;
-    latency::Profile p;
-    if (target.kind == "host") {
-      p = latency::profile_host(module, summary, o->warmup, o->runs);
-    } else {
-      latency::OracleOptions oo;
-      oo.serial = o->serial;
-      oo.warmup = o->warmup;
-      oo.runs = o->runs;
-      auto oracle = latency::make_oracle(target, oo);
-      const std::string work = fs::temp_path_beside((o->out.empty() ? std::string(".") : o->out) + ".layers");
-      p = latency::profile_with_oracle(*oracle, o->model, summary, work);
-      std::error_code ec;
-      std::filesystem::remove_all(work, ec);
-    }
-    if (!o->out.empty()) fs::write_file_atomic(o->out, nlohmann::json(p).dump(2) + "\n");
-    if (o->output.json) {
+  add_output_options(cmd, *out);
+  cmd->callback([o, out] {
+    const latency::Profile p = jobs::run_profile(*o);
+    if (out->json) {
       print_json(p);
     } else {
       print_profile(p);

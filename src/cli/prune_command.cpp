@@ -5,12 +5,9 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "xcel/cli/common.h"
+#include "xcel/cli/finetune_options.h"
 #include "xcel/core/error.h"
-#include "xcel/core/fs.h"
-#include "xcel/prune/prune_job.h"
-#include "xcel/search/search.h"
-#include "xcel/search/target.h"
-#include "xcel/report/run_report.h"
+#include "xcel/jobs/prune_job.h"
 #include "xcel/report/table.h"
 
 namespace xcel::cli {
@@ -93,149 +90,111 @@ void print_weight_summary(const nlohmann::json& s) {
 }  // namespace
 
 void register_prune(CLI::App& app) {
-  auto o = std::make_shared<prune::PruneOptions>();
-  auto so = std::make_shared<search::SearchOptions>();
-  auto out = std::make_shared<OutputOptions>();
+  struct Options {
+    jobs::PruneBase base;
+    jobs::SearchOptions search;
+    jobs::PolicyOptions policy;
+    jobs::ResultFinetune finetune;
+    OutputOptions out;
+  };
+  auto o = std::make_shared<Options>();
+  o->finetune.options.epochs = 0;  // no fine-tuning unless asked
   auto* cmd = app.add_subcommand(
       "prune",
       "Prune a model: search a per-layer policy under a FLOPs or latency budget (--flops R | --latency R | "
       "--latency-ms X, the main job), or apply a given policy (--policy FILE or --uniform RATIO); writes report.html");
-  cmd->add_option("--model,-m", o->model, "TorchScript model (.pt); never modified (not needed with --resume)");
-  cmd->add_option("--out,-o", o->out_dir, "Run directory: pruned.pt, policy.json, summary.json")->required();
-  auto* policy = cmd->add_option("--policy", o->policy, "Policy JSON: {\"groups\": {NAME: RATIO | {\"kept\": N}}}");
-  auto* uniform =
-      cmd->add_option("--uniform", o->uniform, "Same preserve ratio in (0, 1] for every prunable group")->excludes(policy);
+  cmd->add_option("--model,-m", o->base.model, "TorchScript model (.pt); never modified (not needed with --resume)");
+  cmd->add_option("--out,-o", o->base.out_dir, "Run directory: pruned.pt, policy.json, summary.json")->required();
+  auto* policy = cmd->add_option("--policy", o->policy.policy, "Policy JSON: {\"groups\": {NAME: RATIO | {\"kept\": N}}}");
+  auto* uniform = cmd->add_option("--uniform", o->policy.uniform, "Same preserve ratio in (0, 1] for every prunable group")
+                      ->excludes(policy);
   // Search mode.
-  auto* flops = cmd->add_option("--flops", so->flops, "Search: FLOPs budget as a fraction of the original; the "
-                                                     "result never exceeds it")
+  auto* flops = cmd->add_option("--flops", o->search.flops, "Search: FLOPs budget as a fraction of the original; the "
+                                                            "result never exceeds it")
                     ->excludes(policy)
                     ->excludes(uniform);
-  auto* lat = cmd->add_option("--latency", so->latency, "Search: latency budget as a fraction of the original's "
-                                                      "predicted latency on --target (replaces --flops)")
+  auto* lat = cmd->add_option("--latency", o->search.latency, "Search: latency budget as a fraction of the original's "
+                                                             "predicted latency on --target (replaces --flops)")
                   ->excludes(flops)
                   ->excludes(policy)
                   ->excludes(uniform);
-  auto* lat_ms = cmd->add_option("--latency-ms", so->latency_ms, "Search: latency budget in milliseconds on --target")
+  auto* lat_ms = cmd->add_option("--latency-ms", o->search.latency_ms, "Search: latency budget in milliseconds on --target")
                      ->excludes(flops)
                      ->excludes(lat)
                      ->excludes(policy)
                      ->excludes(uniform);
-  cmd->add_option("--target", so->target, "Target profile in configs/targets (channel rounding): " +
-                                              [] {
-                                                std::string s;
-                                                for (const auto& n : search::list_targets()) s += (s.empty() ? "" : ", ") + n;
-                                                return s;
-                                              }())
-      ->capture_default_str();
-  cmd->add_option("--agent", so->agent, "Search agent: ddpg, random or uniform")
+  add_target_option(cmd, o->search.target, "Target profile in configs/targets (channel rounding, the device)");
+  cmd->add_option("--agent", o->search.agent, "Search agent: ddpg, random or uniform")
       ->capture_default_str()
       ->check(CLI::IsMember({"ddpg", "random", "uniform"}));
-  cmd->add_option("--reward", so->reward, "acc (validation top-1), acc-flops (-error * log FLOPs) or acc-latency "
-                                          "(-error * log predicted us; latency budgets)")
+  cmd->add_option("--reward", o->search.reward, "acc (validation top-1), acc-flops (-error * log FLOPs) or acc-latency "
+                                                "(-error * log predicted us; latency budgets)")
       ->capture_default_str()
       ->check(CLI::IsMember({"acc", "acc-flops", "acc-latency"}));
-  auto* episodes = cmd->add_option("--episodes", so->episodes, "Search episodes (with --resume: the new total)")
+  auto* episodes = cmd->add_option("--episodes", o->search.episodes, "Search episodes (with --resume: the new total)")
                        ->capture_default_str()
                        ->check(CLI::PositiveNumber);
   auto* warmup = cmd->add_option("--warmup", "Episodes of random actions before DDPG learns (default from the agent "
                                              "config: 100)");
   auto* lbound = cmd->add_option("--lbound", "Smallest preserve ratio per group (default from the agent config: 0.2)");
-  cmd->add_option("--agent-config", so->agent_config, "DDPG hyperparameters (JSON); default configs/ddpg.json");
-  cmd->add_option("--checkpoint-every", so->checkpoint_every, "Episodes between checkpoints")
+  cmd->add_option("--agent-config", o->search.agent_config, "DDPG hyperparameters (JSON); default configs/ddpg.json");
+  cmd->add_option("--checkpoint-every", o->search.checkpoint_every, "Episodes between checkpoints")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--early-stop", so->early_stop,
+  cmd->add_option("--early-stop", o->search.early_stop,
                   "Stop validating a policy once its running top-1 is this many standard errors below the best "
                   "policy so far (checked after each twentieth of the split; 0 = validate every policy on the whole split)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  cmd->add_flag("--resume", so->resume, "Continue the search saved in --out (Ctrl-C saves a checkpoint)");
-  cmd->add_option("--input,-i", o->input, "Example input shape N,C,H,W")->capture_default_str();
-  cmd->add_option("--importance", o->importance, "Channel ranking: l1 or l2 norm of the producing filters")
+  cmd->add_flag("--resume", o->search.resume, "Continue the search saved in --out (Ctrl-C saves a checkpoint)");
+  cmd->add_option("--input,-i", o->policy.input, "Example input shape N,C,H,W")->capture_default_str();
+  cmd->add_option("--importance", o->base.importance, "Channel ranking: l1 or l2 norm of the producing filters")
       ->capture_default_str()
       ->check(CLI::IsMember({"l1", "l2"}));
-  cmd->add_option("--round-to", o->round_to, "Kept channel counts are multiples of this")
+  cmd->add_option("--round-to", o->policy.round_to, "Kept channel counts are multiples of this")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--granularity", o->granularity, "channel (physically smaller) or weight (magnitude masks)")
+  cmd->add_option("--granularity", o->policy.granularity, "channel (physically smaller) or weight (magnitude masks)")
       ->capture_default_str()
       ->check(CLI::IsMember({"channel", "weight"}));
-  cmd->add_option("--data,-d", o->data, "Evaluate on the validation split and take calibration images from the "
-                                        "training split: fashion-mnist | idx:DIR | cifar10:DIR");
-  add_split_options(cmd, o->split);
-  cmd->add_option("--calib-images", o->calib_images, "Calibration images for --bn-recal and --reconstruct")
+  add_data_option(cmd, o->base.data, "Evaluate on the validation split and take calibration images from the "
+                                     "training split: fashion-mnist | idx:DIR | cifar10:DIR");
+  add_split_options(cmd, o->base.split);
+  cmd->add_option("--calib-images", o->base.calib_images, "Calibration images for --bn-recal and --reconstruct")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--bn-recal", o->bn_recal, "Re-estimate batch-norm statistics on N calibration batches")
+  cmd->add_option("--bn-recal", o->base.bn_recal, "Re-estimate batch-norm statistics on N calibration batches")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  cmd->add_flag("--reconstruct", o->reconstruct, "Least-squares refit of layers that lost input channels");
-  auto* batch = cmd->add_option("--batch", o->batch, "Images per forward pass (search default: 250)")
+  cmd->add_flag("--reconstruct", o->base.reconstruct, "Least-squares refit of layers that lost input channels");
+  auto* batch = cmd->add_option("--batch", o->policy.batch, "Images per forward pass (search default: 250)")
                     ->capture_default_str()
                     ->check(CLI::PositiveNumber);
-  add_threads_option(cmd, o->threads);
-  add_output_options(cmd, *out);
-  auto ft = std::make_shared<train::FinetuneOptions>();
-  ft->epochs = 0;  // no fine-tuning unless asked
-  auto ft_kd = std::make_shared<bool>(false);
-  cmd->add_option("--finetune-epochs", ft->epochs, "Fine-tune the result for N epochs into OUT/finetune (0 = no)")
+  add_threads_option(cmd, o->base.threads);
+  add_output_options(cmd, o->out);
+  cmd->add_option("--finetune-epochs", o->finetune.options.epochs, "Fine-tune the result for N epochs into OUT/finetune (0 = no)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber)
       ->group("Fine-tuning of the result");
-  cmd->add_flag("--finetune-kd", *ft_kd, "Distil from the original model while fine-tuning")
+  cmd->add_flag("--finetune-kd", o->finetune.distil, "Distil from the original model while fine-tuning")
       ->group("Fine-tuning of the result");
-  add_finetune_options(cmd, *ft, "finetune");
-  cmd->callback([o, so, out, flops, lat, lat_ms, warmup, lbound, batch, episodes, ft, ft_kd] {
-    // Fine-tunes OUT/<pruned> into OUT/finetune and records the result in the run's summary.
-    auto finetune = [&](nlohmann::json& summary, const std::string& pruned, const std::string& original) {
-      if (ft->epochs == 0) return;
-      train::FinetuneOptions f = *ft;
-      f.model = o->out_dir + "/" + pruned;
-      f.out_dir = o->out_dir + "/finetune";
-      f.data = so->data;
-      f.split = so->split;
-      f.threads = o->threads;
-      f.teacher = *ft_kd ? original : "";
-      f.command_line = command_line();
-      f.resume = fs::exists(f.out_dir + "/checkpoint/state.json");
-      summary["finetune"] = train::run_finetune(f);
-      fs::write_file_atomic(o->out_dir + "/summary.json", summary.dump(2) + "\n");
-    };
-    if (o->model.empty() && !so->resume) throw Error(ExitCode::kUsage, "--model is required");
-    if (flops->count() > 0 || lat->count() > 0 || lat_ms->count() > 0 || so->resume) {
-      so->model = o->model;
-      so->out_dir = o->out_dir;
-      so->data = o->data.empty() ? "fashion-mnist" : o->data;
-      so->importance = o->importance;
-      so->reconstruct = o->reconstruct;
-      so->bn_recal = o->bn_recal;
-      so->calib_images = o->calib_images;
-      so->split = o->split;
-      so->threads = o->threads;
-      so->episodes_given = episodes->count() > 0;
-      so->command_line = command_line();
-      if (batch->count() > 0) so->batch = o->batch;
-      std::string cfg = so->agent_config.empty() ? search::config_dir() + "/ddpg.json" : so->agent_config;
-      so->ddpg = read_json_file(cfg).get<rl::DdpgConfig>();
-      if (warmup->count() > 0) so->ddpg.warmup = warmup->as<int>();
-      if (lbound->count() > 0) so->ddpg.lbound = lbound->as<double>();
-      auto summary = search::run_search(*so);
-      finetune(summary, "best.pt", summary.at("model").get<std::string>());
-      summary["report"] = report::write_run_report(o->out_dir);
-      if (out->json) {
-        print_json(summary);
-      } else {
-        print_search_summary(summary);
-      }
-      return;
-    }
-    so->data = o->data.empty() ? "fashion-mnist" : o->data;
-    so->split = o->split;
-    auto summary = prune::run_prune(*o);
-    if (summary.at("granularity") == "channel") finetune(summary, "pruned.pt", o->model);
-    summary["report"] = report::write_run_report(o->out_dir);
-    if (out->json) {
+  add_finetune_options(cmd, o->finetune.options, "finetune");
+  cmd->callback([o, flops, lat, lat_ms, batch, episodes, warmup, lbound] {
+    const bool search = flops->count() > 0 || lat->count() > 0 || lat_ms->count() > 0 || o->search.resume;
+    if (o->base.model.empty() && !o->search.resume) throw Error(ExitCode::kUsage, "--model is required");
+    static_cast<jobs::PruneBase&>(o->search) = o->base;
+    static_cast<jobs::PruneBase&>(o->policy) = o->base;
+    if (o->search.data.empty()) o->search.data = "fashion-mnist";
+    if (batch->count() > 0) o->search.batch = o->policy.batch;
+    o->search.episodes_given = episodes->count() > 0;
+    if (warmup->count() > 0) o->search.warmup = warmup->as<int>();
+    if (lbound->count() > 0) o->search.lbound = lbound->as<double>();
+    o->search.command_line = o->finetune.options.command_line = command_line();
+    const nlohmann::json summary = jobs::run_prune(search, o->search, o->policy, o->finetune);
+    if (o->out.json) {
       print_json(summary);
+    } else if (search) {
+      print_search_summary(summary);
     } else if (summary.at("granularity") == "weight") {
       print_weight_summary(summary);
     } else {

@@ -21,8 +21,8 @@ void register_report(CLI::App& app) {
   cmd->callback([dirs, out, json] {
     std::string path;
     if (dirs->size() == 1) {
-      path = out->empty() ? (*dirs)[0] + "/report.html" : *out;
-      fs::write_file_atomic(path, report::render_run_report((*dirs)[0]));
+      path = out->empty() ? report::write_run_report((*dirs)[0]) : *out;
+      if (!out->empty()) fs::write_file_atomic(path, report::render_run_report((*dirs)[0]));
     } else {
       path = out->empty() ? "compare.html" : *out;
       fs::write_file_atomic(path, report::render_comparison((*dirs)[0], (*dirs)[1]));

@@ -47,6 +47,16 @@ void commit_atomic(const std::string& tmp, const std::string& path) {
   }
 }
 
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  XCEL_CHECK(in.good(), ExitCode::kInput, "cannot read '{}'", path);
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    XCEL_FAIL(ExitCode::kInput, "'{}' is not valid JSON ({})", path, e.what());
+  }
+}
+
 void write_file_atomic(const std::string& path, const std::string& content) {
   std::string tmp = temp_path_beside(path);
   {

@@ -34,17 +34,15 @@ Layer make_layer(const ForwardGraph& fg, const Node* n) {
   l.has_bias = fg.shape(n->input(2)) != nullptr;
   l.params = (has_weight ? numel(w) : 0) + (l.has_bias ? numel(*fg.shape(n->input(2))) : 0);
   const std::int64_t out_numel = numel(l.output_shape);
-  if (n->kind() == aten::linear) {
-    l.kind = LayerKind::kLinear;
+  l.kind = *op_info(n)->layer;
+  if (l.kind == LayerKind::kLinear) {
     l.in_channels = w[1];
     l.out_channels = w[0];
     l.flops = out_numel * l.in_channels;
-  } else if (n->kind() == aten::batch_norm) {
-    l.kind = LayerKind::kBatchNorm;
+  } else if (l.kind == LayerKind::kBatchNorm) {
     l.in_channels = l.out_channels = l.input_shape.at(1);
     l.flops = 0;  // folded into the preceding convolution at inference
   } else {
-    l.kind = LayerKind::kConv;
     l.stride = const_ints(n->input(3));
     l.padding = const_ints(n->input(4));
     l.dilation = const_ints(n->input(5));

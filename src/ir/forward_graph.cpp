@@ -9,7 +9,6 @@
 #include <torch/csrc/jit/passes/inliner.h>
 
 #include <algorithm>
-#include <set>
 
 #include "xcel/core/error.h"
 #include "xcel/ir/model.h"
@@ -105,37 +104,25 @@ bool holds_tensor(const c10::TypePtr& t) {
 
 bool is_tensor_type(const Value* v) { return v->type()->isSubtypeOf(*c10::TensorType::get()); }
 
-bool is_known_op(const Node* n) {
-  static const std::set<std::string> ops = {
-      "aten::conv1d", "aten::conv2d", "aten::conv3d", "aten::_convolution", "aten::linear", "aten::batch_norm",
-      "aten::relu", "aten::relu_", "aten::relu6", "aten::relu6_", "aten::hardtanh", "aten::hardtanh_",
-      "aten::sigmoid", "aten::sigmoid_", "aten::tanh", "aten::tanh_", "aten::silu", "aten::silu_",
-      "aten::hardswish", "aten::hardswish_", "aten::hardsigmoid", "aten::hardsigmoid_", "aten::gelu",
-      "aten::leaky_relu", "aten::leaky_relu_", "aten::elu", "aten::elu_", "aten::mish", "aten::softplus",
-      "aten::clamp", "aten::clamp_", "aten::dropout", "aten::dropout_", "aten::feature_dropout",
-      "aten::alpha_dropout", "aten::contiguous", "aten::clone", "aten::detach", "aten::add", "aten::add_",
-      "aten::sub", "aten::sub_", "aten::mul", "aten::mul_", "aten::div", "aten::div_", "aten::rsub",
-      "aten::softmax", "aten::log_softmax", "aten::max_pool1d", "aten::max_pool2d", "aten::avg_pool1d",
-      "aten::avg_pool2d", "aten::adaptive_avg_pool1d", "aten::adaptive_avg_pool2d", "aten::adaptive_max_pool2d",
-      "aten::mean", "aten::upsample_nearest2d", "aten::upsample_bilinear2d", "aten::constant_pad_nd", "aten::pad",
-      "aten::flatten", "aten::view", "aten::reshape", "aten::squeeze", "aten::unsqueeze", "aten::cat", "aten::t",
-      "aten::transpose", "aten::permute", "aten::chunk", "aten::split", "prim::ListConstruct", "prim::ListUnpack",
-      "prim::TupleConstruct", "prim::TupleUnpack", "prim::TupleIndex", "prim::NumToTensor", "aten::__getitem__",
-      "prim::Constant",
-  };
-  if (!n->blocks().empty()) return false;
+const OpInfo* op_info(const Node* n) {
+  if (!n->blocks().empty()) return nullptr;
   if (n->kind() == aten::_convolution && torch::jit::toIValue(n->input(6)).value_or(false).toBool())
-    return false;  // transposed convolution
-  return ops.count(n->kind().toQualString()) > 0;
+    return nullptr;  // transposed convolution
+  return find_op(n->kind().toQualString());
 }
+
+bool is_known_op(const Node* n) { return op_info(n) != nullptr; }
 
 bool is_layer_op(const Node* n) {
-  static const std::set<c10::Symbol> kinds = {aten::conv1d,       aten::conv2d, aten::conv3d,
-                                              aten::_convolution, aten::linear, aten::batch_norm};
-  return kinds.count(n->kind()) > 0;
+  const OpInfo* op = op_info(n);
+  return op != nullptr && op->layer.has_value();
 }
 
-size_t conv_groups_arg(const Node* n) { return n->kind() == aten::_convolution ? 8 : 6; }
+size_t conv_groups_arg(const Node* n) {
+  const OpInfo* op = op_info(n);
+  XCEL_ASSERT(op != nullptr && op->groups_arg, "{} is not a convolution", n->kind().toQualString());
+  return *op->groups_arg;
+}
 
 std::string owner_path(const Value* v, const Value* self) {
   std::vector<std::string> parts;
@@ -209,7 +196,8 @@ ForwardGraph build_forward_graph(const torch::jit::Module& module_in, const Shap
       fg.data.insert(o);
       if (is_tensor_type(o)) want(o);
     }
-    if (is_layer_op(n))
+    const OpInfo* op = op_info(n);
+    if (op != nullptr && (op->layer || !op->params.empty()))  // weights and per-channel parameters
       for (size_t i = 1; i <= 4 && i < n->inputs().size(); ++i) want(n->input(i));
   }
   if (is_tensor_type(g.outputs()[0])) want(g.outputs()[0]);

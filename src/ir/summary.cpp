@@ -74,4 +74,14 @@ void to_json(nlohmann::json& j, const ModelSummary& s) {
   for (const auto& u : s.unknown_ops) unknown.push_back({{"kind", u.kind}, {"count", u.count}});
 }
 
+ModelSummary one_layer_summary(const Layer& layer) {
+  ModelSummary s;
+  s.input_shape = layer.input_shape;
+  s.output_shape = layer.output_shape;
+  s.layers = {layer};
+  s.flops = layer.flops;
+  s.params = layer.params;
+  return s;
+}
+
 }  // namespace xcel::ir

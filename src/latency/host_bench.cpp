@@ -4,14 +4,11 @@
 #include <ATen/Parallel.h>
 
 #include <chrono>
-#include <filesystem>
 
 #include <spdlog/fmt/fmt.h>
 
 #include "xcel/core/error.h"
-#include "xcel/core/fs.h"
 #include "xcel/ir/model.h"
-#include "xcel/latency/oracle.h"
 
 namespace xcel::latency {
 
@@ -75,28 +72,8 @@ Stats time_layer(const ir::Layer& l, int warmup, int runs) {
   XCEL_ASSERT(false, "unknown layer kind");
 }
 
-Profile profile_host(torch::jit::Module& module, const ir::ModelSummary& summary, int warmup, int runs) {
-  Profile p;
-  p.model = summary.path;
-  p.threads = at::get_num_threads();
-  p.input = summary.input_shape;
-  p.total_ms = bench_host(module, summary.input_shape, warmup, runs);
-  for (const auto& l : summary.layers) {
-    LayerTiming t;
-    t.name = l.name;
-    t.kind = ir::layer_kind_name(l.kind);
-    t.signature = layer_signature(l);
-    t.flops = l.flops;
-    t.ms = time_layer(l, warmup, runs);
-    p.layers.push_back(std::move(t));
-  }
-  finish_profile(p);
-  return p;
-}
-
-// ---- per-layer profiles through any oracle ---------------------------------------------------------
-// Each conv / linear / batch-norm layer becomes a one-layer TorchScript module (deterministic weights, so equal
-// signatures give equal files: cached and pushed once), measured where the oracle measures (a phone, or the host).
+// A conv / linear / batch-norm layer as a one-layer TorchScript module (deterministic weights, so equal
+// signatures give equal files: cached and pushed once), for oracles that measure files (a phone).
 torch::jit::Module single_layer_module(const ir::Layer& l) {
   torch::NoGradGuard no_grad;
   torch::jit::Module m("XcelLayer");
@@ -129,40 +106,6 @@ torch::jit::Module single_layer_module(const ir::Layer& l) {
       break;
   }
   return m;
-}
-
-Profile profile_with_oracle(Oracle& oracle, const std::string& model_path, const ir::ModelSummary& summary,
-                            const std::string& work_dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(work_dir, ec);
-  XCEL_CHECK(!ec, ExitCode::kInput, "cannot create '{}': {}", work_dir, ec.message());
-  Profile p;
-  p.model = model_path;
-  p.input = summary.input_shape;
-  const Latency total = oracle.latency(model_path, summary);
-  p.total_ms = total.ms;
-  p.device = total.device;
-  p.source = total.source;
-  p.threads = total.threads;
-  for (size_t i = 0; i < summary.layers.size(); ++i) {
-    const auto& l = summary.layers[i];
-    torch::jit::Module m = single_layer_module(l);
-    const std::string path = fmt::format("{}/layer-{}.pt", work_dir, i);
-    ir::save_model(m, path);
-    ir::ModelSummary one;
-    one.path = path;
-    one.input_shape = l.input_shape;
-    one.layers = {l};
-    LayerTiming t;
-    t.name = l.name;
-    t.kind = ir::layer_kind_name(l.kind);
-    t.signature = layer_signature(l);
-    t.flops = l.flops;
-    t.ms = oracle.latency(path, one).ms;
-    p.layers.push_back(std::move(t));
-  }
-  finish_profile(p);
-  return p;
 }
 
 }  // namespace xcel::latency

@@ -1,8 +1,12 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
-// make_oracle and the local backend (in-process LibTorch timing on this machine).
+// The oracle's LibTorch side: the defaults for modules in memory and single layers (scratch files measured
+// like any model file), the local backend (in-process timing on this machine) and the factories.
 #include <ATen/Parallel.h>
 
+#include <filesystem>
+
 #include "xcel/core/error.h"
+#include "xcel/core/fs.h"
 #include "xcel/ir/model.h"
 #include "xcel/latency/host_bench.h"
 #include "xcel/latency/oracle.h"
@@ -10,30 +14,92 @@
 #include "xcel/latency/predictor.h"
 
 namespace xcel::latency {
+
+Oracle::~Oracle() {
+  if (scratch_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(scratch_, ec);
+}
+
+const std::string& Oracle::scratch_dir() {
+  if (scratch_.empty()) {
+    std::string pattern = (std::filesystem::temp_directory_path() / "xcel-oracle-XXXXXX").string();
+    XCEL_CHECK(mkdtemp(pattern.data()) != nullptr, ExitCode::kInput,
+               "cannot create a scratch directory for latency measurements in {}; set TMPDIR to a writable directory",
+               std::filesystem::temp_directory_path().string());
+    scratch_ = pattern;
+  }
+  return scratch_;
+}
+
+Latency Oracle::latency(const torch::jit::Module& module, const ir::ModelSummary& summary) {
+  const std::string path = fmt::format("{}/model-{}.pt", scratch_dir(), scratch_files_++);
+  torch::jit::Module copy = module;  // a handle: save_model does not change the module
+  ir::save_model(copy, path);
+  Latency l = latency(path, summary);
+  std::filesystem::remove(path);
+  return l;
+}
+
+Latency Oracle::layer(const ir::Layer& layer) {
+  const std::string path = fmt::format("{}/layer-{}.pt", scratch_dir(), scratch_files_++);
+  torch::jit::Module one_layer = single_layer_module(layer);
+  ir::save_model(one_layer, path);
+  ir::ModelSummary one = ir::one_layer_summary(layer);
+  one.path = path;
+  Latency l = latency(path, one);
+  std::filesystem::remove(path);
+  return l;
+}
+
 namespace {
+
+// Sets the thread count for one measurement and restores the caller's afterwards.
+class ThreadsScope {
+ public:
+  explicit ThreadsScope(int threads) : before_(at::get_num_threads()) { ir::set_threads(threads); }
+  ~ThreadsScope() { ir::set_threads(before_); }
+
+ private:
+  int before_;
+};
 
 class LocalOracle : public Oracle {
  public:
   LocalOracle(std::string target, int threads, int warmup, int runs)
       : target_(std::move(target)), threads_(threads), warmup_(warmup), runs_(runs) {}
   Latency latency(const std::string& model_path, const ir::ModelSummary& summary) override {
-    const int before = at::get_num_threads();
-    ir::set_threads(threads_);
     torch::jit::Module m = ir::load_model(model_path);
+    Latency l = latency(m, summary);
+    l.model_hash = file_hash(model_path);
+    return l;
+  }
+  Latency latency(const torch::jit::Module& module, const ir::ModelSummary& summary) override {
+    ThreadsScope threads(threads_);
+    torch::jit::Module m = module;  // shares the module; bench_host restores its training flag
+    return result(bench_host(m, summary.input_shape, warmup_, runs_));
+  }
+  Latency layer(const ir::Layer& layer) override {
+    ThreadsScope threads(threads_);
+    return result(time_layer(layer, warmup_, runs_));
+  }
+  std::string backend() const override { return "local"; }
+  std::string description() const override {
+    return fmt::format("host per-layer profile, {} thread(s)", threads_);
+  }
+
+ private:
+  Latency result(const Stats& ms) const {
     Latency l;
-    l.ms = bench_host(m, summary.input_shape, warmup_, runs_);
-    ir::set_threads(before);
+    l.ms = ms;
     l.source = "measured";
     l.method = "local-libtorch";
     l.device = "host";
     l.target = target_;
-    l.model_hash = file_hash(model_path);
     l.threads = threads_;
     return l;
   }
-  std::string backend() const override { return "local"; }
 
- private:
   std::string target_;
   int threads_, warmup_, runs_;
 };
@@ -44,32 +110,41 @@ class PredictorOracle : public Oracle {
     XCEL_CHECK(predictor_.target() == target_, ExitCode::kUsage,
                "latency predictor '{}' was fitted for target '{}', not '{}'", path, predictor_.target(), target_);
   }
+  using Oracle::latency;
   Latency latency(const std::string& model_path, const ir::ModelSummary& summary) override {
+    Latency l = estimate(summary);
+    l.model_hash = file_hash(model_path);
+    return l;
+  }
+  Latency layer(const ir::Layer& layer) override {
+    return estimate(ir::one_layer_summary(layer));
+  }
+  std::string backend() const override { return "predictor"; }
+
+ private:
+  Latency estimate(const ir::ModelSummary& summary) const {
     Latency l;
     l.ms = point_stats(predictor_.predict_ms(summary), 0);
     l.source = "estimated";
     l.method = "predictor";
     l.device = target_ + " (" + path_ + ")";
     l.target = target_;
-    l.model_hash = file_hash(model_path);
     l.threads = predictor_.threads();
     return l;
   }
-  std::string backend() const override { return "predictor"; }
 
- private:
   Predictor predictor_;
   std::string path_, target_;
 };
 
 }  // namespace
 
-std::unique_ptr<Oracle> make_oracle(const search::TargetProfile& target, const OracleOptions& o) {
+std::unique_ptr<Oracle> make_oracle(const device::TargetProfile& target, const OracleOptions& o) {
   std::string backend = o.backend;
   if (backend == "auto") backend = target.kind == "android" ? "adb" : "local";
   const int threads = o.threads > 0 ? o.threads : target.threads;
-  const int warmup = o.warmup >= 0 ? o.warmup : (target.kind == "android" ? target.benchmark.warmup : 10);
-  const int runs = o.runs > 0 ? o.runs : (target.kind == "android" ? target.benchmark.iter : 50);
+  const int warmup = o.warmup >= 0 ? o.warmup : target.benchmark.warmup;
+  const int runs = o.runs > 0 ? o.runs : target.benchmark.iter;
   std::unique_ptr<Oracle> inner;
   if (backend == "local") {
     XCEL_CHECK(target.kind == "host", ExitCode::kUsage,
@@ -88,6 +163,20 @@ std::unique_ptr<Oracle> make_oracle(const search::TargetProfile& target, const O
   if (!o.use_cache) return inner;
   const std::string prefix = fmt::format("{}-{}-t{}-w{}-r{}", backend, target.name, threads, warmup, runs);
   return std::make_unique<CachedOracle>(std::move(inner), prefix, LatencyCache(o.cache_dir));
+}
+
+std::unique_ptr<Oracle> make_layer_cost_oracle(const device::TargetProfile& target, int threads) {
+  OracleOptions o;
+  o.backend = target.kind == "host" ? "local" : "roofline";
+  o.threads = threads;
+  o.use_cache = false;
+  return make_oracle(target, o);
+}
+
+std::unique_ptr<Oracle> make_host_oracle(int threads) {
+  device::TargetProfile host;
+  host.name = "host";
+  return std::make_unique<LocalOracle>(host.name, threads, host.benchmark.warmup, host.benchmark.iter);
 }
 
 }  // namespace xcel::latency

@@ -1,7 +1,8 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 // The parts of the latency oracle that need no LibTorch: results and their cache, the roofline estimate, and
-// the ADB backend (device discovery, getprop checks, pushing once per content hash, pinned benchmark runs
-// with timeouts and retries, output parsing). Every device-side command is built from single-quoted words.
+// the ADB backend (pushing once per content hash, pinned benchmark runs with timeouts and retries, output
+// parsing; the device itself is found by xcel::device). Every device-side command is built from single-quoted
+// words.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -18,10 +19,16 @@
 #include "xcel/core/log.h"
 #include "xcel/core/random.h"
 #include "xcel/core/subprocess.h"
+#include "xcel/device/adb.h"
+#include "xcel/device/roofline.h"
 #include "xcel/latency/oracle.h"
 #include "xcel/latency/oracle_backends.h"
 
 namespace xcel::latency {
+
+using device::adb;
+using device::device_gone;
+using device::first_line;
 
 void to_json(nlohmann::json& j, const Latency& l) {
   j = {{"ms", l.ms},         {"source", l.source}, {"device", l.device}, {"method", l.method},
@@ -51,22 +58,15 @@ std::string file_hash(const std::string& path) {
   return fmt::format("{:016x}", h);
 }
 
-Latency roofline_estimate(const search::TargetProfile& t, const ir::ModelSummary& s, int threads) {
-  const int cores = std::max(1, std::min(threads, t.roofline.cores));
-  const double peak = t.roofline.gflops_per_core * 1e9 * cores, bw = t.roofline.memory_gbs * 1e9;
-  double seconds = 0;
-  for (const auto& l : s.layers) {
-    const double compute = 2.0 * static_cast<double>(l.flops) / peak;
-    const double bytes = 4.0 * static_cast<double>(ir::numel(l.input_shape) + ir::numel(l.output_shape) + l.params);
-    seconds += std::max(compute, bytes / bw);
-  }
+Latency roofline_estimate(const device::TargetProfile& t, const ir::ModelSummary& s, int threads) {
+  const device::RooflineTime time = device::roofline_time(t, s, threads);
   Latency r;
-  r.ms = point_stats(1e3 * seconds, 0);
+  r.ms = point_stats(time.ms, 0);
   r.source = "estimated";
   r.method = "roofline";
   r.device = t.name + " (published figures)";
   r.target = t.name;
-  r.threads = cores;
+  r.threads = time.cores;
   return r;
 }
 
@@ -105,88 +105,6 @@ void LatencyCache::put(const std::string& key, const Latency& l) const {
   } catch (const std::exception& e) {
     spdlog::warn("latency cache not written: {}", e.what());
   }
-}
-
-// ---- ADB ------------------------------------------------------------------------------------------
-
-namespace {
-
-ProcessResult adb(const std::vector<std::string>& args, double timeout) {
-  std::vector<std::string> argv{"adb"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  ProcessResult r = run_process(argv, timeout);
-  XCEL_CHECK(r.started, ExitCode::kDevice, "cannot run adb ({}); install Debian's adb package (scripts/setup.sh does)",
-             r.err);
-  return r;
-}
-
-std::string first_line(const std::string& s) {
-  const auto start = s.find_first_not_of(" \r\n\t");
-  if (start == std::string::npos) return "(no output)";
-  const auto end = s.find_first_of("\r\n", start);
-  return s.substr(start, end == std::string::npos ? std::string::npos : end - start);
-}
-
-bool device_gone(const std::string& text) {
-  for (const char* m : {"not found", "no devices", "device offline", "error: closed", "device unauthorized",
-                        "protocol fault", "connection reset"})
-    if (text.find(m) != std::string::npos) return true;
-  return false;
-}
-
-}  // namespace
-
-std::vector<AdbDevice> parse_adb_devices(const std::string& text) {
-  std::vector<AdbDevice> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line.rfind("List of devices", 0) == 0 || line[0] == '*') continue;
-    std::istringstream words(line);
-    AdbDevice d;
-    if (!(words >> d.serial >> d.state)) continue;
-    std::string w;
-    while (words >> w) {
-      if (w.rfind("model:", 0) == 0) d.model = w.substr(6);
-      if (w.rfind("product:", 0) == 0) d.product = w.substr(8);
-    }
-    out.push_back(d);
-  }
-  return out;
-}
-
-std::vector<AdbDevice> adb_devices() {
-  ProcessResult r = adb({"devices", "-l"}, 30);
-  if (r.exit_code != 0 && r.err.find("daemon") != std::string::npos) r = adb({"devices", "-l"}, 30);  // server was starting
-  XCEL_CHECK(r.exit_code == 0, ExitCode::kDevice, "'adb devices -l' failed: {}", first_line(r.err + r.out));
-  return parse_adb_devices(r.out);
-}
-
-std::vector<std::pair<std::string, std::string>> adb_getprops(const std::string& serial,
-                                                              const std::vector<std::string>& keys) {
-  std::vector<std::string> all{"ro.product.model", "ro.board.platform", "ro.soc.model", "ro.product.cpu.abi"};
-  for (const auto& k : keys)
-    if (std::find(all.begin(), all.end(), k) == all.end()) all.push_back(k);
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& k : all) {
-    ProcessResult r = adb({"-s", serial, "shell", "getprop " + shell_quote(k)}, 30);
-    XCEL_CHECK(r.exit_code == 0, ExitCode::kDevice, "device {} did not answer getprop {}: {}; reconnect it", serial, k,
-               first_line(r.err + r.out));
-    std::string v = r.out;
-    while (!v.empty() && (v.back() == '\n' || v.back() == '\r' || v.back() == ' ')) v.pop_back();
-    out.push_back({k, v});
-  }
-  return out;
-}
-
-bool matches(const search::TargetProfile& t, const std::vector<std::pair<std::string, std::string>>& props) {
-  for (const auto& [key, accepted] : t.device_match) {
-    std::string value;
-    for (const auto& [k, v] : props)
-      if (k == key) value = v;
-    if (std::find(accepted.begin(), accepted.end(), value) == accepted.end()) return false;
-  }
-  return !t.device_match.empty();
 }
 
 Stats parse_speed_benchmark_torch(const std::string& out) {
@@ -231,67 +149,13 @@ Stats parse_tflite_benchmark(const std::string& out) {
 
 // ---- the ADB oracle -------------------------------------------------------------------------------
 
-AdbOracle::AdbOracle(search::TargetProfile target, OracleOptions options)
+AdbOracle::AdbOracle(device::TargetProfile target, OracleOptions options)
     : target_(std::move(target)), options_(std::move(options)) {
   XCEL_CHECK(target_.kind == "android", ExitCode::kUsage,
              "target '{}' is not an Android device; the adb backend measures android targets", target_.name);
-  select_device();
-}
-
-void AdbOracle::select_device() {
-  const auto devices = adb_devices();
-  XCEL_CHECK(!devices.empty(), ExitCode::kDevice,
-             "no Android device connected ('adb devices' lists none); connect the {} with USB debugging on, or use "
-             "--target host",
-             target_.name);
-  auto usable = [&](const AdbDevice& d) {
-    XCEL_CHECK(d.state != "unauthorized", ExitCode::kDevice,
-               "device {} is unauthorized: unlock it and accept the USB debugging prompt, then run again", d.serial);
-    XCEL_CHECK(d.state != "offline", ExitCode::kDevice,
-               "device {} is offline: reconnect the cable or run 'adb reconnect', then run again", d.serial);
-    XCEL_CHECK(d.state == "device", ExitCode::kDevice, "device {} is in state '{}', not ready; reconnect it", d.serial,
-               d.state);
-  };
-  std::vector<std::string> keys;
-  for (const auto& [k, v] : target_.device_match) keys.push_back(k);
-  if (!options_.serial.empty()) {
-    auto it = std::find_if(devices.begin(), devices.end(), [&](const AdbDevice& d) { return d.serial == options_.serial; });
-    XCEL_CHECK(it != devices.end(), ExitCode::kDevice, "device {} is not connected ('adb devices' lists {})",
-               options_.serial, [&] {
-                 std::string s;
-                 for (const auto& d : devices) s += (s.empty() ? "" : ", ") + d.serial;
-                 return s;
-               }());
-    usable(*it);
-    props_ = adb_getprops(it->serial, keys);
-    if (!matches(target_, props_))
-      spdlog::warn("device {} does not match target {}'s rules; measuring it as asked (--serial)", it->serial,
-                   target_.name);
-    serial_ = it->serial;
-  } else {
-    std::string seen;
-    const AdbDevice* blocked = nullptr;
-    for (const auto& d : devices) {
-      if (d.state != "device") {
-        blocked = blocked ? blocked : &d;
-        continue;
-      }
-      auto props = adb_getprops(d.serial, keys);
-      seen += (seen.empty() ? "" : ", ") + d.serial + " (" + props.front().second + ")";
-      if (matches(target_, props)) {
-        serial_ = d.serial;
-        props_ = props;
-        break;
-      }
-    }
-    if (serial_.empty() && blocked) usable(*blocked);  // the only candidates cannot be used: say why
-    XCEL_CHECK(!serial_.empty(), ExitCode::kDevice,
-               "no connected device matches target '{}' (connected: {}); pass --serial to measure one anyway",
-               target_.name, seen.empty() ? "none ready" : seen);
-  }
-  std::string desc;
-  for (const auto& [k, v] : props_) desc += fmt::format(" {}={}", k, v);
-  spdlog::info("adb: using device {}:{}", serial_, desc);
+  const device::SelectedDevice d = device::select_device(target_, options_.serial);
+  serial_ = d.serial;
+  props_ = d.props;
 }
 
 std::string AdbOracle::device_label() const {

@@ -1,38 +1,26 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
-// xcel latency fit: random pruned variants of the given models are built and measured on the target (in-process
-// on the host; through the oracle, e.g. a phone over adb, otherwise); their
-// layers fill a lookup table (signature -> median ms), an MLP learns log-latency from layer features for
-// unseen signatures, and a least-squares fit maps [sum of conv/linear times, sum of batch-norm times,
-// activation elements, 1] to the whole model's measured latency. Variants held out of the fit (and of the
-// table) measure the predictor's accuracy.
+// Fitted latency predictors: measured layers fill a lookup table (signature -> median ms), an MLP learns
+// log-latency from layer features for unseen signatures, and a least-squares fit maps [sum of conv/linear
+// times, sum of batch-norm times, activation elements, 1] to the whole model's measured latency. Variants held
+// out of the fit (and of the table) measure the predictor's accuracy. The variants themselves are built and
+// measured by the `latency fit` job.
 #include "xcel/latency/predictor.h"
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/optim/adam.h>
-#include <torch/script.h>
 #include <torch/utils.h>
 
-#include <chrono>
-#include <filesystem>
 #include <cmath>
 #include <fstream>
 #include <map>
-#include <random>
 #include <set>
 
-#include "xcel/core/clock.h"
 #include "xcel/core/error.h"
 #include "xcel/core/fs.h"
 #include "xcel/core/log.h"
-#include "xcel/core/progress.h"
 #include "xcel/core/random.h"
-#include "xcel/ir/model.h"
-#include "xcel/latency/host_bench.h"
-#include "xcel/latency/oracle.h"
 #include "xcel/latency/profile.h"
-#include "xcel/prune/engine.h"
-#include "xcel/search/target.h"
 
 namespace xcel::latency {
 namespace {
@@ -158,194 +146,107 @@ double Predictor::predict_ms(const ir::ModelSummary& s, int* regressed) const { 
 const std::string& Predictor::target() const { return impl_->target; }
 int Predictor::threads() const { return impl_->threads; }
 
-nlohmann::json fit_predictor(const FitOptions& o) {
-  XCEL_CHECK(!o.models.empty(), ExitCode::kUsage, "--models needs at least one TorchScript model");
-  XCEL_CHECK(o.variants >= 4, ExitCode::kUsage, "--variants must be at least 4 (got {})", o.variants);
-  XCEL_CHECK(o.holdout > 0 && o.holdout < 1, ExitCode::kUsage, "--holdout must be in (0, 1) (got {})", o.holdout);
-  XCEL_CHECK(!o.out.empty(), ExitCode::kUsage, "--out FILE is required");
-  const auto target = search::load_target(o.target);
-  const auto t0 = std::chrono::steady_clock::now();
-  ir::set_threads(o.threads);
-  // Host: in-process timing. Phones: every variant and every layer (as a one-layer model) through the oracle.
-  std::unique_ptr<Oracle> oracle;
-  const std::string work = fs::temp_path_beside(o.out + ".variants");
-  if (target.kind != "host") {
-    OracleOptions oo;
-    oo.threads = o.threads;
-    oo.warmup = o.warmup;
-    oo.runs = o.runs;
-    oracle = make_oracle(target, oo);
-    std::filesystem::create_directories(work);
-  }
-  int files = 0;
-  auto measure_model = [&](torch::jit::Module& m, const ir::ModelSummary& s) {
-    if (!oracle) return bench_host(m, o.input, o.warmup, o.runs).median;
-    const std::string path = fmt::format("{}/variant-{}.pt", work, files++);
-    ir::save_model(m, path);
-    return oracle->latency(path, s).ms.median;
-  };
-  auto measure_layer = [&](const ir::Layer& l) {
-    if (!oracle) return time_layer(l, o.warmup, o.runs).median;
-    torch::jit::Module m = single_layer_module(l);
-    const std::string path = fmt::format("{}/layer-{}.pt", work, files++);
-    ir::save_model(m, path);
-    ir::ModelSummary one;
-    one.input_shape = l.input_shape;
-    one.layers = {l};
-    return oracle->latency(path, one).ms.median;
-  };
-  std::mt19937_64 rng(o.seed);
+namespace {
 
-  struct Sample {
-    std::string model;
-    ir::ModelSummary summary;
-    double measured = 0;
-    bool held_out = false;
-  };
-  std::vector<Sample> samples;
-  std::map<std::string, double> lut;
-  std::map<std::string, ir::Layer> lut_layers;
-  // Build every variant first, then measure in `rounds` interleaved passes and keep each one's median: slow
-  // drifts of a shared machine's speed then hit all variants alike instead of biasing some.
-  std::vector<torch::jit::Module> modules;
-  for (const auto& path : o.models) {
-    torch::jit::Module model = ir::load_model(path);
-    const auto dg = prune::build_dependency_graph(model, o.input);
-    const auto prunable = dg.prunable_groups();
-    for (int v = 0; v <= o.variants; ++v) {
-      std::vector<std::int64_t> widths = dg.full_widths();
-      if (v > 0) {
-        std::uniform_real_distribution<double> ratio(o.lbound, 1.0);
-        for (int g : prunable)
-          widths[g] = prune::keep_count(widths[g], ratio(rng), target.round_to);
-      }
-      torch::jit::Module m =
-          v == 0 ? model : prune::apply(model, dg, prune::select_channels(model, dg, widths, prune::Importance::kL1));
-      Sample s;
-      s.model = path;
-      s.summary = ir::analyze(m, o.input);
-      s.held_out = v > 0 && std::uniform_real_distribution<double>(0, 1)(rng) < o.holdout;
-      if (!s.held_out) {
-        for (const auto& l : s.summary.layers) lut_layers.emplace(layer_signature(l), l);
-      }
-      samples.push_back(std::move(s));
-      modules.push_back(m);
-    }
+// The regressor: log-latency of the table's entries from layer features.
+void fit_regressor(Predictor::Impl& impl, const FitData& d) {
+  torch::manual_seed(d.seed);
+  std::vector<float> xs, ys;
+  for (const auto& [sig, l] : d.layers) {
+    auto f = features(l);
+    xs.insert(xs.end(), f.begin(), f.end());
+    ys.push_back(static_cast<float>(std::log(std::max(d.layer_ms.at(sig), 1e-6))));
   }
-  const int rounds = std::max(1, o.rounds);
-  std::vector<std::vector<double>> model_ms(samples.size()), layer_ms(lut_layers.size());
-  Progress progress("measurement round", rounds);
-  for (int r = 0; r < rounds; ++r) {
-    for (size_t i = 0; i < samples.size(); ++i) model_ms[i].push_back(measure_model(modules[i], samples[i].summary));
-    size_t k = 0;
-    for (const auto& [sig, l] : lut_layers) layer_ms[k++].push_back(measure_layer(l));
-    progress.update(r + 1, fmt::format("{} variants, {} layer signatures", samples.size(), lut_layers.size()));
+  at::Tensor x = torch::tensor(xs).reshape({static_cast<std::int64_t>(ys.size()), kFeatures});
+  at::Tensor y = torch::tensor(ys).reshape({-1, 1});
+  impl.mean_log = y.mean().item<float>();
+  torch::optim::Adam opt(impl.mlp.parameters(), torch::optim::AdamOptions(3e-3));
+  for (int step = 0; step < 3000; ++step) {
+    opt.zero_grad();
+    at::Tensor loss = torch::mse_loss(impl.mlp.forward(x), y - impl.mean_log);
+    loss.backward();
+    opt.step();
   }
-  progress.finish();
-  for (size_t i = 0; i < samples.size(); ++i) samples[i].measured = summarize(model_ms[i]).median;
-  {
-    size_t k = 0;
-    for (const auto& [sig, l] : lut_layers) lut[sig] = summarize(layer_ms[k++]).median;
-  }
-  if (oracle) {
-    std::error_code ec;
-    std::filesystem::remove_all(work, ec);
-  }
+}
 
-  // The regressor: log-latency of table entries from layer features.
+// Whole-model calibration on the fitted variants (of one family, or all when `family` is empty), minimising
+// relative error (rows scaled by 1 / measured); empty when fewer than `min_rows` variants qualify.
+std::vector<double> calibrate(const Predictor::Impl& impl, const FitData& d, const std::string& family, int min_rows) {
+  std::vector<double> a, b;
+  int rows = 0;
+  for (const auto& s : d.samples) {
+    if (s.held_out || (!family.empty() && family_key(s.summary) != family)) continue;
+    for (double x : impl.design(s.summary, nullptr)) a.push_back(x / s.measured_ms);
+    b.push_back(1.0);
+    ++rows;
+  }
+  if (rows < min_rows) return {};
+  at::Tensor A = torch::tensor(a, torch::kFloat64).reshape({rows, 4});
+  at::Tensor B = torch::tensor(b, torch::kFloat64).reshape({rows, 1});
+  at::Tensor coef = std::get<0>(at::linalg_lstsq(A, B)).contiguous();
+  return std::vector<double>(coef.data_ptr<double>(), coef.data_ptr<double>() + 4);
+}
+
+}  // namespace
+
+nlohmann::json fit_predictor(const FitData& d, const std::string& out) {
   auto impl = std::make_unique<Predictor::Impl>();
-  impl->target = o.target;
-  impl->threads = o.threads;
-  impl->lut = lut;
-  {
-    torch::manual_seed(o.seed);
-    std::vector<float> xs, ys;
-    for (const auto& [sig, l] : lut_layers) {
-      auto f = features(l);
-      xs.insert(xs.end(), f.begin(), f.end());
-      ys.push_back(static_cast<float>(std::log(std::max(lut[sig], 1e-6))));
-    }
-    at::Tensor x = torch::tensor(xs).reshape({static_cast<std::int64_t>(ys.size()), kFeatures});
-    at::Tensor y = torch::tensor(ys).reshape({-1, 1});
-    impl->mean_log = y.mean().item<float>();
-    torch::optim::Adam opt(impl->mlp.parameters(), torch::optim::AdamOptions(3e-3));
-    for (int step = 0; step < 3000; ++step) {
-      opt.zero_grad();
-      at::Tensor loss = torch::mse_loss(impl->mlp.forward(x), y - impl->mean_log);
-      loss.backward();
-      opt.step();
-    }
-  }
-  // Whole-model calibration on the fitted variants, minimising relative error (rows scaled by 1 / measured):
-  // one map for all, and one per model family with enough variants.
-  auto calibrate = [&](const std::string& family, int min_rows) {
-    std::vector<double> a, b;
-    int rows = 0;
-    for (const auto& s : samples) {
-      if (s.held_out || (!family.empty() && family_key(s.summary) != family)) continue;
-      for (double x : impl->design(s.summary, nullptr)) a.push_back(x / s.measured);
-      b.push_back(1.0);
-      ++rows;
-    }
-    if (rows < min_rows) return std::vector<double>{};
-    at::Tensor A = torch::tensor(a, torch::kFloat64).reshape({rows, 4});
-    at::Tensor B = torch::tensor(b, torch::kFloat64).reshape({rows, 1});
-    at::Tensor coef = std::get<0>(at::linalg_lstsq(A, B)).contiguous();
-    return std::vector<double>(coef.data_ptr<double>(), coef.data_ptr<double>() + 4);
-  };
-  impl->coef = calibrate("", 5);
+  impl->target = d.target;
+  impl->threads = d.threads;
+  impl->lut = d.layer_ms;
+  fit_regressor(*impl, d);
+  impl->coef = calibrate(*impl, d, "", 5);
   XCEL_CHECK(!impl->coef.empty(), ExitCode::kUsage,
              "fewer than 5 variants were left to fit after the hold-out; raise --variants or lower --holdout");
   std::set<std::string> families;
-  for (const auto& s : samples) families.insert(family_key(s.summary));
+  for (const auto& s : d.samples) families.insert(family_key(s.summary));
   for (const auto& f : families) {
-    auto c = calibrate(f, 8);
+    auto c = calibrate(*impl, d, f, 8);
     if (!c.empty()) impl->family_coef[f] = c;
   }
-
   // Accuracy on held-out variants (their layers never entered the table; unseen signatures go to the MLP).
   int held = 0, within = 0, regressed = 0, layers = 0;
   double sq = 0, sq_rel = 0;
   nlohmann::json held_rows = nlohmann::json::array();
-  for (const auto& s : samples) {
+  for (const auto& s : d.samples) {
     if (!s.held_out) continue;
     int r = 0;
     const double p = impl->predict(s.summary, &r);
-    const double rel = (p - s.measured) / s.measured;
+    const double rel = (p - s.measured_ms) / s.measured_ms;
     ++held;
     within += std::abs(rel) <= 0.10 ? 1 : 0;
-    sq += (p - s.measured) * (p - s.measured);
+    sq += (p - s.measured_ms) * (p - s.measured_ms);
     sq_rel += rel * rel;
     regressed += r;
     layers += static_cast<int>(s.summary.layers.size());
-    held_rows.push_back({{"model", s.model}, {"flops", s.summary.flops}, {"measured_ms", s.measured}, {"predicted_ms", p},
+    held_rows.push_back({{"model", s.model}, {"flops", s.summary.flops}, {"measured_ms", s.measured_ms}, {"predicted_ms", p},
                          {"regressed_layers", r}});
   }
   XCEL_CHECK(held > 0, ExitCode::kUsage, "no variant was held out; raise --variants or --holdout");
 
   nlohmann::json params;
   for (const auto& p : impl->mlp.named_parameters()) params[p.key()] = tensor_json(p.value().detach());
-  nlohmann::json saved = {{"target", o.target}, {"threads", o.threads}, {"lut", lut}, {"coef", impl->coef},
+  nlohmann::json saved = {{"target", d.target}, {"threads", d.threads}, {"lut", d.layer_ms}, {"coef", impl->coef},
                           {"family_coef", impl->family_coef},
                           {"coef_terms", {"conv_linear_ms", "batchnorm_ms", "activation_melements", "constant"}},
-                          {"mlp", {{"mean_log", impl->mean_log}, {"params", params}}},
-                          {"models", o.models}, {"input", o.input}};
-  fs::write_file_atomic(o.out, saved.dump() + "\n");
-  return {{"out", o.out},
-          {"target", o.target},
-          {"threads", o.threads},
-          {"models", o.models},
-          {"variants", samples.size()},
-          {"fitted", samples.size() - held},
+                          {"mlp", {{"mean_log", impl->mean_log}, {"params", params}}}};
+  saved.update(d.provenance);
+  fs::write_file_atomic(out, saved.dump() + "\n");
+  nlohmann::json report = {{"out", out},
+          {"target", d.target},
+          {"threads", d.threads},
+          {"variants", d.samples.size()},
+          {"fitted", d.samples.size() - static_cast<size_t>(held)},
           {"held_out", held},
           {"within_10pct", static_cast<double>(within) / held},
           {"rmse_ms", std::sqrt(sq / held)},
           {"rmse_relative", std::sqrt(sq_rel / held)},
-          {"table_entries", lut.size()},
+          {"table_entries", d.layer_ms.size()},
           {"regressed_layer_share", layers > 0 ? static_cast<double>(regressed) / layers : 0.0},
           {"coef", impl->coef},
-          {"seconds", seconds_since(t0)},
           {"held_out_variants", held_rows}};
+  report.update(d.provenance);
+  return report;
 }
 
 }  // namespace xcel::latency

@@ -3,6 +3,7 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include "xcel/latency/oracle.h"
 #include "xcel/latency/profile.h"
 
 namespace xcel::latency {
@@ -62,6 +63,28 @@ void from_json(const nlohmann::json& j, Profile& p) {
   p.total_ms = j.at("total_ms").get<Stats>();
   p.layers = j.at("layers").get<std::vector<LayerTiming>>();
   finish_profile(p);
+}
+
+Profile profile_model(Oracle& oracle, const torch::jit::Module& module, const ir::ModelSummary& summary) {
+  Profile p;
+  p.model = summary.path;
+  p.input = summary.input_shape;
+  const Latency total = oracle.latency(module, summary);
+  p.total_ms = total.ms;
+  p.device = total.device;
+  p.source = total.source;
+  p.threads = total.threads;
+  for (const auto& l : summary.layers) {
+    LayerTiming t;
+    t.name = l.name;
+    t.kind = ir::layer_kind_name(l.kind);
+    t.signature = layer_signature(l);
+    t.flops = l.flops;
+    t.ms = oracle.layer(l).ms;
+    p.layers.push_back(std::move(t));
+  }
+  finish_profile(p);
+  return p;
 }
 
 }  // namespace xcel::latency

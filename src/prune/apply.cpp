@@ -33,10 +33,10 @@ void patch_depthwise_groups(torch::jit::Module& m, const std::map<std::string, s
   torch::jit::Inline(*graph);
   const torch::jit::Value* self = graph->inputs()[0];
   std::vector<torch::jit::Node*> convs;
-  for (torch::jit::Node* n : ir::all_nodes(*graph))
-    if (n->kind() == c10::aten::conv1d || n->kind() == c10::aten::conv2d || n->kind() == c10::aten::conv3d ||
-        n->kind() == c10::aten::_convolution)
-      convs.push_back(n);
+  for (torch::jit::Node* n : ir::all_nodes(*graph)) {
+    const ir::OpInfo* op = ir::op_info(n);
+    if (op != nullptr && op->rule == ir::ChannelRule::kConv) convs.push_back(n);
+  }
   size_t patched = 0;
   for (torch::jit::Node* n : convs) {
     auto it = groups.find(ir::owner_path(n->input(1), self));

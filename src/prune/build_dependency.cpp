@@ -2,7 +2,6 @@
 // Builds the DependencyGraph by walking the probed forward graph once, in execution order.
 #include <map>
 #include <numeric>
-#include <set>
 
 #include "xcel/core/error.h"
 #include "xcel/core/log.h"
@@ -100,7 +99,7 @@ class Builder {
   void visit(const Node* n);
   void visit_conv(const Node* n);
   void visit_linear(const Node* n);
-  void visit_batch_norm(const Node* n);
+  void visit_per_channel(const Node* n, const ir::OpInfo& op);
   void visit_cat(const Node* n);
   void visit_flatten(const Node* n);
   void visit_binary(const Node* n);
@@ -113,20 +112,6 @@ class Builder {
   std::unordered_map<const Value*, ChannelMap> maps_;
   DependencyGraph dg_;
 };
-
-bool passes_channels(const Node* n) {
-  static const std::set<std::string> ops = {
-      "aten::relu", "aten::relu_", "aten::relu6", "aten::relu6_", "aten::hardtanh", "aten::hardtanh_",
-      "aten::sigmoid", "aten::sigmoid_", "aten::tanh", "aten::tanh_", "aten::silu", "aten::silu_",
-      "aten::hardswish", "aten::hardswish_", "aten::hardsigmoid", "aten::hardsigmoid_", "aten::gelu",
-      "aten::leaky_relu", "aten::leaky_relu_", "aten::elu", "aten::elu_", "aten::mish", "aten::softplus",
-      "aten::clamp", "aten::clamp_", "aten::dropout", "aten::dropout_", "aten::feature_dropout",
-      "aten::alpha_dropout", "aten::contiguous", "aten::clone", "aten::detach", "aten::max_pool1d",
-      "aten::max_pool2d", "aten::avg_pool1d", "aten::avg_pool2d", "aten::adaptive_avg_pool1d",
-      "aten::adaptive_avg_pool2d", "aten::adaptive_max_pool2d", "aten::upsample_nearest2d",
-      "aten::upsample_bilinear2d"};
-  return ops.count(n->kind().toQualString()) > 0;
-}
 
 Builder::Operands Builder::operands(const Node* n) {
   return {n->input(0), map_of(n->input(0)), *fg_.shape(n->input(1)), ir::numel(*fg_.shape(n->output())),
@@ -186,20 +171,28 @@ void Builder::visit_linear(const Node* n) {
   dg_.layers.push_back(cost);
 }
 
-void Builder::visit_batch_norm(const Node* n) {
+// Batch norm, instance norm, PReLU: channels pass through; each per-channel tensor that is a module attribute is
+// cut with them (a single shared value is broadcast and stays).
+void Builder::visit_per_channel(const Node* n, const ir::OpInfo& op) {
   const ChannelMap in = map_of(n->input(0));
-  const bool affine = fg_.shape(n->input(1)) != nullptr;
-  const std::string module = ir::owner_path(affine ? n->input(1) : n->input(3), fg_.self);
-  if (module.empty()) {
-    block(in, "batch norm with computed statistics");
-  } else {
-    if (affine) add_param(module, "weight", false, 0, in);
-    if (fg_.shape(n->input(2)) != nullptr) add_param(module, "bias", false, 0, in);
-    if (fg_.shape(n->input(3)) != nullptr) add_param(module, "running_mean", true, 0, in);
-    if (fg_.shape(n->input(4)) != nullptr) add_param(module, "running_var", true, 0, in);
+  std::string module;
+  for (const ir::ChannelParam& p : op.params) {
+    if (p.input >= n->inputs().size()) continue;
+    const Value* v = n->input(p.input);
+    const ir::Shape* shape = fg_.shape(v);
+    if (shape == nullptr) continue;  // None
+    const std::string owner = ir::owner_path(v, fg_.self);
+    if (owner.empty()) {
+      block(in, op_name(n) + " with computed parameters");
+      break;
+    }
+    if (module.empty()) module = owner;
+    if (!shape->empty() && (*shape)[0] == 1 && in.channels() * in.factor > 1) continue;  // shared (broadcast)
+    add_param(owner, ir::attr_name(v), p.buffer, 0, in);
   }
   maps_[n->output()] = in;
-  dg_.layers.push_back({module, ir::LayerKind::kBatchNorm, in, in, 0, 1, false, true, 0});
+  if (op.layer == ir::LayerKind::kBatchNorm)
+    dg_.layers.push_back({module, ir::LayerKind::kBatchNorm, in, in, 0, 1, false, true, 0});
 }
 
 void Builder::visit_cat(const Node* n) {
@@ -288,24 +281,35 @@ void Builder::visit(const Node* n) {
   }
   if (!any_input_map) return;  // shape arithmetic and other ops that do not carry channels
   if (!has_map(n->input(0)) && k != aten::cat) return visit_opaque(n, op_name(n) + " on a derived tensor");
-  if (k == aten::conv1d || k == aten::conv2d || k == aten::conv3d || k == aten::_convolution) return visit_conv(n);
-  if (k == aten::linear) return visit_linear(n);
-  if (k == aten::batch_norm) return visit_batch_norm(n);
-  if (k == aten::cat) return visit_cat(n);
-  if (k == aten::flatten) return visit_flatten(n);
-  static const std::set<c10::Symbol> binary = {aten::add, aten::add_, aten::sub, aten::sub_, aten::mul,
-                                               aten::mul_, aten::div, aten::div_, aten::rsub};
-  if (binary.count(k)) return visit_binary(n);
-  if (k == aten::mean) {
-    const int r = rank(n->input(0));
-    for (auto d : ir::const_ints(n->input(1)))
-      if (d == 1 || d == 1 - r || d == 0 || d == -r) return visit_opaque(n, "mean over channels");
-    maps_[n->output()] = map_of(n->input(0));
-    return;
-  }
-  if (passes_channels(n) && has_map(n->input(0)) && ir::is_tensor_type(n->output())) {
-    maps_[n->output()] = map_of(n->input(0));
-    return;
+  const ir::OpInfo& op = *ir::op_info(n);
+  switch (op.rule) {
+    case ir::ChannelRule::kConv:
+      return visit_conv(n);
+    case ir::ChannelRule::kLinear:
+      return visit_linear(n);
+    case ir::ChannelRule::kPerChannel:
+      return visit_per_channel(n, op);
+    case ir::ChannelRule::kConcat:
+      return visit_cat(n);
+    case ir::ChannelRule::kFlatten:
+      return visit_flatten(n);
+    case ir::ChannelRule::kBinary:
+      return visit_binary(n);
+    case ir::ChannelRule::kMean: {
+      const int r = rank(n->input(0));
+      for (auto d : ir::const_ints(n->input(1)))
+        if (d == 1 || d == 1 - r || d == 0 || d == -r) return visit_opaque(n, "mean over channels");
+      maps_[n->output()] = map_of(n->input(0));
+      return;
+    }
+    case ir::ChannelRule::kPassThrough:
+      if (ir::is_tensor_type(n->output())) {
+        maps_[n->output()] = map_of(n->input(0));
+        return;
+      }
+      break;
+    case ir::ChannelRule::kShapeOnly:
+      break;
   }
   visit_opaque(n, op_name(n));
 }

@@ -7,7 +7,7 @@
 
 #include "xcel/core/error.h"
 #include "xcel/ir/forward_graph.h"
-#include "xcel/train/tensor_data.h"
+#include "xcel/data/tensors.h"
 
 namespace xcel::prune {
 namespace {
@@ -67,7 +67,7 @@ Reconstructor::Reconstructor(const torch::jit::Module& original, const Dependenc
   }
   torch::Generator gen = at::detail::createCPUGenerator(opts.seed);
   for (std::int64_t begin = 0; begin < n_img; begin += opts.chunk) {
-    at::Tensor x = train::images(calib, begin, std::min(begin + opts.chunk, n_img));
+    at::Tensor x = data::images(calib, begin, std::min(begin + opts.chunk, n_img));
     auto values = ir::run_probe(fg, x, wanted);
     for (size_t i = 0; i < layers_.size(); ++i) {
       Layer& l = *layers_[i];

@@ -4,7 +4,7 @@
 #include "xcel/core/error.h"
 #include "xcel/core/log.h"
 #include "xcel/prune/engine.h"
-#include "xcel/train/tensor_data.h"
+#include "xcel/data/tensors.h"
 
 namespace xcel::prune {
 namespace {
@@ -50,7 +50,7 @@ int recalibrate_batch_norm(torch::jit::Module& module, const data::ImageSet& cal
       if (bn.module.hasattr("num_batches_tracked")) bn.module.attr("num_batches_tracked").toTensor().zero_();
     }
     module.train();
-    module.forward({train::images(calib, begin, end)});
+    module.forward({data::images(calib, begin, end)});
     module.eval();
     // One step from (0, 1) with momentum m leaves m*mean and (1-m) + m*var.
     for (auto& bn : bns) {

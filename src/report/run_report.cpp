@@ -11,6 +11,7 @@
 
 #include "xcel/core/error.h"
 #include "xcel/core/fs.h"
+#include "xcel/core/run_dir.h"
 #include "xcel/report/svg.h"
 #include "xcel/report/table.h"
 
@@ -63,17 +64,19 @@ Run load_run(const std::string& dir) {
   XCEL_CHECK(fs::is_directory(dir), ExitCode::kInput, "run directory '{}' not found", dir);
   Run r;
   r.dir = dir;
-  auto summary = read_json(dir + "/summary.json");
+  const RunDir run(dir);
+  const RunDir ft = run.sub(RunDir::kFinetuneDir);
+  auto summary = read_json(run.file(RunDir::kSummary));
   XCEL_CHECK(summary.has_value(), ExitCode::kInput,
              "'{}' holds no finished xcel run (no summary.json); finish it with xcel prune --resume --out {}", dir, dir);
   r.summary = *summary;
-  r.config = read_json(dir + "/config.json").value_or(json::object());
-  r.policy = read_json(dir + "/policy.json").value_or(json::object());
-  r.profile = read_json(dir + "/profile.json").value_or(json::object());
-  r.finetune = read_json(dir + "/finetune/summary.json").value_or(json::object());
+  r.config = read_json(run.file(RunDir::kConfig)).value_or(json::object());
+  r.policy = read_json(run.file(RunDir::kPolicy)).value_or(json::object());
+  r.profile = read_json(run.file(RunDir::kProfile)).value_or(json::object());
+  r.finetune = read_json(ft.file(RunDir::kSummary)).value_or(json::object());
   if (r.finetune.empty() && r.summary.contains("finetune")) r.finetune = r.summary.at("finetune");
-  r.episodes = read_jsonl(dir + "/episodes.jsonl");
-  r.finetune_history = read_jsonl(dir + "/finetune/history.jsonl");
+  r.episodes = read_jsonl(run.file(RunDir::kEpisodes));
+  r.finetune_history = read_jsonl(ft.file(RunDir::kHistory));
   return r;
 }
 
@@ -426,7 +429,7 @@ std::string render_run_report(const std::string& dir) {
 }
 
 std::string write_run_report(const std::string& dir) {
-  const std::string path = dir + "/report.html";
+  const std::string path = RunDir(dir).file(RunDir::kReport);
   fs::write_file_atomic(path, render_run_report(dir));
   return path;
 }

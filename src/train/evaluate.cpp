@@ -6,24 +6,17 @@
 #include <chrono>
 
 #include "xcel/core/error.h"
-#include "xcel/core/fs.h"
 #include "xcel/core/log.h"
 #include "xcel/ir/model.h"
-#include "xcel/latency/host_bench.h"
-#include "xcel/train/tensor_data.h"
+#include "xcel/data/tensors.h"
 
 namespace xcel::train {
 
-TensorSet to_tensors(const data::ImageSet& set) {
-  return {images(set, 0, set.size()), labels(set, 0, set.size()), set.name, set.num_classes,
-          {set.channels, set.height, set.width}};
-}
-
-Accuracy evaluate(torch::jit::Module& module, const TensorSet& set, int batch, bool optimize) {
+Accuracy evaluate(torch::jit::Module& module, const data::TensorSet& set, int batch, bool optimize) {
   return evaluate(module, set, batch, optimize, nullptr);
 }
 
-Accuracy evaluate(torch::jit::Module& module_in, const TensorSet& set, int batch, bool optimize,
+Accuracy evaluate(torch::jit::Module& module_in, const data::TensorSet& set, int batch, bool optimize,
                   const EvalMonitor& monitor) {
   XCEL_CHECK(batch >= 1, ExitCode::kUsage, "--batch must be at least 1 (got {})", batch);
   const bool was_training = module_in.is_training();
@@ -72,31 +65,7 @@ Accuracy evaluate(torch::jit::Module& module_in, const TensorSet& set, int batch
 }
 
 Accuracy evaluate(torch::jit::Module& module, const data::ImageSet& set, int batch, bool optimize) {
-  return evaluate(module, to_tensors(set), batch, optimize);
-}
-
-EvalReport run_eval(const EvalOptions& opts) {
-  ir::set_threads(opts.threads);
-  EvalReport r;
-  r.model = opts.model;
-  r.data = opts.data;
-  r.split = opts.split;
-  r.threads = opts.threads;
-  r.blas = runtime::blas_info();
-  auto spec = data::parse_spec(opts.data);
-  auto split = data::parse_split(opts.split);
-  auto module = ir::load_model(opts.model);
-  data::ImageSet set = data::load_split(spec, split, opts.split_opts);
-  if (opts.limit > 0 && opts.limit < set.size()) set = data::head(set, opts.limit, set.name);
-  const ir::Shape one{1, set.channels, set.height, set.width};
-  r.summary = ir::analyze(module, one);
-  r.summary.path = opts.model;
-  r.summary.file_bytes = fs::file_size(opts.model);
-  auto t0 = std::chrono::steady_clock::now();
-  r.accuracy = evaluate(module, set, opts.batch);
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (opts.bench_runs > 0) r.latency_ms = latency::bench_host(module, one, opts.bench_warmup, opts.bench_runs);
-  return r;
+  return evaluate(module, data::to_tensors(set), batch, optimize);
 }
 
 }  // namespace xcel::train

@@ -2,12 +2,15 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 #include "test_env.h"
 #include "xcel/core/error.h"
 #include "xcel/core/fs.h"
+#include "xcel/core/run_dir.h"
 #include "xcel/core/runtime.h"
 #include "xcel/core/stats.h"
-#include "xcel/ir/summary.h"
+#include "xcel/core/subprocess.h"
 
 namespace xcel {
 namespace {
@@ -54,18 +57,82 @@ TEST(Fs, WriteAtomicReplacesWholeFileAndLeavesNoTemp) {
                      "/nonexistent-dir/x.txt");
 }
 
-TEST(Shape, ParsesCommasAndX) {
-  EXPECT_EQ(ir::parse_shape("1,3,224,224"), (ir::Shape{1, 3, 224, 224}));
-  EXPECT_EQ(ir::parse_shape("1x1x28x28"), (ir::Shape{1, 1, 28, 28}));
-  test::expect_error([] { ir::parse_shape("1,a,28"); }, ExitCode::kUsage, "bad shape");
-  test::expect_error([] { ir::parse_shape("1,0,28,28"); }, ExitCode::kUsage, "bad shape");
-  test::expect_error([] { ir::parse_shape("5"); }, ExitCode::kUsage, "N,C,H,W");
+TEST(Shell, QuotingKeepsOneWord) {
+  EXPECT_EQ(shell_quote("a b"), "'a b'");
+  EXPECT_EQ(shell_quote("it's;rm"), "'it'\\''s;rm'");
+  ProcessResult r = run_process({"sh", "-c", "printf '%s|' " + shell_quote("x y;z 'q'")}, 10);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "x y;z 'q'|");
+  ProcessResult slow = run_process({"sleep", "5"}, 0.2);
+  EXPECT_TRUE(slow.timed_out);
+  EXPECT_FALSE(run_process({"no-such-program-xcel"}, 1).started);
 }
 
-TEST(Runtime, BlasInfoNamesAProviderWhenLinked) {
-  // base_tests links no BLAS: the answer must be empty or name a real file, never crash.
+// A scratch directory removed at the end of the test.
+struct ScratchDir {
+  std::filesystem::path path = std::filesystem::temp_directory_path() / ("xcel_core_test_" + std::to_string(::getpid()));
+  ScratchDir() {
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~ScratchDir() { std::filesystem::remove_all(path); }
+  std::string str() const { return path.string(); }
+};
+
+TEST(RunDir, NewRunRefusesInputsOtherRunsAndFiles) {
+  ScratchDir tmp;
+  const RunDir run(tmp.str() + "/run");
+  EXPECT_NO_THROW(run.start_new("search", {tmp.str() + "/model.pt"}));
+  // An input that is the directory itself, or that a run would write over.
+  test::expect_error([&] { run.start_new("search", {run.path()}); }, ExitCode::kUsage, "would overwrite the input model");
+  run.create();
+  run.write(RunDir::kBest, "weights");
+  test::expect_error([&] { run.start_new("search", {run.file(RunDir::kBest)}); }, ExitCode::kUsage,
+                     "would overwrite the input model");
+  // A directory that holds a run (a checkpoint, or a finished summary) is not started again.
+  run.write_state({{"next_episode", 3}});
+  test::expect_error([&] { run.start_new("search", {}); }, ExitCode::kUsage, "already holds a search; continue it with --resume");
+  EXPECT_NO_THROW(run.require_checkpoint("search"));
+  const RunDir done(tmp.str() + "/done");
+  done.create();
+  done.write_json(RunDir::kSummary, {{"ok", true}});
+  test::expect_error([&] { done.start_new("fine-tuning run", {}); }, ExitCode::kUsage, "already holds a fine-tuning run");
+  // --out naming a file.
+  test::expect_error([&] { RunDir(run.file(RunDir::kBest)).start_new("search", {}); }, ExitCode::kUsage, "is not a directory");
+  test::expect_error([] { RunDir("").start_new("search", {}); }, ExitCode::kUsage, "--out DIR is required");
+}
+
+TEST(RunDir, ResumeNeedsACheckpointAndReadsTheSavedConfig) {
+  ScratchDir tmp;
+  const RunDir run(tmp.str() + "/run");
+  test::expect_error([&] { run.require_checkpoint("search"); }, ExitCode::kInput, "has no checkpoint of a search");
+  run.create();
+  run.write_json(RunDir::kConfig, {{"episodes", 7}});
+  EXPECT_EQ(run.resumed_config<nlohmann::json>().at("episodes"), 7);
+  run.write(RunDir::kConfig, "{ not json");
+  test::expect_error([&] { run.resumed_config<nlohmann::json>(); }, ExitCode::kInput, "config.json");
+}
+
+TEST(RunDir, LinesStateAndInterruptMessage) {
+  ScratchDir tmp;
+  const RunDir run(tmp.str());
+  run.create();
+  EXPECT_TRUE(run.read_lines(RunDir::kEpisodes).empty());
+  run.write_lines(RunDir::kEpisodes, {"{\"a\":1}", "{\"a\":2}"});
+  EXPECT_EQ(run.read_lines(RunDir::kEpisodes), (std::vector<std::string>{"{\"a\":1}", "{\"a\":2}"}));
+  run.write_state({{"epoch", 2}});
+  EXPECT_EQ(run.read_state().at("epoch"), 2);
+  EXPECT_EQ(run.sub(RunDir::kFinetuneDir).path(), tmp.str() + "/finetune");
+  test::expect_error([&] { run.interrupted("after episode 3/9", "prune"); }, ExitCode::kInterrupted,
+                     "interrupted after episode 3/9; state saved, continue with: xcel prune --resume --out " + tmp.str());
+}
+
+TEST(Runtime, TestBinariesUseOpenBlas) {
+  // Every xcel executable, test binaries included, links OpenBLAS first (CMakeLists.txt).
   auto info = runtime::blas_info();
-  if (!info.library.empty()) EXPECT_TRUE(fs::exists(info.library)) << info.library;
+  EXPECT_TRUE(info.is_openblas) << "sgemm_ comes from " << info.library;
+  EXPECT_TRUE(fs::exists(info.library)) << info.library;
+  EXPECT_FALSE(info.config.empty());
 }
 
 }  // namespace

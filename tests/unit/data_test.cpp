@@ -6,7 +6,9 @@
 
 #include "test_env.h"
 #include "xcel/core/error.h"
+#include "xcel/data/augment.h"
 #include "xcel/data/dataset.h"
+#include "xcel/data/tensors.h"
 
 namespace xcel::data {
 namespace {
@@ -100,6 +102,103 @@ TEST(Cifar10, ReadsRecordsAndRejectsPartialOnes) {
   write("test_batch.bin", 3, 100);
   test::expect_error([&] { load_set(spec, false); }, ExitCode::kInput, "test_batch.bin' has");
   std::filesystem::remove_all(dir);
+}
+
+// Four 1x3x4 images whose pixel values encode (image, row, column).
+ImageSet tiny() {
+  ImageSet s;
+  s.name = "tiny";
+  s.channels = 1;
+  s.height = 3;
+  s.width = 4;
+  s.num_classes = 2;
+  for (int i = 0; i < 4; ++i) {
+    for (int y = 0; y < 3; ++y)
+      for (int x = 0; x < 4; ++x) s.pixels.push_back(static_cast<std::uint8_t>(100 * (i % 2) + 10 * y + x + 1));
+    s.labels.push_back(i % 2);
+  }
+  return s;
+}
+
+TEST(Augment, NoneScalesToUnitRangeInIndexOrder) {
+  auto s = tiny();
+  std::vector<std::int64_t> idx{3, 0};
+  std::vector<float> out;
+  data::fill_batch(s, idx.data(), 2, {}, 7, out);
+  ASSERT_EQ(out.size(), 24u);
+  EXPECT_FLOAT_EQ(out[0], (100 + 1) / 255.0f);   // image 3, (0, 0)
+  EXPECT_FLOAT_EQ(out[11], (100 + 24) / 255.0f);  // image 3, (2, 3)
+  EXPECT_FLOAT_EQ(out[12], 1 / 255.0f);           // image 0, (0, 0)
+}
+
+TEST(Augment, FlipMirrorsRowsAndCropShiftsWithZeroPadding) {
+  auto s = tiny();
+  std::vector<std::int64_t> idx(64, 0);  // the same image 64 times: both flips and several shifts appear
+  std::vector<float> out;
+  data::fill_batch(s, idx.data(), 64, {0, true}, 1, out);
+  int flipped = 0;
+  for (int k = 0; k < 64; ++k) {
+    const float* img = out.data() + k * 12;
+    const bool f = img[0] == 4 / 255.0f;  // (0, 0) holds the last column
+    if (f) {
+      ++flipped;
+      for (int y = 0; y < 3; ++y)
+        for (int x = 0; x < 4; ++x) EXPECT_FLOAT_EQ(img[y * 4 + x], (10 * y + (3 - x) + 1) / 255.0f);
+    } else {
+      EXPECT_FLOAT_EQ(img[0], 1 / 255.0f);
+    }
+  }
+  EXPECT_GT(flipped, 10);
+  EXPECT_LT(flipped, 54);
+  data::fill_batch(s, idx.data(), 64, {1, false}, 1, out);
+  int zeros = 0;
+  for (int k = 0; k < 64; ++k) {
+    const float* img = out.data() + k * 12;
+    // Every pixel is either padding or the source pixel at a shift of at most one in each direction.
+    for (int y = 0; y < 3; ++y) {
+      for (int x = 0; x < 4; ++x) {
+        const float v = img[y * 4 + x] * 255.0f;
+        if (v == 0) {
+          ++zeros;
+          continue;
+        }
+        const int sy = (static_cast<int>(std::lround(v)) - 1) / 10, sx = (static_cast<int>(std::lround(v)) - 1) % 10;
+        EXPECT_LE(std::abs(sy - y), 1);
+        EXPECT_LE(std::abs(sx - x), 1);
+      }
+    }
+  }
+  EXPECT_GT(zeros, 0);
+}
+
+TEST(Augment, SameSeedSameBatch) {
+  auto s = tiny();
+  std::vector<std::int64_t> idx{0, 1, 2, 3};
+  std::vector<float> a, b, c;
+  data::fill_batch(s, idx.data(), 4, {2, true}, 42, a);
+  data::fill_batch(s, idx.data(), 4, {2, true}, 42, b);
+  data::fill_batch(s, idx.data(), 4, {2, true}, 43, c);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+}
+
+TEST(Augment, AutoMirrorsClothesButNotDigits) {
+  auto fashion = data::parse_spec("fashion-mnist");
+  auto digits = data::parse_spec("idx:" + test::fixtures() + "/idx_small");
+  EXPECT_EQ(data::parse_augment("auto", fashion, 28).str(), "crop2+flip");
+  EXPECT_EQ(data::parse_augment("auto", digits, 28).str(), "crop2");
+  EXPECT_EQ(data::parse_augment("crop-flip", digits, 32).str(), "crop4+flip");
+  EXPECT_EQ(data::parse_augment("none", fashion, 28).str(), "none");
+  test::expect_error([&] { data::parse_augment("rotate", fashion, 28); }, ExitCode::kUsage, "--augment 'rotate'");
+}
+
+TEST(TensorData, ScalesToUnitRange) {
+  ImageSet set = load_split(idx("idx_small"), Split::kTest, {});
+  at::Tensor x = images(set, 10, 20);
+  EXPECT_EQ(x.sizes().vec(), (std::vector<std::int64_t>{10, 1, 28, 28}));
+  EXPECT_FLOAT_EQ(x[0][0][0][0].item<float>(), set.pixels[10 * 784] / 255.0f);
+  EXPECT_LE(x.max().item<float>(), 1.0f);
+  EXPECT_EQ(labels(set, 10, 20)[3].item<std::int64_t>(), set.labels[13]);
 }
 
 }  // namespace

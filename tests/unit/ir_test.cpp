@@ -1,11 +1,13 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 #include <fstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "test_env.h"
 #include "xcel/core/error.h"
 #include "xcel/ir/model.h"
+#include "xcel/ir/ops.h"
 
 namespace xcel::ir {
 namespace {
@@ -33,6 +35,44 @@ void check_against_pytorch(const std::string& name) {
     EXPECT_EQ(s.layers[i].flops, rows[i].at("flops").get<std::int64_t>()) << s.layers[i].name;
     EXPECT_EQ(s.layers[i].output_shape, rows[i].at("out_shape").get<Shape>()) << s.layers[i].name;
   }
+}
+
+TEST(Shape, ParsesCommasAndX) {
+  EXPECT_EQ(ir::parse_shape("1,3,224,224"), (ir::Shape{1, 3, 224, 224}));
+  EXPECT_EQ(ir::parse_shape("1x1x28x28"), (ir::Shape{1, 1, 28, 28}));
+  test::expect_error([] { ir::parse_shape("1,a,28"); }, ExitCode::kUsage, "bad shape");
+  test::expect_error([] { ir::parse_shape("1,0,28,28"); }, ExitCode::kUsage, "bad shape");
+  test::expect_error([] { ir::parse_shape("5"); }, ExitCode::kUsage, "N,C,H,W");
+}
+
+TEST(Ops, RegistryEntriesAreUniqueAndConsistent) {
+  std::set<std::string> kinds;
+  for (const auto& op : all_ops()) {
+    EXPECT_TRUE(kinds.insert(op.kind).second) << "twice: " << op.kind;
+    EXPECT_EQ(find_op(op.kind), &op);
+    if (op.rule == ChannelRule::kConv) {
+      EXPECT_TRUE(op.groups_arg && op.layer == LayerKind::kConv) << op.kind;
+    }
+    if (!op.params.empty()) {
+      EXPECT_EQ(op.rule, ChannelRule::kPerChannel) << op.kind;
+    }
+  }
+  EXPECT_EQ(find_op("aten::roll"), nullptr);
+  EXPECT_EQ(find_op("aten::batch_norm")->layer, LayerKind::kBatchNorm);
+  EXPECT_EQ(find_op("aten::batch_norm")->training_arg, 5u);
+  EXPECT_EQ(find_op("aten::instance_norm")->rule, ChannelRule::kPerChannel);
+  EXPECT_FALSE(find_op("aten::instance_norm")->layer.has_value());  // not a row of the layer table
+  EXPECT_EQ(find_op("aten::prelu")->params.size(), 1u);
+  EXPECT_EQ(find_op("aten::hardswish")->rule, ChannelRule::kPassThrough);
+}
+
+TEST(Ops, PerChannelOpsAreUnderstoodButNotLayers) {
+  // Instance norm and PReLU are known (no "not understood" entry) and leave the layer table to conv/linear.
+  auto s = inspect_file(model_path("per_channel"), {1, 1, 28, 28});
+  EXPECT_TRUE(s.unknown_ops.empty());
+  ASSERT_EQ(s.layers.size(), 3u);
+  EXPECT_EQ(s.layers[0].name, "conv1");
+  EXPECT_EQ(s.layers[2].kind, LayerKind::kLinear);
 }
 
 TEST(Inspect, PlainScripted) { check_against_pytorch("plain"); }

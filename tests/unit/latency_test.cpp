@@ -1,10 +1,13 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
-// Units of the latency oracle without a device: benchmark output parsers, `adb devices -l` parsing, target
-// matching, the target schema, the roofline estimate, shell quoting.
+// Units of the latency module without a device: benchmark output parsers, the roofline estimate, in-process
+// timing, the oracle's local backend for files, modules and single layers, per-layer profiles.
 #include "test_env.h"
 #include "xcel/core/error.h"
-#include "xcel/core/subprocess.h"
+#include "xcel/device/target.h"
+#include "xcel/ir/model.h"
+#include "xcel/latency/host_bench.h"
 #include "xcel/latency/oracle.h"
+#include "xcel/latency/profile.h"
 
 namespace xcel::latency {
 namespace {
@@ -40,46 +43,8 @@ TEST(Parsers, TfliteBenchmarkModel) {
   EXPECT_DOUBLE_EQ(parse_tflite_benchmark("Inference (avg): 1500\n").median, 1.5);
 }
 
-TEST(Adb, DevicesListStatesAndModels) {
-  auto d = parse_adb_devices(
-      "* daemon started successfully\nList of devices attached\n"
-      "FA7AB1A00123\tdevice usb:1-1 product:sailfish model:Pixel device:sailfish transport_id:3\n"
-      "R58M12345\tunauthorized usb:1-2 transport_id:4\n"
-      "emulator-5554\toffline transport_id:5\n\n");
-  ASSERT_EQ(d.size(), 3u);
-  EXPECT_EQ(d[0].serial, "FA7AB1A00123");
-  EXPECT_EQ(d[0].model, "Pixel");
-  EXPECT_EQ(d[1].state, "unauthorized");
-  EXPECT_EQ(d[2].state, "offline");
-}
-
-TEST(Targets, BundledProfilesPassTheSchemaAndMatchRulesWork) {
-  for (const char* name : {"pixel1", "pixel6", "galaxy-s23", "host"}) EXPECT_NO_THROW(search::load_target(name)) << name;
-  const auto t = search::load_target("pixel1");
-  EXPECT_EQ(t.kind, "android");
-  EXPECT_EQ(t.benchmark.taskset, "c");
-  EXPECT_TRUE(matches(t, {{"ro.product.model", "Pixel XL"}, {"ro.board.platform", "msm8996"}}));
-  EXPECT_FALSE(matches(t, {{"ro.product.model", "Pixel XL"}, {"ro.board.platform", "gs101"}}));
-}
-
-TEST(Targets, SchemaErrorsNameTheField) {
-  auto j = search::load_target("pixel1").raw;
-  auto bad = j;
-  bad["benchmark"]["taskset"] = "0xZZ";
-  test::expect_error([&] { search::parse_target(bad, "t.json"); }, ExitCode::kInput, "'benchmark.taskset'");
-  bad = j;
-  bad["roofline"].erase("memory_gbs");
-  test::expect_error([&] { search::parse_target(bad, "t.json"); }, ExitCode::kInput, "missing field 'roofline.memory_gbs'");
-  bad = j;
-  bad["round_too"] = 4;
-  test::expect_error([&] { search::parse_target(bad, "t.json"); }, ExitCode::kInput, "unknown field 'round_too'");
-  bad = j;
-  bad.erase("device_match");
-  test::expect_error([&] { search::parse_target(bad, "t.json"); }, ExitCode::kInput, "needs 'device_match'");
-}
-
 TEST(Roofline, ComputeBoundLayersScaleWithFlopsAndAreLabelledEstimated) {
-  const auto t = search::load_target("pixel1");
+  const auto t = device::load_target("pixel1");
   ir::ModelSummary s;
   ir::Layer l;
   l.flops = 86000000;  // 2 x 86 M FLOPs at 17.2 GFLOP/s = 10 ms, far above the memory time
@@ -93,15 +58,66 @@ TEST(Roofline, ComputeBoundLayersScaleWithFlopsAndAreLabelledEstimated) {
   EXPECT_NEAR(roofline_estimate(t, s, 4).ms.median, 5.0, 1e-9);  // capped at the profile's 2 cores
 }
 
-TEST(Shell, QuotingKeepsOneWord) {
-  EXPECT_EQ(shell_quote("a b"), "'a b'");
-  EXPECT_EQ(shell_quote("it's;rm"), "'it'\\''s;rm'");
-  ProcessResult r = run_process({"sh", "-c", "printf '%s|' " + shell_quote("x y;z 'q'")}, 10);
-  EXPECT_EQ(r.exit_code, 0);
-  EXPECT_EQ(r.out, "x y;z 'q'|");
-  ProcessResult slow = run_process({"sleep", "5"}, 0.2);
-  EXPECT_TRUE(slow.timed_out);
-  EXPECT_FALSE(run_process({"no-such-program-xcel"}, 1).started);
+TEST(HostBench, ReportsSpread) {
+  auto m = ir::load_model(test::fixtures() + "/plain.pt");
+  Stats s = bench_host(m, {1, 1, 28, 28}, 2, 15);
+  EXPECT_EQ(s.n, 15);
+  EXPECT_GT(s.median, 0);
+  EXPECT_LE(s.p10, s.median);
+  EXPECT_LE(s.median, s.p90);
+}
+
+TEST(Oracle, LocalBackendTimesFilesModulesAndLayersAlike) {
+  const std::string path = test::fixtures() + "/plain.pt";
+  auto module = ir::load_model(path);
+  ir::ModelSummary summary = ir::analyze(module, {1, 1, 28, 28});
+  OracleOptions o;
+  o.runs = 7;
+  o.warmup = 1;
+  o.use_cache = false;
+  auto oracle = make_oracle(device::load_target("host"), o);
+  EXPECT_EQ(oracle->backend(), "local");
+  const Latency file = oracle->latency(path, summary);
+  const Latency memory = oracle->latency(module, summary);
+  const Latency layer = oracle->layer(summary.layers.front());
+  for (const Latency* l : {&file, &memory, &layer}) {
+    EXPECT_EQ(l->source, "measured");
+    EXPECT_EQ(l->device, "host");
+    EXPECT_EQ(l->ms.n, 7);
+    EXPECT_GT(l->ms.median, 0);
+  }
+  EXPECT_EQ(file.model_hash, file_hash(path));
+  EXPECT_TRUE(memory.model_hash.empty());  // nothing on disk to hash
+}
+
+TEST(Oracle, DefaultLayerAndModuleMeasurementsGoThroughFiles) {
+  // The roofline backend estimates from files only; layers and modules reach it as scratch files.
+  auto module = ir::load_model(test::fixtures() + "/plain.pt");
+  ir::ModelSummary summary = ir::analyze(module, {1, 1, 28, 28});
+  OracleOptions o;
+  o.backend = "roofline";
+  auto oracle = make_oracle(device::load_target("pixel1"), o);
+  const Latency whole = oracle->latency(module, summary);
+  EXPECT_EQ(whole.source, "estimated");
+  EXPECT_FALSE(whole.model_hash.empty());
+  double layers = 0;
+  for (const auto& l : summary.layers) layers += oracle->layer(l).ms.median;
+  EXPECT_NEAR(whole.ms.median, layers, 1e-9);  // the roofline model is a sum over layers
+}
+
+TEST(Profile, EveryLayerTimedAndTheRestIsOther) {
+  auto module = ir::load_model(test::fixtures() + "/plain.pt");
+  ir::ModelSummary summary = ir::analyze(module, {1, 1, 28, 28});
+  summary.path = "plain.pt";
+  auto oracle = make_host_oracle(1);
+  const Profile p = profile_model(*oracle, module, summary);
+  ASSERT_EQ(p.layers.size(), summary.layers.size());
+  double sum = 0;
+  for (const auto& l : p.layers) sum += l.ms.median;
+  EXPECT_NEAR(p.layers_ms, sum, 1e-12);
+  EXPECT_NEAR(p.other_ms, std::max(0.0, p.total_ms.median - sum), 1e-12);
+  EXPECT_EQ(p.device, "host");
+  EXPECT_EQ(p.model, "plain.pt");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 // Correctness proofs of the pruning engine on the fixture models, torchvision's resnet18 / mobilenet_v2 and
 // the bundled models: identity at ratio 1, exact removal of channels that were zero, exact FLOPs prediction.
+#include <algorithm>
 #include <random>
 
 #include "test_env.h"
@@ -118,7 +119,8 @@ INSTANTIATE_TEST_SUITE_P(
     Models, PruneModels,
     ::testing::Values(Case{"plain", "plain.pt", {1, 1, 28, 28}}, Case{"plain_traced", "plain_traced.pt", {1, 1, 28, 28}},
                       Case{"residual", "residual.pt", {1, 1, 28, 28}}, Case{"depthwise", "depthwise.pt", {1, 1, 28, 28}},
-                      Case{"concat", "concat.pt", {1, 1, 28, 28}}, Case{"resnet18", "resnet18.pt", {1, 3, 224, 224}},
+                      Case{"concat", "concat.pt", {1, 1, 28, 28}}, Case{"per_channel", "per_channel.pt", {1, 1, 28, 28}},
+                      Case{"resnet18", "resnet18.pt", {1, 3, 224, 224}},
                       Case{"mobilenet_v2", "mobilenet_v2.pt", {1, 3, 224, 224}},
                       Case{"bundled_vgg", "@models/vgg.pt", {1, 1, 28, 28}},
                       Case{"bundled_resnet", "@models/resnet.pt", {1, 1, 28, 28}},
@@ -163,6 +165,22 @@ TEST(Groups, UnknownOpBlocksItsChannels) {
   ASSERT_GE(conv, 0);
   EXPECT_FALSE(dg.groups[conv].prunable);
   EXPECT_NE(dg.groups[conv].reason.find("aten::roll"), std::string::npos);
+}
+
+TEST(PerChannel, InstanceNormAndPreluAreCutWithTheirChannels) {
+  auto dg = graph_of("per_channel");
+  // conv1's channels pass instance norm and a per-channel PReLU into conv2: one prunable group that cuts all of
+  // their parameters; conv2's pass a parameter-free instance norm and a shared-slope PReLU to the classifier.
+  ASSERT_TRUE(in_group(dg, "conv1", "norm1") && in_group(dg, "conv1", "act1") && in_group(dg, "conv1", "conv2"));
+  EXPECT_TRUE(dg.groups[dg.find_group("conv1")].prunable);
+  EXPECT_TRUE(dg.groups[dg.find_group("conv2")].prunable) << dg.groups[dg.find_group("conv2")].reason;
+  EXPECT_FALSE(in_group(dg, "conv2", "act2"));  // its single slope is broadcast, never cut
+  std::vector<std::string> cut;
+  for (const auto& p : dg.params)
+    if (p.module == "norm1" || p.module == "act1") cut.push_back(p.module + "." + p.name);
+  std::sort(cut.begin(), cut.end());
+  EXPECT_EQ(cut, (std::vector<std::string>{"act1.weight", "norm1.bias", "norm1.running_mean", "norm1.running_var",
+                                           "norm1.weight"}));
 }
 
 TEST(Policy, KeepCountRoundsAndNeverDropsToZero) {

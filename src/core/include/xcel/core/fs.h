@@ -1,0 +1,28 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace xcel::fs {
+
+bool exists(const std::string& path);
+bool is_directory(const std::string& path);
+std::int64_t file_size(const std::string& path);
+/// True when both paths name the same existing file (after resolving links), or are the same path.
+bool same_file(const std::string& a, const std::string& b);
+
+/// Writes `content` to `path` atomically: a temporary file in the same directory, then rename.
+void write_file_atomic(const std::string& path, const std::string& content);
+
+/// A temporary path beside `path` for atomic writes (same directory, unique per process).
+std::string temp_path_beside(const std::string& path);
+
+/// Parses a JSON file; Error(kInput) naming the file when it is missing or not JSON.
+nlohmann::json read_json(const std::string& path);
+
+/// Renames `tmp` to `path`, removing `tmp` on failure; throws Error(kInput) naming `path`.
+void commit_atomic(const std::string& tmp, const std::string& path);
+
+}  // namespace xcel::fs

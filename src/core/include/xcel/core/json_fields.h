@@ -1,0 +1,37 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#pragma once
+/// One list of (JSON key, member) pairs that serves both directions, for option structs whose keys are not
+/// their member names (so nlohmann's DEFINE_TYPE macros do not fit):
+///   template <class F, class O> void fields(F&& f, O& o) { f("out", o.out_dir); f("seed", o.split.seed, 0); }
+///   void to_json(json& j, const Options& o) { j = json::object(); fields(JsonWriter{j}, o); }
+///   void from_json(const json& j, Options& o) { fields(JsonReader{j}, o); }
+/// A field given with a fallback may be missing from files written by older versions.
+#include <nlohmann/json.hpp>
+
+namespace xcel {
+
+struct JsonWriter {
+  nlohmann::json& j;
+  template <typename T>
+  void operator()(const char* key, const T& value) const {
+    j[key] = value;
+  }
+  template <typename T, typename D>
+  void operator()(const char* key, const T& value, const D&) const {
+    j[key] = value;
+  }
+};
+
+struct JsonReader {
+  const nlohmann::json& j;
+  template <typename T>
+  void operator()(const char* key, T& value) const {
+    value = j.at(key).get<T>();
+  }
+  template <typename T, typename D>
+  void operator()(const char* key, T& value, const D& fallback) const {
+    value = j.contains(key) ? j.at(key).get<T>() : static_cast<T>(fallback);
+  }
+};
+
+}  // namespace xcel

@@ -1,0 +1,27 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#include "xcel/data/tensors.h"
+
+#include "xcel/core/error.h"
+
+namespace xcel::data {
+
+at::Tensor images(const ImageSet& set, std::int64_t begin, std::int64_t end) {
+  XCEL_ASSERT(0 <= begin && begin <= end && end <= set.size(), "bad range [{}, {})", begin, end);
+  auto* p = const_cast<std::uint8_t*>(set.pixels.data()) + begin * set.image_bytes();
+  return torch::from_blob(p, {end - begin, set.channels, set.height, set.width}, torch::kUInt8)
+      .to(torch::kFloat32)
+      .div_(255.0f);
+}
+
+at::Tensor labels(const ImageSet& set, std::int64_t begin, std::int64_t end) {
+  XCEL_ASSERT(0 <= begin && begin <= end && end <= set.size(), "bad range [{}, {})", begin, end);
+  auto* p = const_cast<std::int64_t*>(set.labels.data()) + begin;
+  return torch::from_blob(p, {end - begin}, torch::kInt64).clone();
+}
+
+TensorSet to_tensors(const ImageSet& set) {
+  return {images(set, 0, set.size()), labels(set, 0, set.size()), set.name, set.num_classes,
+          {set.channels, set.height, set.width}};
+}
+
+}  // namespace xcel::data

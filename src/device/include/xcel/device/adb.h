@@ -1,0 +1,45 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#pragma once
+/// Android devices over adb: listing, getprop facts, matching a device to a target profile, and the adb
+/// client every device-side command goes through (argument vectors, no host shell). No LibTorch here.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "xcel/core/subprocess.h"
+#include "xcel/device/target.h"
+
+namespace xcel::device {
+
+struct AdbDevice {
+  std::string serial, state;  // state: device | unauthorized | offline | ...
+  std::string model, product;  // from `adb devices -l` (when the device is authorized)
+};
+
+/// Runs `adb ARGS...` with a timeout; Error(kDevice) when adb cannot be started.
+ProcessResult adb(const std::vector<std::string>& args, double timeout);
+/// The first non-blank line of a command's output ("(no output)" when there is none), for error messages.
+std::string first_line(const std::string& s);
+/// True when adb's output says the device went away (unplugged, offline, unauthorized).
+bool device_gone(const std::string& text);
+
+/// Parses `adb devices -l` output.
+std::vector<AdbDevice> parse_adb_devices(const std::string& text);
+/// Runs `adb devices -l`; Error(kDevice) when adb is missing or fails.
+std::vector<AdbDevice> adb_devices();
+/// getprop values of a device (the keys asked for, plus model / SoC / ABI).
+std::vector<std::pair<std::string, std::string>> adb_getprops(const std::string& serial,
+                                                              const std::vector<std::string>& keys);
+/// True when every rule of the target's device_match accepts the device's properties.
+bool matches(const TargetProfile& target, const std::vector<std::pair<std::string, std::string>>& props);
+
+
+struct SelectedDevice {
+  std::string serial;
+  std::vector<std::pair<std::string, std::string>> props;  // model first, then SoC, ABI and the profile's keys
+};
+/// The device to measure `target` on: `serial` when given (a warning if it does not match), else the first
+/// connected device that matches the profile. Error(kDevice) that says what to do when none can be used.
+SelectedDevice select_device(const TargetProfile& target, const std::string& serial);
+
+}  // namespace xcel::device

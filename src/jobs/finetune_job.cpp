@@ -1,0 +1,115 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+// `xcel finetune`: options and run directory (new or resumed), data and models, the training loop, summary.
+#include "xcel/jobs/finetune_job.h"
+
+#include <optional>
+
+#include "xcel/core/log.h"
+#include "xcel/core/run_dir.h"
+#include "xcel/core/runtime.h"
+#include "xcel/data/augment.h"
+#include "xcel/ir/model.h"
+#include "xcel/train/evaluate.h"
+
+namespace xcel::jobs {
+namespace {
+
+// A resumed run is the saved run; a new one must not overwrite its inputs or another run.
+train::FinetuneOptions resolve(train::FinetuneOptions o, const RunDir& run) {
+  train::check_options(o);
+  if (o.resume) {
+    run.require_checkpoint("fine-tuning");
+    train::FinetuneOptions saved = run.resumed_config<train::FinetuneOptions>();
+    saved.out_dir = o.out_dir;
+    saved.progress = o.progress;
+    saved.resume = true;
+    return saved;
+  }
+  XCEL_CHECK(!o.model.empty(), ExitCode::kUsage, "--model is required");
+  run.start_new("fine-tuning run", {o.model, o.teacher});
+  return o;
+}
+
+// The model to train (the checkpoint's when resuming), with training flags that follow train/eval mode.
+torch::jit::Module load_trainable(const train::FinetuneOptions& o, const RunDir& run) {
+  torch::jit::Module model = ir::load_model(o.resume ? run.file("checkpoint/model.pt") : o.model);
+  const int patched = train::wire_training_flags(model);
+  if (patched > 0)
+    spdlog::info("finetune: {} batch-norm/dropout training flags were constants (a traced model); now they follow "
+                 "train/eval mode", patched);
+  return model;
+}
+
+// The teacher, frozen and optimised for inference: it only runs forward passes.
+std::optional<torch::jit::Module> load_teacher(const std::string& path) {
+  if (path.empty()) return std::nullopt;
+  torch::jit::Module t = ir::load_model(path);
+  torch::jit::Module frozen = torch::jit::freeze(t);
+  return torch::jit::optimize_for_inference(frozen);
+}
+
+}  // namespace
+
+nlohmann::json run_finetune(train::FinetuneOptions opts) {
+  const RunDir run(opts.out_dir);
+  const train::FinetuneOptions o = resolve(std::move(opts), run);
+  ir::set_threads(o.threads);
+  const auto spec = data::parse_spec(o.data);
+  data::ImageSet train_set = data::load_split(spec, data::Split::kTrain, o.split);
+  if (o.train_limit > 0 && o.train_limit < train_set.size()) train_set = data::head(train_set, o.train_limit, train_set.name);
+  const data::TensorSet val = data::to_tensors(data::load_split(spec, data::Split::kVal, o.split));
+  const data::Augment aug = data::parse_augment(o.augment, spec, train_set.height);
+  run.create();
+  torch::jit::Module model = load_trainable(o, run);
+  const ir::ModelSummary summary = ir::analyze(model, {1, train_set.channels, train_set.height, train_set.width});
+  std::optional<torch::jit::Module> teacher = load_teacher(o.teacher);
+  train::Trainer trainer(o, model, summary, train_set, aug, val, teacher ? &*teacher : nullptr, run);
+  if (o.resume) {
+    trainer.restore();
+  } else {
+    run.write_json(RunDir::kConfig, nlohmann::json(o));
+    torch::manual_seed(o.split.seed);
+    const double val_before = train::evaluate(model, val, o.eval_batch, true).top1;
+    const double test_before =
+        o.test ? train::evaluate(model, data::load_split(spec, data::Split::kTest, o.split), o.eval_batch, true).top1 : -1;
+    trainer.start(val_before, test_before);
+  }
+  trainer.run();
+
+  const train::TrainState& st = trainer.state();
+  nlohmann::json s = {{"model", o.model},
+                      {"out", o.out_dir},
+                      {"finetuned", run.file(RunDir::kFinetuned)},
+                      {"data", o.data},
+                      {"epochs", o.epochs},
+                      {"best_epoch", st.best_epoch},
+                      {"val_top1_before", st.val_before},
+                      {"val_top1", st.best_val},
+                      {"train_images", train_set.size()},
+                      {"augment", aug.str()},
+                      {"teacher", o.teacher},
+                      {"kd_alpha", o.teacher.empty() ? 0.0 : o.kd_alpha},
+                      {"kd_temperature", o.kd_temperature},
+                      {"freeze_first", o.freeze_first},
+                      {"frozen_layers", trainer.frozen_layers()},
+                      {"trainable_params", trainer.trainable_params()},
+                      {"batch", o.batch},
+                      {"accumulate", o.accumulate},
+                      {"effective_batch", o.batch * o.accumulate},
+                      {"lr", o.lr},
+                      {"seconds", st.seconds},
+                      {"seconds_per_epoch", st.seconds / o.epochs},
+                      {"flops", summary.flops},
+                      {"params", summary.params},
+                      {"threads", o.threads},
+                      {"peak_rss_mb", std::max(st.peak_rss_mb, static_cast<double>(runtime::peak_rss_bytes()) / (1024.0 * 1024.0))}};
+  if (o.test) {
+    torch::jit::Module best = ir::load_model(run.file(RunDir::kFinetuned));
+    s["test_top1_before"] = st.test_before;
+    s["test_top1"] = train::evaluate(best, data::load_split(spec, data::Split::kTest, o.split), o.eval_batch, true).top1;
+  }
+  run.write_json(RunDir::kSummary, s);
+  return s;
+}
+
+}  // namespace xcel::jobs

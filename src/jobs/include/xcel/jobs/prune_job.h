@@ -1,0 +1,83 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#pragma once
+/// `xcel prune`: a search for a per-group policy under a FLOPs or latency budget (the main job), or a given
+/// policy applied (--policy FILE / --uniform R); then, optionally, fine-tuning of the result and the report.
+/// No LibTorch here.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "xcel/data/dataset.h"
+#include "xcel/rl/ddpg.h"
+#include "xcel/train/finetune.h"
+
+namespace xcel::jobs {
+
+/// What a pruned model is built from and repaired with: shared by the search and a given policy.
+struct PruneBase {
+  std::string model, out_dir;
+  std::string data;                  // empty: a given policy without evaluation or repairs
+  std::string importance = "l1";
+  bool reconstruct = false;
+  int bn_recal = 0;                  // batches of calibration images; 0 = off
+  std::int64_t calib_images = 1024;  // from the training split (never validation or test)
+  data::SplitOptions split;
+  int threads = 1;
+};
+
+/// The search (--flops R | --latency R | --latency-ms X). config.json of a search run holds these.
+struct SearchOptions : PruneBase {
+  std::string target = "host";
+  double flops = 0.5;              // target FLOPs as a fraction of the original
+  double latency = 0;              // > 0: latency budget as a fraction of the original's (replaces flops)
+  double latency_ms = 0;           // > 0: latency budget in milliseconds on the target
+  std::string agent = "ddpg";      // ddpg | random | uniform
+  std::string reward = "acc";      // acc | acc-flops | acc-latency (latency budgets)
+  int episodes = 300;
+  bool episodes_given = false;     // with --resume: extend the saved run to `episodes`
+  int checkpoint_every = 10;
+  // Early stop of an episode's validation: after each twentieth of the split, a policy whose running top-1 plus
+  // `early_stop` standard errors is below the best fully validated policy is not validated further (its
+  // reward is the running estimate). 0 = validate every policy on the whole split.
+  double early_stop = 3.0;
+  int batch = 250;
+  bool resume = false;
+  bool progress = true;
+  std::string agent_config;        // JSON with DdpgConfig fields (default configs/ddpg.json)
+  std::optional<int> warmup;       // overrides of the agent config
+  std::optional<double> lbound;
+  rl::DdpgConfig ddpg;             // after the file and the overrides
+  std::string command_line;
+  bool latency_mode() const { return latency > 0 || latency_ms > 0; }
+};
+void to_json(nlohmann::json& j, const SearchOptions& o);
+void from_json(const nlohmann::json& j, SearchOptions& o);
+
+/// A given policy (--policy FILE or --uniform R).
+struct PolicyOptions : PruneBase {
+  std::string policy;        // JSON file; empty = use `uniform`
+  double uniform = 0.0;      // preserve ratio for every group (0 = unset)
+  std::string input = "1,1,28,28";
+  std::int64_t round_to = 1;
+  std::string granularity = "channel";  // channel | weight
+  int batch = 256;
+};
+
+/// Fine-tuning of the result into OUT/finetune (epochs 0 = none); data, split and threads follow the run.
+struct ResultFinetune {
+  train::FinetuneOptions options;  // epochs = 0 by default
+  bool distil = false;             // the original is the teacher
+};
+
+/// Runs (or resumes) the search; returns the summary also written to OUT/summary.json.
+nlohmann::json run_search(SearchOptions opts);
+/// Applies the policy; returns the summary also written to OUT/summary.json.
+nlohmann::json run_policy(const PolicyOptions& opts);
+
+/// The whole `xcel prune` command: search (or resume) when `search_mode`, else the given policy; then the
+/// fine-tuning and report.html. Returns the run's summary with "finetune" and "report" added.
+nlohmann::json run_prune(bool search_mode, SearchOptions search, PolicyOptions policy, const ResultFinetune& finetune);
+
+}  // namespace xcel::jobs

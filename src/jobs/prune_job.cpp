@@ -1,0 +1,189 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#include "xcel/jobs/prune_job.h"
+#include "xcel/jobs/finetune_job.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include "xcel/core/error.h"
+#include "xcel/core/clock.h"
+#include "xcel/core/fs.h"
+#include "xcel/core/log.h"
+#include "xcel/core/run_dir.h"
+#include "xcel/ir/model.h"
+#include "xcel/prune/engine.h"
+#include "xcel/prune/reconstruct.h"
+#include "xcel/prune/repair.h"
+#include "xcel/report/run_report.h"
+#include "xcel/train/evaluate.h"
+
+namespace xcel::jobs {
+
+using namespace prune;  // NOLINT: this file is the prune job
+namespace {
+
+void write_outputs(const PolicyOptions& o, torch::jit::Module& pruned, const nlohmann::json& policy,
+                   const nlohmann::json& summary) {
+  const RunDir run(o.out_dir);
+  std::error_code ec;
+  std::filesystem::create_directories(o.out_dir, ec);
+  XCEL_CHECK(!ec, ExitCode::kInput, "cannot create --out '{}': {}", o.out_dir, ec.message());
+  ir::save_model(pruned, run.file(RunDir::kPruned));
+  run.write_json(RunDir::kPolicy, policy);
+  run.write_json(RunDir::kSummary, summary);
+}
+
+data::ValCalib load_eval_data(const PolicyOptions& o) {
+  return data::load_val_and_calib(data::parse_spec(o.data), o.split, o.calib_images);
+}
+
+nlohmann::json run_weight_pruning(const PolicyOptions& o, torch::jit::Module& model, const ir::Shape& input) {
+  std::map<std::string, double> ratios;
+  if (!o.policy.empty())
+    for (const auto& [name, choice] : read_policy(o.policy).groups) ratios[name] = choice.ratio;
+  std::vector<std::string> layers;
+  for (const auto& l : ir::analyze(model, input).layers)
+    if (l.kind != ir::LayerKind::kBatchNorm) layers.push_back(l.name);
+  torch::jit::Module pruned = model.clone();
+  auto t0 = std::chrono::steady_clock::now();
+  auto sparsity = magnitude_prune(pruned, layers, ratios, o.policy.empty() ? o.uniform : 1.0);
+  double ms = 1000 * seconds_since(t0);
+  std::int64_t weights = 0, zeros = 0;
+  nlohmann::json per_layer = nlohmann::json::array();
+  for (const auto& s : sparsity) {
+    weights += s.weights;
+    zeros += s.zeros;
+    per_layer.push_back({{"layer", s.name},
+                         {"weights", s.weights},
+                         {"zeros", s.zeros},
+                         {"sparsity", static_cast<double>(s.zeros) / s.weights}});
+  }
+  nlohmann::json summary = {{"model", o.model},          {"out", o.out_dir},
+                            {"granularity", "weight"},   {"layers", per_layer},
+                            {"weights", weights},        {"zeros", zeros},
+                            {"sparsity", static_cast<double>(zeros) / weights}, {"apply_ms", ms}};
+  if (!o.data.empty()) {
+    auto d = load_eval_data(o);
+    summary["val_top1_before"] = train::evaluate(model, d.val, o.batch).top1;
+    summary["val_top1"] = train::evaluate(pruned, d.val, o.batch).top1;
+  }
+  nlohmann::json policy = {{"granularity", "weight"}, {"uniform", o.uniform}, {"layers", ratios}};
+  write_outputs(o, pruned, policy, summary);
+  return summary;
+}
+
+}  // namespace
+
+nlohmann::json run_policy(const PolicyOptions& o) {
+  XCEL_CHECK(!o.out_dir.empty(), ExitCode::kUsage, "--out DIR is required");
+  XCEL_CHECK(!fs::same_file(o.out_dir, o.model) && !fs::same_file(RunDir(o.out_dir).file(RunDir::kPruned), o.model),
+             ExitCode::kUsage, "--out '{}' would overwrite the input model; choose another directory", o.out_dir);
+  XCEL_CHECK(!fs::exists(o.out_dir) || fs::is_directory(o.out_dir), ExitCode::kUsage,
+             "--out '{}' exists and is not a directory", o.out_dir);
+  XCEL_CHECK(o.policy.empty() != (o.uniform == 0.0), ExitCode::kUsage,
+             "give exactly one of --policy FILE and --uniform RATIO");
+  XCEL_CHECK(!o.policy.empty() || (o.uniform > 0.0 && o.uniform <= 1.0), ExitCode::kUsage,
+             "--uniform {} is outside (0, 1]", o.uniform);
+  XCEL_CHECK(o.data.empty() ? (o.bn_recal == 0 && !o.reconstruct) : true, ExitCode::kUsage,
+             "--bn-recal and --reconstruct need calibration images: add --data");
+  XCEL_CHECK(o.granularity == "channel" || o.granularity == "weight", ExitCode::kUsage,
+             "unknown --granularity '{}'; use channel or weight", o.granularity);
+  ir::set_threads(o.threads);
+  const ir::Shape input = ir::parse_shape(o.input);
+  torch::jit::Module model = ir::load_model(o.model);
+  if (o.granularity == "weight") return run_weight_pruning(o, model, input);
+
+  const Importance importance = parse_importance(o.importance);
+  auto t0 = std::chrono::steady_clock::now();
+  DependencyGraph dg = build_dependency_graph(model, input);
+  const double analyze_ms = 1000 * seconds_since(t0);
+  XCEL_CHECK(!dg.prunable_groups().empty(), ExitCode::kUnsupported,
+             "'{}' has no channel group xcel can prune safely (every group reaches the input, the output or an "
+             "unsupported op); run with --log-level debug to see why",
+             o.model);
+  Policy policy = o.policy.empty() ? uniform_policy(dg, o.uniform) : read_policy(o.policy);
+  std::vector<std::int64_t> kept = resolve_widths(dg, policy, o.round_to);
+  const std::int64_t predicted = dg.predict_flops(kept);
+
+  t0 = std::chrono::steady_clock::now();
+  Selection sel = select_channels(model, dg, kept, importance);
+  torch::jit::Module pruned = apply(model, dg, sel);
+  const double apply_ms = 1000 * seconds_since(t0);
+
+  ir::ModelSummary before = ir::analyze(model, input), after = ir::analyze(pruned, input);
+  XCEL_ASSERT(after.flops == predicted, "predicted {} FLOPs, pruned model has {}", predicted, after.flops);
+
+  nlohmann::json summary = {{"model", o.model},
+                            {"out", o.out_dir},
+                            {"granularity", "channel"},
+                            {"input_shape", input},
+                            {"flops_before", before.flops},
+                            {"flops", after.flops},
+                            {"flops_predicted", predicted},
+                            {"flops_ratio", static_cast<double>(after.flops) / before.flops},
+                            {"params_before", before.params},
+                            {"params", after.params},
+                            {"params_ratio", static_cast<double>(after.params) / before.params},
+                            {"analyze_ms", analyze_ms},
+                            {"apply_ms", apply_ms},
+                            {"groups", dg.groups}};
+  for (size_t g = 0; g < dg.groups.size(); ++g) summary["groups"][g]["kept"] = kept[g];
+  if (!o.data.empty()) {
+    auto d = load_eval_data(o);
+    summary["val_images"] = d.val.size();
+    summary["val_top1_before"] = train::evaluate(model, d.val, o.batch).top1;
+    summary["val_top1_pruned"] = train::evaluate(pruned, d.val, o.batch).top1;
+    if (o.reconstruct) {
+      auto t1 = std::chrono::steady_clock::now();
+      auto fitted = Reconstructor(model, dg, d.calib, ReconstructOptions{}).refit(pruned, sel);
+      summary["reconstruct_seconds"] = seconds_since(t1);
+      summary["reconstructed_layers"] = fitted;
+      summary["val_top1_reconstructed"] = train::evaluate(pruned, d.val, o.batch).top1;
+    }
+    if (o.bn_recal > 0) summary["bn_recalibrated"] = recalibrate_batch_norm(pruned, d.calib, o.bn_recal, o.batch);
+    summary["val_top1"] = train::evaluate(pruned, d.val, o.batch).top1;
+  }
+  write_outputs(o, pruned, applied_policy_json(dg, policy, kept, o.round_to, importance), summary);
+  return summary;
+}
+
+namespace {
+
+// Fine-tunes the run's result (OUT/<result>) into OUT/finetune with the run's own data, split and threads, and
+// records it in the run's summary; resumes a fine-tuning that was interrupted.
+void finetune_result(nlohmann::json& summary, const PruneBase& run_options, const std::string& result,
+                     const ResultFinetune& ft) {
+  if (ft.options.epochs == 0) return;
+  const RunDir run(run_options.out_dir);
+  train::FinetuneOptions f = ft.options;
+  f.model = run.file(result);
+  f.out_dir = run.file(RunDir::kFinetuneDir);
+  f.data = run_options.data;
+  f.split = run_options.split;
+  f.threads = run_options.threads;
+  f.teacher = ft.distil ? run_options.model : "";
+  f.resume = run.sub(RunDir::kFinetuneDir).has_checkpoint();
+  summary["finetune"] = run_finetune(f);
+  run.write_json(RunDir::kSummary, summary);
+}
+
+}  // namespace
+
+nlohmann::json run_prune(bool search_mode, SearchOptions search, PolicyOptions policy, const ResultFinetune& ft) {
+  nlohmann::json summary;
+  if (search_mode) {
+    summary = run_search(search);
+    // A resumed search is the saved run: fine-tune with its configuration, not the command line's.
+    SearchOptions saved = RunDir(search.out_dir).resumed_config<SearchOptions>();
+    finetune_result(summary, saved, RunDir::kBest, ft);
+  } else {
+    XCEL_CHECK(!policy.model.empty(), ExitCode::kUsage, "--model is required");
+    summary = run_policy(policy);
+    if (policy.data.empty()) policy.data = "fashion-mnist";
+    if (summary.at("granularity") == "channel") finetune_result(summary, policy, RunDir::kPruned, ft);
+  }
+  summary["report"] = report::write_run_report(search_mode ? search.out_dir : policy.out_dir);
+  return summary;
+}
+
+}  // namespace xcel::jobs

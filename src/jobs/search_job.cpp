@@ -1,0 +1,291 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+// `xcel prune --flops R | --latency R | --latency-ms X`: set-up (options, run directory, model, data, budget),
+// the search loop, and the finish (the best policy rebuilt, measured, exported and summarised).
+#include <chrono>
+#include <map>
+#include <optional>
+
+#include "xcel/core/clock.h"
+#include "xcel/core/error.h"
+#include "xcel/core/fs.h"
+#include "xcel/core/json_fields.h"
+#include "xcel/core/log.h"
+#include "xcel/core/run_dir.h"
+#include "xcel/device/target.h"
+#include "xcel/ir/model.h"
+#include "xcel/jobs/prune_job.h"
+#include "xcel/latency/oracle.h"
+#include "xcel/latency/profile.h"
+#include "xcel/search/evaluator.h"
+#include "xcel/search/search.h"
+#include "xcel/train/evaluate.h"
+
+namespace xcel::jobs {
+
+namespace {
+
+// The keys of config.json (older runs lack latency, latency_ms, early_stop and command_line).
+template <typename F, typename O>
+void search_fields(F&& f, O& o) {
+  f("model", o.model);
+  f("out", o.out_dir);
+  f("data", o.data);
+  f("target", o.target);
+  f("flops", o.flops);
+  f("latency", o.latency, 0.0);
+  f("latency_ms", o.latency_ms, 0.0);
+  f("agent", o.agent);
+  f("reward", o.reward);
+  f("episodes", o.episodes);
+  f("checkpoint_every", o.checkpoint_every);
+  f("importance", o.importance);
+  f("reconstruct", o.reconstruct);
+  f("bn_recal", o.bn_recal);
+  f("early_stop", o.early_stop, 0.0);  // runs written before early stop validated everything
+  f("calib_images", o.calib_images);
+  f("val_size", o.split.val_size);
+  f("seed", o.split.seed);
+  f("batch", o.batch);
+  f("threads", o.threads);
+  f("ddpg", o.ddpg);
+  f("command_line", o.command_line, "");
+}
+
+}  // namespace
+
+void to_json(nlohmann::json& j, const SearchOptions& o) {
+  j = nlohmann::json::object();
+  search_fields(JsonWriter{j}, o);
+}
+
+void from_json(const nlohmann::json& j, SearchOptions& o) { search_fields(JsonReader{j}, o); }
+
+namespace {
+
+// The options a run uses: a resumed run is the saved run (more episodes if asked); a new run reads the agent
+// configuration and checks its flags.
+SearchOptions resolve(SearchOptions o, const RunDir& run) {
+  if (o.resume) {
+    run.require_checkpoint("search");
+    SearchOptions saved = run.resumed_config<SearchOptions>();
+    saved.episodes = o.episodes_given ? o.episodes : saved.episodes;
+    saved.out_dir = o.out_dir;
+    saved.progress = o.progress;
+    saved.resume = true;
+    return saved;
+  }
+  XCEL_CHECK(o.agent == "ddpg" || o.agent == "random" || o.agent == "uniform", ExitCode::kUsage,
+             "unknown --agent '{}'; use ddpg, random or uniform", o.agent);
+  XCEL_CHECK(o.reward == "acc" || o.reward == "acc-flops" || (o.reward == "acc-latency" && o.latency_mode()),
+             ExitCode::kUsage, "unknown --reward '{}'; use acc, acc-flops, or acc-latency with --latency/--latency-ms",
+             o.reward);
+  XCEL_CHECK(o.latency <= 1 && o.latency >= 0, ExitCode::kUsage, "--latency {} is outside (0, 1]", o.latency);
+  XCEL_CHECK(o.episodes >= 1, ExitCode::kUsage, "--episodes must be at least 1");
+  run.start_new("search", {o.model});
+  o.ddpg = fs::read_json(o.agent_config.empty() ? device::config_dir() + "/ddpg.json" : o.agent_config)
+               .get<rl::DdpgConfig>();
+  if (o.warmup) o.ddpg.warmup = *o.warmup;
+  if (o.lbound) o.ddpg.lbound = *o.lbound;
+  o.ddpg.seed = o.split.seed;
+  return o;
+}
+
+// The latency model of the budget wall: each layer's time on the target (measured on its own, or estimated)
+// spread over its FLOPs, so that predicted time = sum of ms-per-FLOP x FLOPs under any widths (monotone), plus
+// what the layers do not account for (the whole model's time minus the layers'), held constant.
+search::CostModel latency_cost_model(torch::jit::Module& model, const prune::DependencyGraph& dg,
+                                     const ir::ModelSummary& summary, latency::Oracle& oracle, std::string& description) {
+  std::map<std::string, const ir::Layer*> by_name;
+  for (const auto& l : summary.layers) by_name.emplace(l.name, &l);
+  search::CostModel m;
+  double layers_ms = 0;
+  for (const auto& c : dg.layers) {
+    double w = 0;
+    auto it = by_name.find(c.name);
+    if (it != by_name.end() && c.flops > 0) {
+      const double ms = oracle.layer(*it->second).ms.median;
+      w = ms / static_cast<double>(c.flops);
+      layers_ms += ms;
+    }
+    m.weights.push_back(w);
+  }
+  m.constant = std::max(0.0, oracle.latency(model, summary).ms.median - layers_ms);
+  description = oracle.description();
+  if (m.constant > 0) description += fmt::format(", + {:.4f} ms for the rest", m.constant);
+  return m;
+}
+
+// Everything the loop and the finish work on, built once.
+struct Setup {
+  device::TargetProfile target;
+  torch::jit::Module model;
+  data::DatasetSpec spec;
+  data::ValCalib data;
+  ir::Shape input;
+  prune::DependencyGraph dg;
+  ir::ModelSummary summary;
+  std::optional<search::CostModel> cost_model;
+  std::string latency_model;
+  std::optional<search::Env> env;
+  std::optional<search::Evaluator> evaluator;
+  std::unique_ptr<search::Agent> agent;
+  double original_val = 0, setup_seconds = 0;
+};
+
+void set_up(const SearchOptions& o, const RunDir& run, Setup& s) {
+  ir::set_threads(o.threads);
+  s.target = device::load_target(o.target);
+  s.model = ir::load_model(o.model);
+  s.spec = data::parse_spec(o.data);
+  s.data = data::load_val_and_calib(s.spec, o.split, o.calib_images);
+  s.input = {1, s.data.val.channels, s.data.val.height, s.data.val.width};
+  s.dg = prune::build_dependency_graph(s.model, s.input);
+  s.summary = ir::analyze(s.model, s.input);
+  if (o.latency_mode()) {
+    s.cost_model = latency_cost_model(s.model, s.dg, s.summary, *latency::make_layer_cost_oracle(s.target, o.threads),
+                                      s.latency_model);
+    s.cost_model->budget_ms = o.latency_ms;
+  }
+  s.env.emplace(s.dg, s.summary.layers, o.latency_mode() ? (o.latency > 0 ? o.latency : 1.0) : o.flops, o.ddpg.lbound,
+                s.target.round_to, s.cost_model ? &*s.cost_model : nullptr);
+  if (o.latency_mode())
+    spdlog::info("latency budget {:.4f} ms on {} (model: {}; original predicted {:.4f} ms)", s.env->budget(),
+                 s.target.name, s.latency_model, s.env->cost(s.dg.full_widths()));
+  run.create();
+  if (!o.resume) run.write_json(RunDir::kConfig, nlohmann::json(o));
+  auto t_setup = std::chrono::steady_clock::now();
+  torch::manual_seed(o.split.seed);
+  s.evaluator.emplace(search::RepairOptions{prune::parse_importance(o.importance), o.reconstruct, o.bn_recal, o.batch,
+                                            o.early_stop},
+                      s.model, s.dg, s.data.val, s.data.calib);
+  s.setup_seconds = seconds_since(t_setup);
+  s.agent = search::make_agent(o.agent, s.env->state_dim(), o.ddpg, s.env->max_uniform_ratio());
+  s.original_val = train::evaluate(s.model, s.data.val, o.batch, true).top1;
+}
+
+// The best model as files: best.pt, and best.ptl for PyTorch Mobile when LibTorch can export it.
+bool export_best(torch::jit::Module& best, const RunDir& run) {
+  ir::save_model(best, run.file(RunDir::kBest));
+  try {
+    std::string tmp = fs::temp_path_beside(run.file(RunDir::kBestLite));
+    best._save_for_mobile(tmp);
+    fs::commit_atomic(tmp, run.file(RunDir::kBestLite));
+    return true;
+  } catch (const c10::Error& e) {
+    spdlog::warn("no PyTorch Mobile (.ptl) export: {}", ir::short_what(e));
+    return false;
+  }
+}
+
+// With a latency budget: the predicted latency before and after, and the result measured on the target.
+nlohmann::json latency_result(const SearchOptions& o, const Setup& s, const search::Best& best,
+                              const ir::ModelSummary& after_summary, const latency::Profile& before,
+                              const latency::Profile& after, nlohmann::json& profiles) {
+  const double pred_before = s.env->cost(s.dg.full_widths()), pred_after = s.env->cost(best.widths);
+  nlohmann::json r = {{"latency_target", s.target.name},  {"latency_budget_ms", s.env->budget()},
+                      {"latency_model", s.latency_model}, {"latency_predicted_ms_before", pred_before},
+                      {"latency_predicted_ms", pred_after}};
+  if (before.device == s.target.name) {  // the profiles were measured on the target itself
+    profiles["original"]["predicted_ms"] = pred_before;
+    profiles["best"]["predicted_ms"] = pred_after;
+    r["latency_measured_ms_before"] = before.total_ms.median;
+    r["latency_measured_ms"] = after.total_ms.median;
+    r["latency_measured_on"] = before.device;
+  } else {
+    try {
+      auto oracle = latency::make_oracle(s.target, {});
+      r["latency_measured_ms_before"] = oracle->latency(o.model, s.summary).ms.median;
+      const latency::Latency m = oracle->latency(after_summary.path, after_summary);
+      r["latency_measured_ms"] = m.ms.median;
+      r["latency_measured_on"] = m.device;
+    } catch (const Error& e) {
+      if (e.code() != ExitCode::kDevice) throw;
+      spdlog::warn("the result was not measured on {}: {}", s.target.name, e.what());
+      r["latency_measured_ms"] = nullptr;
+      r["latency_measure_error"] = e.what();
+    }
+  }
+  spdlog::info("latency: predicted {:.4f} ms (budget {:.4f}), measured {}", pred_after, s.env->budget(),
+               r["latency_measured_ms"].is_null() ? std::string("-")
+                                                  : fmt::format("{:.4f} ms", r["latency_measured_ms"].get<double>()));
+  return r;
+}
+
+nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const search::SearchLoop& loop) {
+  const search::Best& best = loop.best();
+  torch::jit::Module best_model = s.evaluator->build(best.widths);
+  const double best_val = s.evaluator->accuracy(best_model).top1;
+  ir::ModelSummary after = ir::analyze(best_model, s.input);
+  XCEL_ASSERT(after.flops == best.flops && after.flops <= s.env->target_flops(), "best model has {} FLOPs, expected {}",
+              after.flops, best.flops);
+  data::ImageSet test = data::load_split(s.spec, data::Split::kTest, o.split);
+  const double test_top1 = train::evaluate(best_model, test, o.batch, true).top1;
+  const double original_test = train::evaluate(s.model, test, o.batch, true).top1;
+  const bool lite = export_best(best_model, run);
+  // Measured host latency of the original and the result, per layer (the report's where-time-goes view).
+  ir::ModelSummary before = s.summary;
+  before.path = o.model;
+  after.path = run.file(RunDir::kBest);
+  auto host = latency::make_host_oracle(o.threads);
+  const latency::Profile prof_before = latency::profile_model(*host, s.model, before);
+  const latency::Profile prof_after = latency::profile_model(*host, best_model, after);
+  nlohmann::json profiles = {{"original", prof_before}, {"best", prof_after}};
+  nlohmann::json lat;
+  if (o.latency_mode()) lat = latency_result(o, s, best, after, prof_before, prof_after, profiles);
+  run.write_json(RunDir::kProfile, profiles);
+  nlohmann::json policy = prune::applied_policy_json(s.dg, prune::Policy{}, best.widths, s.target.round_to,
+                                                     prune::parse_importance(o.importance));
+  for (auto& [name, g] : policy.at("groups").items()) g.erase("requested_ratio");
+  run.write_json(RunDir::kPolicy, policy);
+  const search::LoopStats st = loop.stats();
+  nlohmann::json result = {
+      {"model", o.model},
+      {"out", o.out_dir},
+      {"target", s.target.name},
+      {"agent", o.agent},
+      {"episodes", st.episodes},
+      {"flops_target", o.latency_mode() ? nlohmann::json() : nlohmann::json(o.flops)},
+      {"flops_before", s.dg.flops},
+      {"flops", after.flops},
+      {"flops_ratio", static_cast<double>(after.flops) / static_cast<double>(s.dg.flops)},
+      {"params_before", s.summary.params},
+      {"params", after.params},
+      {"val_top1_before", s.original_val},
+      {"val_top1", best_val},
+      {"test_top1_before", original_test},
+      {"test_top1", test_top1},
+      {"best_episode", best.episode},
+      {"unique_policies", st.unique_policies},
+      {"early_stop", o.early_stop},
+      {"stopped_early", st.stopped_early},
+      {"val_images_per_policy", st.val_images_per_policy},
+      {"seconds_per_episode", st.seconds_per_episode},
+      {"setup_seconds", s.setup_seconds},
+      {"seed", o.split.seed},
+      {"threads", o.threads},
+      {"lite_model", lite},
+      {"uniform_ratio", s.env->max_uniform_ratio()},
+      {"latency_ms_before", prof_before.total_ms.median},
+      {"latency_ms", prof_after.total_ms.median},
+      {"speedup", prof_before.total_ms.median / std::max(1e-9, prof_after.total_ms.median)},
+      {"latency_source", "measured on the host, batch 1, median of 50"},
+  };
+  if (o.latency_mode()) result.update(lat);
+  run.write_json(RunDir::kSummary, result);
+  return result;
+}
+
+}  // namespace
+
+nlohmann::json run_search(SearchOptions opts) {
+  const RunDir run(opts.out_dir);
+  const SearchOptions o = resolve(std::move(opts), run);
+  Setup s;
+  set_up(o, run, s);
+  search::SearchLoop loop({o.reward, o.episodes, o.checkpoint_every, o.progress}, *s.env, *s.evaluator, *s.agent, run);
+  if (o.resume) loop.restore();
+  loop.run();
+  return finish(o, run, s, loop);
+}
+
+}  // namespace xcel::jobs

@@ -1,0 +1,94 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#pragma once
+/// The latency oracle: the one way xcel times anything (a model file, a module in memory, one layer on its
+/// own), whatever the target, and a result that always says where the number came from: `measured` (on
+/// which device, by which benchmark) or `estimated` (by which model). File results can be cached by the
+/// file's content hash. No LibTorch here (modules are only passed by reference).
+///   auto oracle = xcel::latency::make_oracle(target, {});      // local for host, adb for phones
+///   auto l = oracle->latency("best.pt", summary);              // l.ms.median, l.source, l.device
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "xcel/core/stats.h"
+#include "xcel/ir/summary.h"
+#include "xcel/device/target.h"
+
+namespace torch::jit {
+struct Module;
+}
+
+namespace xcel::latency {
+
+struct Latency {
+  Stats ms;                 // per forward pass, batch 1 (an estimate has n = 0 and no spread)
+  std::string source;       // measured | estimated
+  std::string device;       // "host" or the device's serial and model, e.g. "FA7AB1A00123 (Pixel)"
+  std::string method;       // local-libtorch | adb:speed_benchmark_torch | adb:tflite_benchmark_model | roofline |
+                            // predictor (lookup table + regressor)
+  std::string target, model_hash;
+  int threads = 1;
+  bool cached = false;
+};
+void to_json(nlohmann::json& j, const Latency& l);
+void from_json(const nlohmann::json& j, Latency& l);
+
+struct OracleOptions {
+  std::string backend = "auto";  // auto (local for host, adb for android) | local | adb | roofline | predictor
+  std::string predictor;         // predictor backend: the file `xcel latency fit` wrote
+  std::string serial;            // adb: this device instead of the first one matching the target
+  int threads = 0;               // 0: the target's thread count
+  int warmup = -1, runs = 0;     // -1 / 0: the target's benchmark counts (device::kDefaultWarmup / kDefaultRuns)
+  bool use_cache = true;
+  std::string cache_dir;         // default $XCEL_CACHE_DIR or ~/.cache/xcel/latency
+};
+
+class Oracle {
+ public:
+  virtual ~Oracle();
+  /// Latency of the TorchScript file at `model_path` whose layer table (batch 1) is `summary`.
+  virtual Latency latency(const std::string& model_path, const ir::ModelSummary& summary) = 0;
+  /// Latency of a module in memory (default: saved to a scratch file, then measured as a file).
+  virtual Latency latency(const torch::jit::Module& module, const ir::ModelSummary& summary);
+  /// One conv / linear / batch-norm layer on its own at its input shape (default: a one-layer TorchScript
+  /// model with deterministic weights, so equal layers give equal files, measured as a file).
+  virtual Latency layer(const ir::Layer& layer);
+  virtual std::string backend() const = 0;
+  /// How the oracle arrives at its numbers, for logs and run summaries.
+  virtual std::string description() const { return backend(); }
+
+ protected:
+  /// A scratch directory of this oracle's own (created on first use, removed with the oracle).
+  const std::string& scratch_dir();
+
+ private:
+  std::string scratch_;
+  int scratch_files_ = 0;
+};
+
+/// Roofline estimate from the target's published figures: per layer the larger of compute time
+/// (2 x MACs / peak of min(threads, cores) cores) and memory time (activations + weights / bandwidth).
+Latency roofline_estimate(const device::TargetProfile& target, const ir::ModelSummary& summary, int threads);
+
+/// Hex FNV-1a 64 of a file's bytes (the cache key and the device-side file name).
+std::string file_hash(const std::string& path);
+
+/// The oracle for a target: `auto` measures in-process when the target is this machine and over adb when it
+/// is a phone.
+std::unique_ptr<Oracle> make_oracle(const device::TargetProfile& target, const OracleOptions& options);
+/// The oracle that prices single layers for the latency budget's cost model: measured in-process when the
+/// target is this machine, the roofline estimate for devices (a phone is not asked once per layer).
+std::unique_ptr<Oracle> make_layer_cost_oracle(const device::TargetProfile& target, int threads);
+/// This machine, in-process, `threads` threads, uncached (reports' profiles of the original and the result).
+std::unique_ptr<Oracle> make_host_oracle(int threads);
+
+/// Benchmark output parsers: milliseconds per run. speed_benchmark_torch: the per-iteration
+/// `PyTorchObserver {... "value": "us"}` lines when present (--report_pep), else the `Microseconds per iter`
+/// figure. TFLite benchmark_model: the `count=... avg=... std=...` line or `Inference (avg): us`.
+/// Error(kDevice) naming the first line when nothing can be read.
+Stats parse_speed_benchmark_torch(const std::string& out);
+Stats parse_tflite_benchmark(const std::string& out);
+
+}  // namespace xcel::latency

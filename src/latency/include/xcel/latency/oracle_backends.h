@@ -1,0 +1,92 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#pragma once
+/// The oracle's backends and its cache (use make_oracle() in oracle.h; these are exposed for tests).
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "xcel/core/subprocess.h"
+#include "xcel/device/target.h"
+#include "xcel/latency/oracle.h"
+
+namespace xcel::latency {
+
+/// One JSON file per key in a directory ($XCEL_CACHE_DIR/latency, else ~/.cache/xcel/latency).
+class LatencyCache {
+ public:
+  explicit LatencyCache(std::string dir = "");
+  std::optional<Latency> get(const std::string& key) const;
+  void put(const std::string& key, const Latency& l) const;
+
+ private:
+  std::string dir_;
+};
+
+/// A phone over adb: picks the device (matching the target, or --serial), pushes each model once per content
+/// hash into the target's remote_dir and runs the target's benchmark binary, pinned with taskset.
+class AdbOracle : public Oracle {
+ public:
+  AdbOracle(device::TargetProfile target, OracleOptions options);
+  using Oracle::latency;
+  Latency latency(const std::string& model_path, const ir::ModelSummary& summary) override;
+  std::string backend() const override { return "adb"; }
+
+ private:
+  std::string device_label() const;
+  ProcessResult shell(const std::string& command, double timeout);
+  std::string push_once(const std::string& local, const std::string& hash);
+
+  device::TargetProfile target_;
+  OracleOptions options_;
+  std::string serial_;
+  std::vector<std::pair<std::string, std::string>> props_;
+  std::set<std::string> pushed_;
+};
+
+class RooflineOracle : public Oracle {
+ public:
+  RooflineOracle(device::TargetProfile target, int threads) : target_(std::move(target)), threads_(threads) {}
+  using Oracle::latency;
+  Latency latency(const std::string& model_path, const ir::ModelSummary& summary) override {
+    Latency l = roofline_estimate(target_, summary, threads_);
+    l.model_hash = file_hash(model_path);
+    return l;
+  }
+  Latency layer(const ir::Layer& l) override {
+    return roofline_estimate(target_, ir::one_layer_summary(l), threads_);
+  }
+  std::string backend() const override { return "roofline"; }
+  std::string description() const override { return "roofline estimate from " + target_.path; }
+
+ private:
+  device::TargetProfile target_;
+  int threads_;
+};
+
+/// Answers from the cache when the same file (content hash) was measured the same way before.
+class CachedOracle : public Oracle {
+ public:
+  CachedOracle(std::unique_ptr<Oracle> inner, std::string key_prefix, LatencyCache cache)
+      : inner_(std::move(inner)), prefix_(std::move(key_prefix)), cache_(std::move(cache)) {}
+  Latency latency(const std::string& model_path, const ir::ModelSummary& summary) override {
+    const std::string key = prefix_ + "-" + file_hash(model_path);
+    if (auto hit = cache_.get(key)) return *hit;
+    Latency l = inner_->latency(model_path, summary);
+    cache_.put(key, l);
+    return l;
+  }
+  Latency latency(const torch::jit::Module& module, const ir::ModelSummary& summary) override {
+    return inner_->latency(module, summary);  // no file, no content hash: never cached
+  }
+  Latency layer(const ir::Layer& l) override { return inner_->layer(l); }
+  std::string backend() const override { return inner_->backend(); }
+  std::string description() const override { return inner_->description(); }
+
+ private:
+  std::unique_ptr<Oracle> inner_;
+  std::string prefix_;
+  LatencyCache cache_;
+};
+
+}  // namespace xcel::latency

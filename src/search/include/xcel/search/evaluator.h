@@ -1,0 +1,52 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#pragma once
+/// What a policy is worth: the model pruned to the policy's widths, repaired (least-squares reconstruction,
+/// batch-norm recalibration), and its top-1 on the validation split, stopped early once it is clearly below
+/// the best so far (sequential racing). LibTorch side of the search.
+#include <torch/script.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "xcel/data/dataset.h"
+#include "xcel/data/tensors.h"
+#include "xcel/prune/engine.h"
+#include "xcel/prune/reconstruct.h"
+#include "xcel/search/search.h"
+#include "xcel/train/accuracy.h"
+
+namespace xcel::search {
+
+struct RepairOptions {
+  prune::Importance importance = prune::Importance::kL1;
+  bool reconstruct = false;
+  int bn_recal = 0;     // batches of calibration images; 0 = off
+  int batch = 250;      // images per forward pass
+  double early_stop = 3.0;  // standard errors below the best that stop a validation; 0 = never
+};
+
+class Evaluator : public PolicyValidator {
+ public:
+  Evaluator(const RepairOptions& o, torch::jit::Module& model, const prune::DependencyGraph& dg,
+            const data::ImageSet& val, const data::ImageSet& calib);
+
+  /// The original's channels cut to `widths`, then repaired.
+  torch::jit::Module build(const std::vector<std::int64_t>& widths) const;
+  /// Validation top-1 of `m`; with a best so far (> 0) and early stop on, it ends once the running estimate is
+  /// `early_stop` standard errors below `best` (the result then covers fewer images than the split).
+  train::Accuracy accuracy(torch::jit::Module& m, double best = -1) const;
+
+  train::Accuracy validate(const std::vector<std::int64_t>& widths, double best) override;
+  std::int64_t val_size() const override { return val_.x.size(0); }
+
+ private:
+  RepairOptions o_;
+  torch::jit::Module& model_;
+  const prune::DependencyGraph& dg_;
+  const data::TensorSet val_;
+  const data::ImageSet& calib_;
+  std::unique_ptr<prune::Reconstructor> reconstructor_;
+};
+
+}  // namespace xcel::search

@@ -1,0 +1,84 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#pragma once
+/// The search loop (AMC-style): each episode the agent walks the prunable groups through the environment's
+/// budget wall, the resulting widths are validated (identical policies once), the reward goes back to the
+/// agent, and a line goes to episodes.jsonl. A checkpoint every N episodes and on Ctrl-C makes the run resume
+/// exactly. No LibTorch here.
+///   SearchLoop loop(opts, env, evaluator, *agent, run);
+///   if (resume) loop.restore();
+///   loop.run();                        // then loop.best().widths
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "xcel/core/run_dir.h"
+#include "xcel/search/agent.h"
+#include "xcel/search/env.h"
+#include "xcel/train/accuracy.h"
+
+namespace xcel::search {
+
+/// Validation of one policy (widths per group); `best` is the best whole-split top-1 so far (-1: none), below
+/// which a validation may stop early.
+class PolicyValidator {
+ public:
+  virtual ~PolicyValidator() = default;
+  virtual train::Accuracy validate(const std::vector<std::int64_t>& widths, double best) = 0;
+  virtual std::int64_t val_size() const = 0;
+};
+
+struct LoopOptions {
+  std::string reward = "acc";  // acc | acc-flops | acc-latency
+  int episodes = 300;
+  int checkpoint_every = 10;
+  bool progress = true;
+};
+
+struct Best {
+  int episode = -1;
+  double val_top1 = -1, reward = 0;
+  std::vector<std::int64_t> widths;
+  std::int64_t flops = 0;
+};
+
+struct LoopStats {
+  int episodes = 0;                  // episodes in episodes.jsonl
+  std::size_t unique_policies = 0;
+  std::int64_t stopped_early = 0;    // distinct policies whose validation stopped early
+  double val_images_per_policy = 0;
+  double seconds_per_episode = 0;
+};
+
+class SearchLoop {
+ public:
+  SearchLoop(const LoopOptions& opts, Env& env, PolicyValidator& validator, Agent& agent, RunDir run);
+
+  /// Continues from the run's checkpoint: agent, random state, validated policies, best, and episodes.jsonl
+  /// cut back to the checkpoint.
+  void restore();
+  /// Runs the remaining episodes. Ctrl-C saves a checkpoint and throws Error(kInterrupted).
+  void run();
+
+  const Best& best() const { return best_; }
+  LoopStats stats() const;
+
+ private:
+  double episode(int ep);
+  void save_checkpoint(int next_episode);
+
+  LoopOptions o_;
+  Env& env_;
+  PolicyValidator& validator_;
+  Agent& agent_;
+  RunDir run_;
+  int start_ = 0;
+  Best best_;
+  // Validated policies: widths -> (top-1, validation images it covers).
+  std::map<std::vector<std::int64_t>, std::pair<double, std::int64_t>> cache_;
+  std::vector<std::string> episode_lines_;
+  double spent_seconds_ = 0;
+};
+
+}  // namespace xcel::search

@@ -1,0 +1,105 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#pragma once
+/// Fine-tuning: recovers the accuracy of a pruned TorchScript model by training it in LibTorch (SGD with
+/// momentum, linear warm-up then cosine decay, augmentation, optional distillation from a teacher), keeping
+/// the epoch with the best validation accuracy, with a checkpoint in the run directory after every epoch and
+/// on Ctrl-C. No LibTorch in this header.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "xcel/core/run_dir.h"
+#include "xcel/data/augment.h"
+#include "xcel/data/dataset.h"
+#include "xcel/ir/summary.h"
+
+namespace torch::jit {
+struct Module;
+}
+namespace xcel::data {
+struct TensorSet;
+}
+
+namespace xcel::train {
+
+struct FinetuneOptions {
+  std::string model, out_dir, data = "fashion-mnist";
+  int epochs = 3;
+  double lr = 0.01, momentum = 0.9, weight_decay = 5e-4;  // weight decay on conv/linear weights only
+  double warmup_epochs = 0.2;                              // linear warm-up, then cosine decay to zero
+  int batch = 128;
+  int accumulate = 1;  // micro-batches per optimizer step (effective batch = batch * accumulate)
+  std::string augment = "auto";
+  std::string teacher;  // knowledge distillation from this model when set
+  double kd_alpha = 0.5, kd_temperature = 4.0;
+  int freeze_first = 0;  // the first K conv/linear layers (execution order) are not trained
+  data::SplitOptions split;
+  std::int64_t train_limit = 0;  // train on the first N training images only (0 = all)
+  bool test = true;              // report the test top-1 of the model before and of the best checkpoint
+  int eval_batch = 500;
+  int threads = 1;
+  bool resume = false;
+  bool progress = true;
+  std::string command_line;
+};
+void to_json(nlohmann::json& j, const FinetuneOptions& o);
+void from_json(const nlohmann::json& j, FinetuneOptions& o);
+
+/// Checks the training options (Error kUsage naming the flag).
+void check_options(const FinetuneOptions& o);
+
+/// Where a training run is: the epoch and step to do next, running sums of the epoch in progress, the best
+/// epoch so far and the lines of history.jsonl. Saved in the checkpoint's state.json.
+struct TrainState {
+  int epoch = 0;          // epoch in progress (or next to start)
+  std::int64_t step = 0;  // next micro-batch of that epoch
+  std::int64_t updates = 0;
+  double loss_sum = 0;
+  std::int64_t correct = 0, seen = 0;
+  double seconds = 0, epoch_seconds = 0;
+  double best_val = -1;
+  int best_epoch = 0;
+  double val_before = 0, test_before = -1;
+  double peak_rss_mb = 0;  // over every process that worked on the run
+  std::vector<std::string> history;
+};
+
+/// Trains `model` in place: each epoch's batches come from splitmix64 streams keyed by (seed, epoch, step), so a
+/// resumed run continues with exactly the batches of an uninterrupted one. The best epoch is saved as
+/// RUN/finetuned.pt.
+class Trainer {
+ public:
+  /// `teacher` (frozen, may be null) distils; the first `o.freeze_first` conv/linear layers are not trained.
+  /// `summary` is the model's layer table.
+  Trainer(const FinetuneOptions& o, torch::jit::Module& model, const ir::ModelSummary& summary,
+          const data::ImageSet& train_set, const data::Augment& augment, const data::TensorSet& val,
+          torch::jit::Module* teacher, RunDir run);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  /// A new run's starting point: the accuracy before training.
+  void start(double val_before, double test_before);
+  /// Continues from the checkpoint (state, optimizer, random generator).
+  void restore();
+  /// Trains the remaining epochs. Ctrl-C saves a checkpoint and throws Error(kInterrupted).
+  void run();
+
+  const TrainState& state() const;
+  const std::vector<std::string>& frozen_layers() const;
+  std::int64_t trainable_params() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Models traced in eval mode carry training=False as a constant in aten::batch_norm and aten::dropout:
+/// statistics and dropout would stay frozen in training. Each such constant is replaced by the owning
+/// module's `training` attribute. Returns the count.
+int wire_training_flags(torch::jit::Module& module);
+
+}  // namespace xcel::train
