@@ -192,7 +192,6 @@ void Ddpg::end_episode(const std::vector<std::vector<float>>& states, const std:
 }
 
 double Ddpg::sigma() const { return impl_->sigma; }
-double Ddpg::baseline() const { return impl_->baseline; }
 
 void Ddpg::save(const std::string& path) const {
   const Impl& m = *impl_;

@@ -1,16 +1,20 @@
 #!/usr/bin/python3
 # Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
-"""usage: check_adb.py XCEL XCEL_BENCH FAKE_ADB_DIR CONFIG_DIR MODEL WORK_DIR SMALL_MODEL
+"""usage: check_adb.py SCENARIO XCEL XCEL_BENCH FAKE_ADB_DIR CONFIG_DIR MODEL WORK_DIR SMALL_MODEL
 
-The adb latency backend against tests/fake_adb/adb (first on PATH), the code path used with a real phone:
-- `xcel devices` lists the device and the target it matches; `xcel latency measure --target pixel1` pushes the
-  model once per content hash, runs the pinned benchmark, parses per-iteration values, caches by hash;
-- replayed speed_benchmark_torch output (no per-iteration lines) is read from 'Microseconds per iter';
-- every failure is its own one-line error with exit 6: no device, unauthorized, offline, lost mid-run, binary
-  missing, timeout (after retries), no matching device;
-- strings from a target profile reach `adb shell` quoted (a remote_dir with a space and a ';' arrives intact);
-- the eval gate measures --max-latency-ms on the phone; `xcel profile` and `xcel latency fit` measure layers and
-  variants on the phone; a latency-budgeted search measures its result on the phone.
+The adb latency backend against tests/fake_adb/adb (first on PATH), the code path used with a real phone. Each
+scenario has a fake device and a latency cache of its own (ctest: cli.adb.SCENARIO):
+- devices: `xcel devices` lists the device and the target it matches;
+- measure: `xcel latency measure --target pixel1` pushes the model once per content hash, runs the pinned
+  benchmark, parses per-iteration values, caches by hash;
+- replay: replayed speed_benchmark_torch output (no per-iteration lines) is read from 'Microseconds per iter';
+- quoting: strings from a target profile reach `adb shell` quoted (a remote_dir with a space and a ';' arrives
+  intact);
+- failures: every failure is its own one-line error with exit 6: no device, unauthorized, offline, lost mid-run,
+  binary missing, timeout (after retries), no matching device;
+- gate: the eval gate measures --max-latency-ms on the phone;
+- profile, fit: `xcel profile` and `xcel latency fit` measure layers and variants on the phone;
+- search: a latency-budgeted search measures its result on the phone, and says so when the phone is gone.
 """
 import json
 import os
@@ -18,7 +22,8 @@ import shutil
 import subprocess
 import sys
 
-xcel, bench, fake_dir, config_dir, model, work, small = sys.argv[1:8]
+scenario, xcel, bench, fake_dir, config_dir, model, work, small = sys.argv[1:9]
+work = os.path.join(work, scenario)
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 root = os.path.join(work, "device")
@@ -52,73 +57,97 @@ def pushes():
     return open(path).read().split("\n")[:-1] if os.path.exists(path) else []
 
 
-devices = json.loads(run("devices", "--json").stdout)
-assert devices[0]["serial"] == "FAKE001" and devices[0]["targets"] == "pixel1, pixel1-weird", devices
-assert devices[0]["props"]["ro.board.platform"] == "msm8996", devices
+MEASURE = ["latency", "measure", "--model", model, "--target", "pixel1", "--runs", "20", "--json"]
 
-measure = ["latency", "measure", "--model", model, "--target", "pixel1", "--runs", "20", "--json"]
-a = json.loads(run(*measure).stdout)
-assert a["source"] == "measured" and a["method"] == "adb:speed_benchmark_torch" and a["ms"]["n"] == 20, a
-assert a["device"].startswith("FAKE001") and not a["cached"] and a["ms"]["median"] > 0, a
-assert len(pushes()) == 1 and pushes()[0].endswith(a["model_hash"] + ".pt"), pushes()
-b = json.loads(run(*measure).stdout)
-assert b["cached"] and b["ms"] == a["ms"], b  # same file, same settings: from the cache
-c = json.loads(run(*measure, "--no-cache").stdout)
-assert not c["cached"] and len(pushes()) == 1, (c, pushes())  # measured again, but not pushed again
-commands = open(os.path.join(root, "commands.log")).read()
-assert "'taskset' 'c' '/data/local/tmp/speed_benchmark_torch'" in commands and "'--iter=20'" in commands, commands
 
-replay = os.path.join(work, "replay.txt")
-open(replay, "w").write("Starting benchmark.\nRunning warmup runs.\nMain runs.\n"
-                        "Main run finished. Microseconds per iter: 12345.6. Iters per second: 81.0\n")
-r = json.loads(run(*measure, "--no-cache", replay=replay).stdout)
-assert abs(r["ms"]["median"] - 12.3456) < 1e-9, r
+def devices():
+    devices = json.loads(run("devices", "--json").stdout)
+    assert devices[0]["serial"] == "FAKE001" and devices[0]["targets"] == "pixel1, pixel1-weird", devices
+    assert devices[0]["props"]["ro.board.platform"] == "msm8996", devices
 
-# Quoting: the remote_dir arrives as one word, and nothing else runs.
-q = json.loads(run("latency", "measure", "--model", model, "--target", "pixel1-weird", "--no-cache", "--runs", "5",
-                   "--json").stdout)
-assert q["source"] == "measured", q
-assert os.path.isdir(os.path.join(root, "fs", "data/local/tmp/x cel;touch pwned")), os.listdir(os.path.join(root, "fs/data/local/tmp"))
-assert not os.path.exists(os.path.join(root, "fs", "pwned"))
 
-# Failures, each distinct, exit 6.
-for mode, message in [("none", "no Android device connected"), ("unauthorized", "is unauthorized"),
-                      ("offline", "is offline"), ("lost", "was disconnected during the benchmark"),
-                      ("nobinary", "speed_benchmark_torch is missing on FAKE001"),
-                      ("other", "no connected device matches target 'pixel1'")]:
-    p = run(*measure, "--no-cache", mode=mode, code=6)
-    assert message in p.stderr, (mode, p.stderr)
-p = run("latency", "measure", "--model", model, "--target", "pixel1-weird", "--no-cache", mode="slow", code=6)
-assert "timed out 2 times" in p.stderr, p.stderr
+def measure():
+    a = json.loads(run(*MEASURE).stdout)
+    assert a["source"] == "measured" and a["method"] == "adb:speed_benchmark_torch" and a["ms"]["n"] == 20, a
+    assert a["device"].startswith("FAKE001") and not a["cached"] and a["ms"]["median"] > 0, a
+    assert len(pushes()) == 1 and pushes()[0].endswith(a["model_hash"] + ".pt"), pushes()
+    b = json.loads(run(*MEASURE).stdout)
+    assert b["cached"] and b["ms"] == a["ms"], b  # same file, same settings: from the cache
+    c = json.loads(run(*MEASURE, "--no-cache").stdout)
+    assert not c["cached"] and len(pushes()) == 1, (c, pushes())  # measured again, but not pushed again
+    commands = open(os.path.join(root, "commands.log")).read()
+    assert "'taskset' 'c' '/data/local/tmp/speed_benchmark_torch'" in commands and "'--iter=20'" in commands, commands
 
-# The regression gate on the phone.
-p = run("eval", "--model", model, "--limit", "200", "--target", "pixel1", "--max-latency-ms", "1000", "--json")
-j = json.loads(p.stdout)
-assert j["passed"] and j["latency_ms"]["method"] == "adb:speed_benchmark_torch", j
-assert "FAKE001" in j["latency_ms"]["device"], j
-p = run("eval", "--model", model, "--limit", "200", "--target", "pixel1", "--max-latency-ms", "0.001", code=7)
-assert "FAKE001" in p.stderr, p.stderr
-# A per-layer profile on the phone: every layer runs as a one-layer model pushed to the device.
-prof = json.loads(run("profile", "--model", model, "--target", "pixel1", "--runs", "5", "--json").stdout)
-assert prof["device"].startswith("FAKE001") and prof["source"] == "measured" and len(prof["layers"]) == 13, prof
-assert all(l["ms"]["n"] == 5 and l["ms"]["median"] > 0 for l in prof["layers"]), prof["layers"]
-assert len(pushes()) >= 13, pushes()
 
-# A predictor fitted on the phone (small model, few variants: the code path, not the accuracy).
-fit = json.loads(run("latency", "fit", "--models", small, "--target", "pixel1", "--variants", "6", "--holdout", "0.1", "--runs", "3", "--rounds", "1",
-                     "--out", os.path.join(work, "pixel1.json"), "--json").stdout)
-assert fit["target"] == "pixel1" and fit["variants"] == 7 and fit["table_entries"] > 0, fit
+def replay():
+    replay = os.path.join(work, "replay.txt")
+    open(replay, "w").write("Starting benchmark.\nRunning warmup runs.\nMain runs.\n"
+                            "Main run finished. Microseconds per iter: 12345.6. Iters per second: 81.0\n")
+    r = json.loads(run(*MEASURE, "--no-cache", replay=replay).stdout)
+    assert abs(r["ms"]["median"] - 12.3456) < 1e-9, r
 
-# A latency-budgeted search for the phone: roofline model in the wall, the result measured on the device.
-runs = os.path.join(work, "search")
-s = json.loads(run("prune", "--model", model, "--data", "fashion-mnist", "--val-size", "200", "--latency", "0.6",
-                   "--target", "pixel1", "--episodes", "4", "--warmup", "2", "--batch", "100", "--out", runs,
-                   "--json").stdout)
-assert s["latency_predicted_ms"] <= s["latency_budget_ms"] + 1e-12, s
-assert s["latency_measured_on"].startswith("FAKE001") and s["latency_measured_ms"] > 0, s
-assert "roofline" in s["latency_model"] and s["flops_target"] is None, s
-s = json.loads(run("prune", "--model", model, "--data", "fashion-mnist", "--val-size", "200", "--latency", "0.6",
-                   "--target", "pixel1", "--episodes", "2", "--warmup", "2", "--batch", "100", "--out", runs + "2",
-                   "--json", mode="none").stdout)
-assert s["latency_measured_ms"] is None and "no Android device" in s["latency_measure_error"], s
-print("ok")
+
+def quoting():
+    # Quoting: the remote_dir arrives as one word, and nothing else runs.
+    q = json.loads(run("latency", "measure", "--model", model, "--target", "pixel1-weird", "--no-cache", "--runs", "5",
+                       "--json").stdout)
+    assert q["source"] == "measured", q
+    assert os.path.isdir(os.path.join(root, "fs", "data/local/tmp/x cel;touch pwned")), os.listdir(os.path.join(root, "fs/data/local/tmp"))
+    assert not os.path.exists(os.path.join(root, "fs", "pwned"))
+
+
+def failures():
+    # Failures, each distinct, exit 6.
+    for mode, message in [("none", "no Android device connected"), ("unauthorized", "is unauthorized"),
+                          ("offline", "is offline"), ("lost", "was disconnected during the benchmark"),
+                          ("nobinary", "speed_benchmark_torch is missing on FAKE001"),
+                          ("other", "no connected device matches target 'pixel1'")]:
+        p = run(*MEASURE, "--no-cache", mode=mode, code=6)
+        assert message in p.stderr, (mode, p.stderr)
+    p = run("latency", "measure", "--model", model, "--target", "pixel1-weird", "--no-cache", mode="slow", code=6)
+    assert "timed out 2 times" in p.stderr, p.stderr
+
+
+def gate():
+    # The regression gate on the phone.
+    p = run("eval", "--model", model, "--limit", "200", "--target", "pixel1", "--max-latency-ms", "1000", "--json")
+    j = json.loads(p.stdout)
+    assert j["passed"] and j["latency_ms"]["method"] == "adb:speed_benchmark_torch", j
+    assert "FAKE001" in j["latency_ms"]["device"], j
+    p = run("eval", "--model", model, "--limit", "200", "--target", "pixel1", "--max-latency-ms", "0.001", code=7)
+    assert "FAKE001" in p.stderr, p.stderr
+
+
+def profile():
+    # A per-layer profile on the phone: every layer runs as a one-layer model pushed to the device.
+    prof = json.loads(run("profile", "--model", model, "--target", "pixel1", "--runs", "5", "--json").stdout)
+    assert prof["device"].startswith("FAKE001") and prof["source"] == "measured" and len(prof["layers"]) == 13, prof
+    assert all(l["ms"]["n"] == 5 and l["ms"]["median"] > 0 for l in prof["layers"]), prof["layers"]
+    assert len(pushes()) >= 13, pushes()
+
+
+def fit():
+    # A predictor fitted on the phone (small model, few variants: the code path, not the accuracy).
+    fit = json.loads(run("latency", "fit", "--models", small, "--target", "pixel1", "--variants", "6", "--holdout", "0.1", "--runs", "3", "--rounds", "1",
+                         "--out", os.path.join(work, "pixel1.json"), "--json").stdout)
+    assert fit["target"] == "pixel1" and fit["variants"] == 7 and fit["table_entries"] > 0, fit
+
+
+def search():
+    # A latency-budgeted search for the phone: roofline model in the wall, the result measured on the device.
+    runs = os.path.join(work, "search")
+    s = json.loads(run("prune", "--model", model, "--data", "fashion-mnist", "--val-size", "200", "--latency", "0.6",
+                       "--target", "pixel1", "--episodes", "4", "--warmup", "2", "--batch", "100", "--out", runs,
+                       "--json").stdout)
+    assert s["latency_predicted_ms"] <= s["latency_budget_ms"] + 1e-12, s
+    assert s["latency_measured_on"].startswith("FAKE001") and s["latency_measured_ms"] > 0, s
+    assert "roofline" in s["latency_model"] and s["flops_target"] is None, s
+    s = json.loads(run("prune", "--model", model, "--data", "fashion-mnist", "--val-size", "200", "--latency", "0.6",
+                       "--target", "pixel1", "--episodes", "2", "--warmup", "2", "--batch", "100", "--out", runs + "2",
+                       "--json", mode="none").stdout)
+    assert s["latency_measured_ms"] is None and "no Android device" in s["latency_measure_error"], s
+
+
+SCENARIOS = {fn.__name__: fn for fn in (devices, measure, replay, quoting, failures, gate, profile, fit, search)}
+SCENARIOS[scenario]()
+print("ok:", scenario)

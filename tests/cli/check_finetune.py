@@ -1,16 +1,18 @@
 #!/usr/bin/python3
 # Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
-"""usage: check_finetune.py XCEL VGG_MODEL TRACED_FIXTURE SMALL_IDX_DIR WORK_DIR
+"""usage: check_finetune.py SCENARIO XCEL VGG_MODEL TRACED_FIXTURE SMALL_IDX_DIR WORK_DIR
 
-End-to-end checks of `xcel finetune` on the bundled VGG pruned to half its widths, with Fashion-MNIST:
-- a short fine-tuning raises validation accuracy, writes finetuned.pt (loadable by PyTorch, same accuracy as
-  the summary says), history.jsonl, config.json, summary.json; the input model is untouched;
-- Ctrl-C mid-epoch exits 130 with a checkpoint; --resume ends with exactly the parameters and accuracy of
-  an uninterrupted run;
-- distillation + --freeze-first + --accumulate: frozen layers keep their weights, the others change;
-- a model traced in eval mode gets its batch-norm statistics updated (training flag re-wired);
-- `xcel prune --uniform ... --finetune-epochs 1` fine-tunes into OUT/finetune (on the small fixture data);
-- errors: an existing run without --resume, --resume without a run, --freeze-first beyond the layers.
+End-to-end checks of `xcel finetune`, one scenario per run (ctest: cli.finetune.SCENARIO). `setup` prunes the
+bundled VGG to half its widths, which the others fine-tune:
+- short: a short fine-tuning raises validation accuracy, writes finetuned.pt (loadable by PyTorch, same accuracy
+  as the summary says), history.jsonl, config.json, summary.json; the input model is untouched; the run is not
+  overwritten without --resume;
+- interrupt: Ctrl-C mid-epoch exits 130 with a checkpoint; --resume ends with exactly the parameters and accuracy
+  of an uninterrupted run;
+- distil: distillation + --freeze-first + --accumulate: frozen layers keep their weights, the others change;
+- traced: a model traced in eval mode gets its batch-norm statistics updated (training flag re-wired);
+- prune_finetune: `xcel prune --uniform ... --finetune-epochs 1` fine-tunes into OUT/finetune;
+- errors: --resume without a run, --freeze-first beyond the layers.
 """
 import hashlib
 import json
@@ -23,9 +25,16 @@ import torch
 
 from interrupt import interrupt_at
 
-xcel, vgg, traced, small, work = sys.argv[1:6]
-shutil.rmtree(work, ignore_errors=True)
-os.makedirs(work)
+scenario, xcel, vgg, traced_model, small, work = sys.argv[1:7]
+os.makedirs(work, exist_ok=True)
+
+
+def fresh(name):
+    """A run directory of this scenario's own, emptied."""
+    path = os.path.join(work, name)
+    shutil.rmtree(path, ignore_errors=True)
+    return path
+
 
 
 def run(*args, code=0, log="warn"):
@@ -44,76 +53,99 @@ def params(path):
     return {k: v.clone() for k, v in torch.jit.load(path).state_dict().items()}
 
 
-pruned_dir = os.path.join(work, "pruned")
-run("prune", "--model", vgg, "--uniform", "0.5", "--reconstruct", "--data", "fashion-mnist", "--val-size", "1000",
-    "--calib-images", "512", "--out", pruned_dir)
-pruned = os.path.join(pruned_dir, "pruned.pt")
-before = digest(pruned)
+pruned = os.path.join(work, "pruned", "pruned.pt")
 common = ["--data", "fashion-mnist", "--val-size", "1000", "--train-limit", "4000", "--batch", "100", "--no-test",
           "--threads", "1"]
 
-# A short fine-tuning helps, and its outputs are complete.
-a = os.path.join(work, "a")
-s = json.loads(run("finetune", "--model", pruned, "--epochs", "2", "--out", a, "--json", *common).stdout)
-assert s["val_top1"] > s["val_top1_before"] + 0.003, s
-assert s["epochs"] == 2 and 1 <= s["best_epoch"] <= 2, s
-assert s["peak_rss_mb"] > 50 and s["seconds_per_epoch"] > 0, s
-for f in ("finetuned.pt", "history.jsonl", "config.json", "summary.json"):
-    assert os.path.exists(os.path.join(a, f)), f
-history = [json.loads(l) for l in open(os.path.join(a, "history.jsonl"))]
-assert [h["epoch"] for h in history] == [1, 2], history
-assert max(h["val_top1"] for h in history) == s["val_top1"], (history, s)
-assert digest(pruned) == before, "the input model was modified"
-ev = json.loads(run("eval", "--model", os.path.join(a, "finetuned.pt"), "--data", "fashion-mnist", "--split", "val",
-                    "--val-size", "1000", "--bench-runs", "0", "--json").stdout)
-assert abs(ev["top1"] - s["val_top1"]) < 1e-9, (ev["top1"], s["val_top1"])
-m = torch.jit.load(os.path.join(a, "finetuned.pt"))
-assert m(torch.rand(2, 1, 28, 28)).shape == (2, 10)
-run("finetune", "--model", pruned, "--epochs", "2", "--out", a, *common, code=2)  # no silent overwrite
 
-# Ctrl-C in the middle of the first epoch, then --resume: identical to the uninterrupted run `a`.
-b = os.path.join(work, "b")
-interrupt_at([xcel, "finetune", "--model", pruned, "--epochs", "2", "--out", b] + common, "epoch 1/2 step 8/40")
-state = json.load(open(os.path.join(b, "checkpoint", "state.json")))
-assert state["epoch"] == 0 and 0 < state["step"] < 40, state
-r = json.loads(run("finetune", "--resume", "--out", b, "--json").stdout)
-assert r["val_top1"] == s["val_top1"] and r["best_epoch"] == s["best_epoch"], (r, s)
-pa, pb = params(os.path.join(a, "finetuned.pt")), params(os.path.join(b, "finetuned.pt"))
-assert pa.keys() == pb.keys()
-for k in pa:
-    assert torch.equal(pa[k], pb[k]), f"{k} differs after resume"
 
-# Distillation, frozen first layers, gradient accumulation.
-c = os.path.join(work, "c")
-s = json.loads(run("finetune", "--model", pruned, "--epochs", "1", "--out", c, "--teacher", vgg, "--kd-alpha", "0.7",
-                   "--freeze-first", "2", "--accumulate", "2", "--json", *common).stdout)
-assert s["effective_batch"] == 200 and s["teacher"] == vgg and len(s["frozen_layers"]) == 2, s
-assert s["val_top1"] > s["val_top1_before"], s
-p0, p1 = params(pruned), params(os.path.join(c, "finetuned.pt"))
-frozen = [k for k in p0 if k.rsplit(".", 1)[0] in s["frozen_layers"] and k.endswith(("weight", "bias"))]
-assert frozen, s["frozen_layers"]
-for k in frozen:
-    assert torch.equal(p0[k], p1[k]), f"frozen {k} changed"
-changed = [k for k in p0 if k not in frozen and p0[k].dtype.is_floating_point and not torch.equal(p0[k], p1[k])]
-assert len(changed) > 4, changed
+def setup():
+    run("prune", "--model", vgg, "--uniform", "0.5", "--reconstruct", "--data", "fashion-mnist", "--val-size", "1000",
+        "--calib-images", "512", "--out", fresh("pruned"))
 
-# A model traced in eval mode: batch-norm statistics must follow train mode.
-t = os.path.join(work, "traced")
-p = run("finetune", "--model", traced, "--epochs", "1", "--out", t, "--data", "idx:" + small, "--val-size", "50",
-        "--batch", "50", "--no-test", log="info")
-assert "training flags were constants" in p.stderr, p.stderr
-q0, q1 = params(traced), params(os.path.join(t, "finetuned.pt"))
-bn = [k for k in q0 if k.endswith("running_mean")]
-assert bn and all(not torch.equal(q0[k], q1[k]) for k in bn), "batch-norm statistics did not move"
 
-# prune + fine-tune in one command.
-d = os.path.join(work, "d")
-s = json.loads(run("prune", "--model", traced, "--uniform", "0.5", "--data", "idx:" + small, "--val-size", "50",
-                   "--reconstruct", "--out", d, "--finetune-epochs", "1", "--finetune-batch", "50", "--json").stdout)
-assert s["finetune"]["epochs"] == 1 and os.path.exists(os.path.join(d, "finetune", "finetuned.pt")), s
-assert json.load(open(os.path.join(d, "summary.json")))["finetune"]["val_top1"] == s["finetune"]["val_top1"]
 
-# Errors.
-run("finetune", "--resume", "--out", os.path.join(work, "never"), code=3)
-run("finetune", "--model", pruned, "--out", os.path.join(work, "e"), "--freeze-first", "99", *common, code=2)
-print("ok")
+
+def short():
+    # A short fine-tuning helps, and its outputs are complete.
+    before = digest(pruned)
+    a = fresh("a")
+    s = json.loads(run("finetune", "--model", pruned, "--epochs", "2", "--out", a, "--json", *common).stdout)
+    assert s["val_top1"] > s["val_top1_before"] + 0.003, s
+    assert s["epochs"] == 2 and 1 <= s["best_epoch"] <= 2, s
+    assert s["peak_rss_mb"] > 50 and s["seconds_per_epoch"] > 0, s
+    for f in ("finetuned.pt", "history.jsonl", "config.json", "summary.json"):
+        assert os.path.exists(os.path.join(a, f)), f
+    history = [json.loads(l) for l in open(os.path.join(a, "history.jsonl"))]
+    assert [h["epoch"] for h in history] == [1, 2], history
+    assert max(h["val_top1"] for h in history) == s["val_top1"], (history, s)
+    assert digest(pruned) == before, "the input model was modified"
+    ev = json.loads(run("eval", "--model", os.path.join(a, "finetuned.pt"), "--data", "fashion-mnist", "--split", "val",
+                        "--val-size", "1000", "--bench-runs", "0", "--json").stdout)
+    assert abs(ev["top1"] - s["val_top1"]) < 1e-9, (ev["top1"], s["val_top1"])
+    m = torch.jit.load(os.path.join(a, "finetuned.pt"))
+    assert m(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+    run("finetune", "--model", pruned, "--epochs", "2", "--out", a, *common, code=2)  # no silent overwrite
+
+
+def interrupt():
+    # Ctrl-C in the middle of the first epoch, then --resume: identical to the uninterrupted run `a`.
+    a = fresh("a_reference")
+    s = json.loads(run("finetune", "--model", pruned, "--epochs", "2", "--out", a, "--json", *common).stdout)
+    b = fresh("b")
+    interrupt_at([xcel, "finetune", "--model", pruned, "--epochs", "2", "--out", b] + common, "epoch 1/2 step 8/40")
+    state = json.load(open(os.path.join(b, "checkpoint", "state.json")))
+    assert state["epoch"] == 0 and 0 < state["step"] < 40, state
+    r = json.loads(run("finetune", "--resume", "--out", b, "--json").stdout)
+    assert r["val_top1"] == s["val_top1"] and r["best_epoch"] == s["best_epoch"], (r, s)
+    pa, pb = params(os.path.join(a, "finetuned.pt")), params(os.path.join(b, "finetuned.pt"))
+    assert pa.keys() == pb.keys()
+    for k in pa:
+        assert torch.equal(pa[k], pb[k]), f"{k} differs after resume"
+
+
+def distil():
+    # Distillation, frozen first layers, gradient accumulation.
+    c = fresh("c")
+    s = json.loads(run("finetune", "--model", pruned, "--epochs", "1", "--out", c, "--teacher", vgg, "--kd-alpha", "0.7",
+                       "--freeze-first", "2", "--accumulate", "2", "--json", *common).stdout)
+    assert s["effective_batch"] == 200 and s["teacher"] == vgg and len(s["frozen_layers"]) == 2, s
+    assert s["val_top1"] > s["val_top1_before"], s
+    p0, p1 = params(pruned), params(os.path.join(c, "finetuned.pt"))
+    frozen = [k for k in p0 if k.rsplit(".", 1)[0] in s["frozen_layers"] and k.endswith(("weight", "bias"))]
+    assert frozen, s["frozen_layers"]
+    for k in frozen:
+        assert torch.equal(p0[k], p1[k]), f"frozen {k} changed"
+    changed = [k for k in p0 if k not in frozen and p0[k].dtype.is_floating_point and not torch.equal(p0[k], p1[k])]
+    assert len(changed) > 4, changed
+
+
+def traced():
+    # A model traced in eval mode: batch-norm statistics must follow train mode.
+    t = fresh("traced")
+    p = run("finetune", "--model", traced_model, "--epochs", "1", "--out", t, "--data", "idx:" + small, "--val-size", "50",
+            "--batch", "50", "--no-test", log="info")
+    assert "training flags were constants" in p.stderr, p.stderr
+    q0, q1 = params(traced_model), params(os.path.join(t, "finetuned.pt"))
+    bn = [k for k in q0 if k.endswith("running_mean")]
+    assert bn and all(not torch.equal(q0[k], q1[k]) for k in bn), "batch-norm statistics did not move"
+
+
+def prune_finetune():
+    # prune + fine-tune in one command.
+    d = fresh("d")
+    s = json.loads(run("prune", "--model", traced_model, "--uniform", "0.5", "--data", "idx:" + small, "--val-size", "50",
+                       "--reconstruct", "--out", d, "--finetune-epochs", "1", "--finetune-batch", "50", "--json").stdout)
+    assert s["finetune"]["epochs"] == 1 and os.path.exists(os.path.join(d, "finetune", "finetuned.pt")), s
+    assert json.load(open(os.path.join(d, "summary.json")))["finetune"]["val_top1"] == s["finetune"]["val_top1"]
+
+
+def errors():
+    # Errors.
+    run("finetune", "--resume", "--out", fresh("never"), code=3)
+    run("finetune", "--model", pruned, "--out", fresh("e"), "--freeze-first", "99", *common, code=2)
+
+
+SCENARIOS = {fn.__name__: fn for fn in (setup, short, interrupt, distil, traced, prune_finetune, errors)}
+SCENARIOS[scenario]()
+print("ok:", scenario)

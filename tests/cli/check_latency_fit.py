@@ -27,8 +27,18 @@ def run(*args, code=0):
 r = json.loads(run("latency", "fit", "--models", f"{a},{b}", "--variants", "8", "--runs", "10", "--rounds", "2", "--out", pred,
                    "--json").stdout)
 assert r["variants"] == 18 and r["held_out"] >= 1 and r["fitted"] + r["held_out"] == 18, r
-assert 0 <= r["within_10pct"] <= 1 and r["rmse_ms"] >= 0 and r["table_entries"] > 5, r
-assert len(r["held_out_variants"]) == r["held_out"], r
+assert r["table_entries"] > 5 and len(r["held_out_variants"]) == r["held_out"], r
+# The accuracy figures are those of the held-out rows it lists: recomputed here, they must agree.
+rows = r["held_out_variants"]
+rel = [(v["predicted_ms"] - v["measured_ms"]) / v["measured_ms"] for v in rows]
+assert all(v["predicted_ms"] > 0 and v["measured_ms"] > 0 for v in rows), rows
+assert abs(r["within_10pct"] - sum(abs(e) <= 0.10 for e in rel) / len(rows)) < 1e-12, (r["within_10pct"], rel)
+assert abs(r["rmse_relative"] - (sum(e * e for e in rel) / len(rel)) ** 0.5) < 1e-9, (r["rmse_relative"], rel)
+rmse = (sum((v["predicted_ms"] - v["measured_ms"]) ** 2 for v in rows) / len(rows)) ** 0.5
+assert abs(r["rmse_ms"] - rmse) < 1e-9, (r["rmse_ms"], rmse)
+# A predictor is no better than a guess if it cannot tell a model from its half-width variants: the held-out
+# variants are predicted within a factor of three (a broken unit or calibration is off by far more).
+assert all(abs(e) < 2.0 for e in rel), rel
 saved = json.load(open(pred))
 assert saved["target"] == "host" and len(saved["coef"]) == 4 and saved["lut"], saved.keys()
 

@@ -1,17 +1,19 @@
 #!/usr/bin/python3
 # Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
-"""usage: check_search.py XCEL MODEL DATA WORK_DIR
+"""usage: check_search.py SCENARIO XCEL MODEL DATA WORK_DIR
 
-End-to-end checks of `xcel prune --flops` (the search) on a small model and dataset:
-- the run directory holds best.pt (loadable by PyTorch, FLOPs within budget per `xcel inspect`), policy.json,
-  config.json, summary.json and one episodes.jsonl line per episode;
-- the same seed gives the same run;
-- a run stopped after 4 episodes and continued with --resume ends exactly like an uninterrupted one;
-- Ctrl-C (SIGINT) mid-run exits 130 with a checkpoint, and --resume then finishes identically;
-- an existing run directory is not overwritten without --resume;
-- early stop of validation: a policy validated on part of the split was clearly below the best whole-split
-  result at that point, the best is validated on the whole split, a resumed run ends identically, and
-  --early-stop 0 validates everything.
+End-to-end checks of `xcel prune --flops` (the search) on a small model and dataset, one scenario per run
+(ctest runs each as cli.search.SCENARIO; `outputs` and `early_stop` leave the runs the others compare with):
+- outputs: the run directory holds best.pt (loadable by PyTorch, FLOPs within budget per `xcel inspect`),
+  policy.json, config.json, summary.json and one episodes.jsonl line per episode;
+- same_seed: the same seed gives the same run;
+- resume: a run stopped after 4 episodes and continued with --resume ends exactly like an uninterrupted one;
+- no_overwrite: an existing run directory is not overwritten without --resume;
+- interrupt: Ctrl-C (SIGINT) mid-run exits 130 with a checkpoint, and --resume then finishes identically;
+- early_stop: a policy validated on part of the split was clearly below the best whole-split result at that
+  point, and the best is validated on the whole split;
+- early_stop_resume: a resumed early-stopping run ends identically; early_stop_off: --early-stop 0 validates
+  everything.
 """
 import json
 import os
@@ -24,12 +26,18 @@ import torch
 
 from interrupt import interrupt_at
 
-xcel, model, data, work = sys.argv[1:5]
-shutil.rmtree(work, ignore_errors=True)
-os.makedirs(work)
+scenario, xcel, model, data, work = sys.argv[1:6]
+os.makedirs(work, exist_ok=True)
 base = ["prune", "--model", model, "--data", data, "--val-size", "60", "--flops", "0.5", "--target", "pixel1",
         "--warmup", "3", "--checkpoint-every", "2", "--seed", "3", "--batch", "64", "--calib-images", "64",
         "--reconstruct"]
+
+
+def fresh(name):
+    """A run directory of this scenario's own, emptied."""
+    path = os.path.join(work, name)
+    shutil.rmtree(path, ignore_errors=True)
+    return path
 
 
 def search(out, episodes, *extra, check=True):
@@ -52,40 +60,56 @@ def result(out):
     return {k: s[k] for k in ("flops", "val_top1", "test_top1", "best_episode", "episodes")}
 
 
-a = os.path.join(work, "a")
-summary = json.loads(search(a, 8).stdout)
-assert summary["flops_ratio"] <= 0.5, summary
-assert summary["episodes"] == 8 and len(episodes(a)) == 8
-for f in ("best.pt", "policy.json", "config.json", "summary.json", "episodes.jsonl"):
-    assert os.path.exists(os.path.join(a, f)), f
-m = torch.jit.load(os.path.join(a, "best.pt"))
-assert m(torch.rand(2, 1, 28, 28)).shape == (2, 10)
-inspected = json.loads(subprocess.run([xcel, "inspect", "--model", os.path.join(a, "best.pt"), "--json"],
-                                      check=True, capture_output=True, text=True).stdout)
-assert inspected["flops"] == summary["flops"] <= 0.5 * summary["flops_before"], (inspected["flops"], summary)
+a = os.path.join(work, "a")  # the reference run of `outputs`
 
-b = os.path.join(work, "b")
-search(b, 8)
-assert episodes(a) == episodes(b) and result(a) == result(b), "same seed, different run"
 
-c = os.path.join(work, "c")
-search(c, 4)
-search(c, 8, "--resume")
-search(c, 8, "--resume")  # without a new total: nothing left to run, same result
-assert episodes(c) == episodes(a), "resumed run differs from the uninterrupted one"
-assert result(c) == result(a), (result(c), result(a))
+def outputs():
+    summary = json.loads(search(fresh("a"), 8).stdout)
+    assert summary["flops_ratio"] <= 0.5, summary
+    assert summary["episodes"] == 8 and len(episodes(a)) == 8
+    for f in ("best.pt", "policy.json", "config.json", "summary.json", "episodes.jsonl"):
+        assert os.path.exists(os.path.join(a, f)), f
+    m = torch.jit.load(os.path.join(a, "best.pt"))
+    assert m(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+    inspected = json.loads(subprocess.run([xcel, "inspect", "--model", os.path.join(a, "best.pt"), "--json"],
+                                          check=True, capture_output=True, text=True).stdout)
+    assert inspected["flops"] == summary["flops"] <= 0.5 * summary["flops_before"], (inspected["flops"], summary)
+    print(f"best val {summary['val_top1']:.3f} at {summary['flops_ratio']:.3f} of the FLOPs; "
+          f"{summary['seconds_per_episode']:.3f} s per episode")
 
-p = search(c, 8, check=False)
-assert p.returncode == 2 and "--resume" in p.stderr, (p.returncode, p.stderr)
 
-d = os.path.join(work, "d")
-interrupt_at([xcel] + base + ["--out", d, "--episodes", "60"], "episode 3/60")
-assert len(episodes(d)) < 60, "the interrupted run did not stop early"
-p = subprocess.run([xcel, "prune", "--resume", "--out", d, "--json"], capture_output=True, text=True)
-assert p.returncode == 0, p.stderr  # the saved configuration, including its 60 episodes
-e = os.path.join(work, "e")
-search(e, 60)
-assert episodes(d) == episodes(e) and result(d) == result(e), "run resumed after Ctrl-C differs"
+def same_seed():
+    b = fresh("b")
+    search(b, 8)
+    assert episodes(a) == episodes(b) and result(a) == result(b), "same seed, different run"
+
+
+def resume():
+    c = fresh("c")
+    search(c, 4)
+    search(c, 8, "--resume")
+    search(c, 8, "--resume")  # without a new total: nothing left to run, same result
+    assert episodes(c) == episodes(a), "resumed run differs from the uninterrupted one"
+    assert result(c) == result(a), (result(c), result(a))
+
+
+def no_overwrite():
+    before = open(os.path.join(a, "episodes.jsonl")).read()
+    p = search(a, 8, check=False)
+    assert p.returncode == 2 and "--resume" in p.stderr, (p.returncode, p.stderr)
+    assert open(os.path.join(a, "episodes.jsonl")).read() == before, "the finished run was touched"
+
+
+def interrupt():
+    d = fresh("d")
+    interrupt_at([xcel] + base + ["--out", d, "--episodes", "60"], "episode 3/60")
+    assert len(episodes(d)) < 60, "the interrupted run did not stop early"
+    p = subprocess.run([xcel, "prune", "--resume", "--out", d, "--json"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr  # the saved configuration, including its 60 episodes
+    e = fresh("e")
+    search(e, 60)
+    assert episodes(d) == episodes(e) and result(d) == result(e), "run resumed after Ctrl-C differs"
+
 
 # Early stop, on the bundled VGG and Fashion-MNIST (the fixtures' random weights give every policy the same
 # accuracy): 200 validation images in batches of 20, checked after every twentieth (each batch), z = 0.5 so
@@ -100,37 +124,51 @@ def early(out, z, episodes=16):
     return subprocess.run(cmd, capture_output=True, text=True, check=True)
 
 
-f = os.path.join(work, "f")
-s_f = json.loads(early(f, 0.5).stdout)
-best, partial, firsts = -1.0, 0, {}
-for ep in episodes(f):
-    n, acc = ep["val_images"], ep["val_top1"]
-    w = tuple(ep["widths"])
-    if w in firsts:  # a repeated policy reuses its first result
-        assert (n, acc) == firsts[w], (ep, firsts[w])
-        continue
-    firsts[w] = (n, acc)
-    assert n % 20 == 0 and 20 <= n <= 200, ep
-    if n < 200:
-        partial += 1
-        q = min(max(acc, 0.01), 0.99)
-        assert acc + 0.5 * (q * (1 - q) / n) ** 0.5 < best, (ep, best)
-    else:
-        best = max(best, acc)
-assert partial > 0, "no policy stopped early; the check proves nothing"
-assert s_f["stopped_early"] == partial and s_f["val_top1"] == best, (s_f, partial, best)
-assert episodes(f)[s_f["best_episode"]]["val_images"] == 200
-# Resumed halfway, an early-stopping run (warm-up and learning episodes) ends exactly like the uninterrupted one.
-h = os.path.join(work, "h")
-early(h, 0.5, episodes=8)
-subprocess.run([xcel, "prune", "--resume", "--out", h, "--episodes", "16", "--json"], capture_output=True, check=True)
-s_h = json.load(open(os.path.join(h, "summary.json")))
-assert episodes(h) == episodes(f), "resumed early-stopping run differs"
-for k in ("stopped_early", "val_images_per_policy", "val_top1", "best_episode"):
-    assert s_h[k] == s_f[k], (k, s_h[k], s_f[k])
-g = os.path.join(work, "g")
-early(g, 0)
-assert all(ep["val_images"] == 200 for ep in episodes(g))
-assert json.load(open(os.path.join(g, "summary.json")))["stopped_early"] == 0
-print(f"ok: best val {summary['val_top1']:.3f} at {summary['flops_ratio']:.3f} of the FLOPs; "
-      f"{summary['seconds_per_episode']:.3f} s per episode")
+f = os.path.join(work, "f")  # the early-stopping run of `early_stop`
+
+
+def early_stop():
+    s_f = json.loads(early(fresh("f"), 0.5).stdout)
+    best, partial, firsts = -1.0, 0, {}
+    for ep in episodes(f):
+        n, acc = ep["val_images"], ep["val_top1"]
+        w = tuple(ep["widths"])
+        if w in firsts:  # a repeated policy reuses its first result
+            assert (n, acc) == firsts[w], (ep, firsts[w])
+            continue
+        firsts[w] = (n, acc)
+        assert n % 20 == 0 and 20 <= n <= 200, ep
+        if n < 200:
+            partial += 1
+            q = min(max(acc, 0.01), 0.99)
+            assert acc + 0.5 * (q * (1 - q) / n) ** 0.5 < best, (ep, best)
+        else:
+            best = max(best, acc)
+    assert partial > 0, "no policy stopped early; the check proves nothing"
+    assert s_f["stopped_early"] == partial and s_f["val_top1"] == best, (s_f, partial, best)
+    assert episodes(f)[s_f["best_episode"]]["val_images"] == 200
+
+
+def early_stop_resume():
+    # Resumed halfway, an early-stopping run (warm-up and learning episodes) ends exactly like the uninterrupted one.
+    s_f = json.load(open(os.path.join(f, "summary.json")))
+    h = fresh("h")
+    early(h, 0.5, episodes=8)
+    subprocess.run([xcel, "prune", "--resume", "--out", h, "--episodes", "16", "--json"], capture_output=True, check=True)
+    s_h = json.load(open(os.path.join(h, "summary.json")))
+    assert episodes(h) == episodes(f), "resumed early-stopping run differs"
+    for k in ("stopped_early", "val_images_per_policy", "val_top1", "best_episode"):
+        assert s_h[k] == s_f[k], (k, s_h[k], s_f[k])
+
+
+def early_stop_off():
+    g = fresh("g")
+    early(g, 0)
+    assert all(ep["val_images"] == 200 for ep in episodes(g))
+    assert json.load(open(os.path.join(g, "summary.json")))["stopped_early"] == 0
+
+
+SCENARIOS = {fn.__name__: fn for fn in (outputs, same_seed, resume, no_overwrite, interrupt, early_stop,
+                                         early_stop_resume, early_stop_off)}
+SCENARIOS[scenario]()
+print("ok:", scenario)

@@ -19,7 +19,6 @@ class Progress {
   void update(long long done, const std::string& text);
   /// Ends the bar's line (also done by the destructor).
   void finish();
-  bool terminal() const { return tty_; }
 
  private:
   std::string label_;

@@ -24,7 +24,6 @@ struct ForwardGraph {
   std::unordered_set<const torch::jit::Value*> data;          // values computed from the input
   std::unordered_map<const torch::jit::Value*, Shape> shapes;  // tensors seen by the probe (absent: None)
 
-  bool on_data_path(const torch::jit::Value* v) const { return data.count(v) > 0; }
   const Shape* shape(const torch::jit::Value* v) const {
     auto it = shapes.find(v);
     return it == shapes.end() ? nullptr : &it->second;

@@ -52,7 +52,6 @@ class Ddpg {
   void end_episode(const std::vector<std::vector<float>>& states, const std::vector<double>& actions, double reward,
                    int episode);
   double sigma() const;
-  double baseline() const;
 
   /// Whole agent state (networks, optimizers, replay, noise, baseline, RNG) for exact resumption.
   void save(const std::string& path) const;
