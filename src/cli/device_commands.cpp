@@ -30,150 +30,159 @@ nlohmann::json target_json(const device::TargetProfile& t) {
   return j;
 }
 
+// xcel targets: the profiles in configs/targets, schema-checked.
+void register_targets(CLI::App& app) {
+  auto out = std::make_shared<OutputOptions>();
+  auto* cmd = app.add_subcommand("targets", "List the target profiles in configs/targets (schema-checked)");
+  add_output_options(cmd, *out);
+  cmd->callback([out] {
+    nlohmann::json all = nlohmann::json::array();
+    using report::Align;
+    report::Table t({"target", "kind", "round to", "threads", "benchmark", "description"},
+                    {Align::kLeft, Align::kLeft, Align::kRight, Align::kRight, Align::kLeft, Align::kLeft});
+    for (const auto& name : device::list_targets()) {
+      const auto p = device::load_target(name);
+      all.push_back(target_json(p));
+      t.add({p.name, p.kind, std::to_string(p.round_to), std::to_string(p.threads),
+             p.kind == "android" ? p.benchmark.format + (p.benchmark.taskset.empty() ? "" : " (taskset " + p.benchmark.taskset + ")")
+                                 : "in-process LibTorch",
+             p.description});
+    }
+    if (out->json) {
+      print_json(all);
+    } else {
+      std::cout << t.str() << "profiles: " << device::config_dir() << "/targets\n";
+    }
+  });
+}
+
+// xcel devices: connected Android devices and the targets they match.
+void register_devices(CLI::App& app) {
+  auto out = std::make_shared<OutputOptions>();
+  auto* cmd = app.add_subcommand("devices", "List connected Android devices (adb) and the target each matches");
+  add_output_options(cmd, *out);
+  cmd->callback([out] {
+    std::vector<device::TargetProfile> phones;
+    for (const auto& name : device::list_targets()) {
+      auto p = device::load_target(name);
+      if (p.kind == "android") phones.push_back(p);
+    }
+    std::vector<std::string> keys;
+    for (const auto& p : phones)
+      for (const auto& [k, v] : p.device_match) keys.push_back(k);
+    nlohmann::json all = nlohmann::json::array();
+    using report::Align;
+    report::Table t({"serial", "state", "model", "SoC", "ABI", "target"},
+                    {Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft});
+    for (const auto& d : device::adb_devices()) {
+      nlohmann::json j = {{"serial", d.serial}, {"state", d.state}};
+      std::string model = d.model, soc, abi, target;
+      if (d.state == "device") {
+        const auto props = device::adb_getprops(d.serial, keys);
+        for (const auto& [k, v] : props) {
+          j["props"][k] = v;
+          if (k == "ro.product.model") model = v;
+          if (k == "ro.board.platform") soc = v;
+          if (k == "ro.product.cpu.abi") abi = v;
+        }
+        for (const auto& p : phones)
+          if (device::matches(p, props)) target += (target.empty() ? "" : ", ") + p.name;
+      }
+      j["targets"] = target;
+      all.push_back(j);
+      t.add({d.serial, d.state, model.empty() ? "-" : model, soc.empty() ? "-" : soc, abi.empty() ? "-" : abi,
+             d.state != "device" ? "(" + d.state + ": not usable)" : (target.empty() ? "(none)" : target)});
+    }
+    if (out->json) {
+      print_json(all);
+    } else if (all.empty()) {
+      std::cout << "no Android devices connected (adb devices lists none)\n";
+    } else {
+      std::cout << t.str();
+    }
+  });
+}
+
+// xcel latency measure | fit: one model through the oracle; a predictor fitted on measured variants.
+void register_latency(CLI::App& app) {
+  auto latency_cmd = app.add_subcommand("latency", "Latency of models on a target through the latency oracle");
+  latency_cmd->require_subcommand(1);
+  struct Options {
+    jobs::MeasureOptions job;
+    bool no_cache = false;
+    OutputOptions out;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = latency_cmd->add_subcommand(
+      "measure", "Latency of one model on a target: measured (host or phone over adb) or estimated (roofline)");
+  cmd->add_option("--model,-m", o->job.model, "TorchScript model (.pt, or .ptl for PyTorch Mobile)")->required();
+  add_target_option(cmd, o->job.target, "Target profile");
+  cmd->add_option("--input,-i", o->job.input, "Input shape N,C,H,W (N is set to 1)")->capture_default_str();
+  cmd->add_option("--backend", o->job.oracle.backend, "auto (host: local, phones: adb), local, adb, roofline or predictor")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "local", "adb", "roofline", "predictor"}));
+  cmd->add_option("--predictor", o->job.oracle.predictor, "Predictor file from xcel latency fit (--backend predictor)");
+  cmd->add_option("--serial,-s", o->job.oracle.serial, "adb: measure this device (default: the first matching the target)");
+  add_threads_option(cmd, o->job.oracle.threads, "Threads (default: the target's)");
+  add_bench_options(cmd, o->job.oracle.warmup, o->job.oracle.runs, "", "runs");
+  cmd->add_flag("--no-cache", o->no_cache, "Measure again even when this file was measured before");
+  add_output_options(cmd, o->out);
+  cmd->callback([o] {
+    o->job.oracle.use_cache = !o->no_cache;
+    const latency::Latency l = jobs::run_latency_measure(o->job);
+    if (o->out.json) {
+      nlohmann::json j = l;
+      j["model"] = o->job.model;
+      print_json(j);
+      return;
+    }
+    std::cout << fmt::format("{}: {} {:.3f} ms", o->job.model, l.source == "measured" ? "median" : "estimate", l.ms.median);
+    if (l.ms.n > 1)
+      std::cout << fmt::format(" (p10 {:.3f}, p90 {:.3f}, std {:.3f}, {} runs)", l.ms.p10, l.ms.p90, l.ms.std, l.ms.n);
+    std::cout << fmt::format(" — {} on {} by {}, {} thread{}{}\n", l.source, l.device, l.method, l.threads,
+                             l.threads == 1 ? "" : "s", l.cached ? " (cached result)" : "");
+  });
+  auto f = std::make_shared<jobs::FitOptions>();
+  auto fit_out = std::make_shared<OutputOptions>();
+  auto* fit = latency_cmd->add_subcommand(
+      "fit", "Fit a latency predictor (per-layer lookup table + MLP regressor + whole-model calibration) on random "
+             "pruned variants measured on the target, and report its accuracy on held-out variants");
+  fit->add_option("--models", f->models, "TorchScript models whose pruned variants are sampled")
+      ->required()
+      ->delimiter(',');
+  add_target_option(fit, f->target, "Target profile");
+  fit->add_option("--out,-o", f->out, "Where to write the predictor (JSON)")->required();
+  fit->add_option("--variants", f->variants, "Random pruned variants per model")->capture_default_str();
+  fit->add_option("--holdout", f->holdout, "Share of variants held out to measure accuracy")->capture_default_str();
+  add_bench_options(fit, f->warmup, f->runs, "", "runs per measurement");
+  fit->add_option("--rounds", f->rounds, "Interleaved measurement passes (median per variant and layer)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  fit->add_option("--seed", f->seed, "Seed of the variant sampling")->capture_default_str();
+  fit->add_option("--input,-i", f->input, "Input shape N,C,H,W")->capture_default_str();
+  add_threads_option(fit, f->threads, "Threads the predictor is for");
+  add_output_options(fit, *fit_out);
+  fit->callback([f, fit_out] {
+    auto r = jobs::run_latency_fit(*f);
+    if (fit_out->json) {
+      print_json(r);
+      return;
+    }
+    std::cout << fmt::format(
+        "fitted on {} variants, {} held out: {:.1f}% within +-10% of measured, RMSE {:.4f} ms ({:.1f}% relative)\n"
+        "table: {} layer signatures; regressor used for {:.1f}% of held-out layers; {:.0f} s\nwrote {}\n",
+        r.at("fitted").get<int>(), r.at("held_out").get<int>(), 100 * r.at("within_10pct").get<double>(),
+        r.at("rmse_ms").get<double>(), 100 * r.at("rmse_relative").get<double>(), r.at("table_entries").get<int>(),
+        100 * r.at("regressed_layer_share").get<double>(), r.at("seconds").get<double>(), r.at("out").get<std::string>());
+  });
+}
+
 }  // namespace
 
 void register_device_commands(CLI::App& app) {
-  {
-    auto out = std::make_shared<OutputOptions>();
-    auto* cmd = app.add_subcommand("targets", "List the target profiles in configs/targets (schema-checked)");
-    add_output_options(cmd, *out);
-    cmd->callback([out] {
-      nlohmann::json all = nlohmann::json::array();
-      using report::Align;
-      report::Table t({"target", "kind", "round to", "threads", "benchmark", "description"},
-                      {Align::kLeft, Align::kLeft, Align::kRight, Align::kRight, Align::kLeft, Align::kLeft});
-      for (const auto& name : device::list_targets()) {
-        const auto p = device::load_target(name);
-        all.push_back(target_json(p));
-        t.add({p.name, p.kind, std::to_string(p.round_to), std::to_string(p.threads),
-               p.kind == "android" ? p.benchmark.format + (p.benchmark.taskset.empty() ? "" : " (taskset " + p.benchmark.taskset + ")")
-                                   : "in-process LibTorch",
-               p.description});
-      }
-      if (out->json) {
-        print_json(all);
-      } else {
-        std::cout << t.str() << "profiles: " << device::config_dir() << "/targets\n";
-      }
-    });
-  }
-  {
-    auto out = std::make_shared<OutputOptions>();
-    auto* cmd = app.add_subcommand("devices", "List connected Android devices (adb) and the target each matches");
-    add_output_options(cmd, *out);
-    cmd->callback([out] {
-      std::vector<device::TargetProfile> phones;
-      for (const auto& name : device::list_targets()) {
-        auto p = device::load_target(name);
-        if (p.kind == "android") phones.push_back(p);
-      }
-      std::vector<std::string> keys;
-      for (const auto& p : phones)
-        for (const auto& [k, v] : p.device_match) keys.push_back(k);
-      nlohmann::json all = nlohmann::json::array();
-      using report::Align;
-      report::Table t({"serial", "state", "model", "SoC", "ABI", "target"},
-                      {Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft});
-      for (const auto& d : device::adb_devices()) {
-        nlohmann::json j = {{"serial", d.serial}, {"state", d.state}};
-        std::string model = d.model, soc, abi, target;
-        if (d.state == "device") {
-          const auto props = device::adb_getprops(d.serial, keys);
-          for (const auto& [k, v] : props) {
-            j["props"][k] = v;
-            if (k == "ro.product.model") model = v;
-            if (k == "ro.board.platform") soc = v;
-            if (k == "ro.product.cpu.abi") abi = v;
-          }
-          for (const auto& p : phones)
-            if (device::matches(p, props)) target += (target.empty() ? "" : ", ") + p.name;
-        }
-        j["targets"] = target;
-        all.push_back(j);
-        t.add({d.serial, d.state, model.empty() ? "-" : model, soc.empty() ? "-" : soc, abi.empty() ? "-" : abi,
-               d.state != "device" ? "(" + d.state + ": not usable)" : (target.empty() ? "(none)" : target)});
-      }
-      if (out->json) {
-        print_json(all);
-      } else if (all.empty()) {
-        std::cout << "no Android devices connected (adb devices lists none)\n";
-      } else {
-        std::cout << t.str();
-      }
-    });
-  }
-  {
-    auto latency_cmd = app.add_subcommand("latency", "Latency of models on a target through the latency oracle");
-    latency_cmd->require_subcommand(1);
-    struct Options {
-      jobs::MeasureOptions job;
-      bool no_cache = false;
-      OutputOptions out;
-    };
-    auto o = std::make_shared<Options>();
-    auto* cmd = latency_cmd->add_subcommand(
-        "measure", "Latency of one model on a target: measured (host or phone over adb) or estimated (roofline)");
-    cmd->add_option("--model,-m", o->job.model, "TorchScript model (.pt, or .ptl for PyTorch Mobile)")->required();
-    add_target_option(cmd, o->job.target, "Target profile");
-    cmd->add_option("--input,-i", o->job.input, "Input shape N,C,H,W (N is set to 1)")->capture_default_str();
-    cmd->add_option("--backend", o->job.oracle.backend, "auto (host: local, phones: adb), local, adb, roofline or predictor")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"auto", "local", "adb", "roofline", "predictor"}));
-    cmd->add_option("--predictor", o->job.oracle.predictor, "Predictor file from xcel latency fit (--backend predictor)");
-    cmd->add_option("--serial,-s", o->job.oracle.serial, "adb: measure this device (default: the first matching the target)");
-    add_threads_option(cmd, o->job.oracle.threads, "Threads (default: the target's)");
-    add_bench_options(cmd, o->job.oracle.warmup, o->job.oracle.runs, "", "runs");
-    cmd->add_flag("--no-cache", o->no_cache, "Measure again even when this file was measured before");
-    add_output_options(cmd, o->out);
-    cmd->callback([o] {
-      o->job.oracle.use_cache = !o->no_cache;
-      const latency::Latency l = jobs::run_latency_measure(o->job);
-      if (o->out.json) {
-        nlohmann::json j = l;
-        j["model"] = o->job.model;
-        print_json(j);
-        return;
-      }
-      std::cout << fmt::format("{}: {} {:.3f} ms", o->job.model, l.source == "measured" ? "median" : "estimate", l.ms.median);
-      if (l.ms.n > 1)
-        std::cout << fmt::format(" (p10 {:.3f}, p90 {:.3f}, std {:.3f}, {} runs)", l.ms.p10, l.ms.p90, l.ms.std, l.ms.n);
-      std::cout << fmt::format(" — {} on {} by {}, {} thread{}{}\n", l.source, l.device, l.method, l.threads,
-                               l.threads == 1 ? "" : "s", l.cached ? " (cached result)" : "");
-    });
-    auto f = std::make_shared<jobs::FitOptions>();
-    auto fit_out = std::make_shared<OutputOptions>();
-    auto* fit = latency_cmd->add_subcommand(
-        "fit", "Fit a latency predictor (per-layer lookup table + MLP regressor + whole-model calibration) on random "
-               "pruned variants measured on the target, and report its accuracy on held-out variants");
-    fit->add_option("--models", f->models, "TorchScript models whose pruned variants are sampled")
-        ->required()
-        ->delimiter(',');
-    add_target_option(fit, f->target, "Target profile");
-    fit->add_option("--out,-o", f->out, "Where to write the predictor (JSON)")->required();
-    fit->add_option("--variants", f->variants, "Random pruned variants per model")->capture_default_str();
-    fit->add_option("--holdout", f->holdout, "Share of variants held out to measure accuracy")->capture_default_str();
-    add_bench_options(fit, f->warmup, f->runs, "", "runs per measurement");
-    fit->add_option("--rounds", f->rounds, "Interleaved measurement passes (median per variant and layer)")
-        ->capture_default_str()
-        ->check(CLI::PositiveNumber);
-    fit->add_option("--seed", f->seed, "Seed of the variant sampling")->capture_default_str();
-    fit->add_option("--input,-i", f->input, "Input shape N,C,H,W")->capture_default_str();
-    add_threads_option(fit, f->threads, "Threads the predictor is for");
-    add_output_options(fit, *fit_out);
-    fit->callback([f, fit_out] {
-      auto r = jobs::run_latency_fit(*f);
-      if (fit_out->json) {
-        print_json(r);
-        return;
-      }
-      std::cout << fmt::format(
-          "fitted on {} variants, {} held out: {:.1f}% within +-10% of measured, RMSE {:.4f} ms ({:.1f}% relative)\n"
-          "table: {} layer signatures; regressor used for {:.1f}% of held-out layers; {:.0f} s\nwrote {}\n",
-          r.at("fitted").get<int>(), r.at("held_out").get<int>(), 100 * r.at("within_10pct").get<double>(),
-          r.at("rmse_ms").get<double>(), 100 * r.at("rmse_relative").get<double>(), r.at("table_entries").get<int>(),
-          100 * r.at("regressed_layer_share").get<double>(), r.at("seconds").get<double>(), r.at("out").get<std::string>());
-    });
-  }
+  register_targets(app);
+  register_devices(app);
+  register_latency(app);
 }
 
 }  // namespace xcel::cli

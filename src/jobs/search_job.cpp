@@ -27,9 +27,7 @@ namespace {
 // The keys of config.json (older runs lack latency, latency_ms, early_stop and command_line).
 template <typename F, typename O>
 void search_fields(F&& f, O& o) {
-  f("model", o.model);
-  f("out", o.out_dir);
-  f("data", o.data);
+  run_fields(f, o);
   f("target", o.target);
   f("flops", o.flops);
   f("latency", o.latency, 0.0);
@@ -43,12 +41,8 @@ void search_fields(F&& f, O& o) {
   f("bn_recal", o.bn_recal);
   f("early_stop", o.early_stop, 0.0);  // runs written before early stop validated everything
   f("calib_images", o.calib_images);
-  f("val_size", o.split.val_size);
-  f("seed", o.split.seed);
   f("batch", o.batch);
-  f("threads", o.threads);
   f("ddpg", o.ddpg);
-  f("command_line", o.command_line, "");
 }
 
 }  // namespace

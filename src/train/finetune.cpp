@@ -109,9 +109,7 @@ namespace {
 // The keys of config.json.
 template <typename F, typename O>
 void finetune_fields(F&& f, O& o) {
-  f("model", o.model);
-  f("out", o.out_dir);
-  f("data", o.data);
+  run_fields(f, o);
   f("epochs", o.epochs);
   f("lr", o.lr);
   f("momentum", o.momentum);
@@ -124,13 +122,9 @@ void finetune_fields(F&& f, O& o) {
   f("kd_alpha", o.kd_alpha);
   f("kd_temperature", o.kd_temperature);
   f("freeze_first", o.freeze_first);
-  f("val_size", o.split.val_size);
-  f("seed", o.split.seed);
   f("train_limit", o.train_limit);
   f("test", o.test);
   f("eval_batch", o.eval_batch);
-  f("threads", o.threads);
-  f("command_line", o.command_line, "");
 }
 
 }  // namespace

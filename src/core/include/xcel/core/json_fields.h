@@ -34,4 +34,17 @@ struct JsonReader {
   }
 };
 
+/// The fields every run's config.json starts with (the options types of the search and of fine-tuning name them
+/// alike: model, out_dir, data, split.val_size, split.seed, threads, command_line).
+template <typename F, typename O>
+void run_fields(F&& f, O& o) {
+  f("model", o.model);
+  f("out", o.out_dir);
+  f("data", o.data);
+  f("val_size", o.split.val_size);
+  f("seed", o.split.seed);
+  f("threads", o.threads);
+  f("command_line", o.command_line, "");
+}
+
 }  // namespace xcel
