@@ -15,21 +15,6 @@
 namespace xcel::cli {
 namespace {
 
-nlohmann::json target_json(const device::TargetProfile& t) {
-  nlohmann::json j = {{"name", t.name},         {"kind", t.kind},       {"description", t.description},
-                      {"round_to", t.round_to}, {"threads", t.threads}, {"path", t.path},
-                      {"roofline", {{"cores", t.roofline.cores},
-                                    {"clock_ghz", t.roofline.clock_ghz},
-                                    {"gflops_per_core", t.roofline.gflops_per_core},
-                                    {"memory_gbs", t.roofline.memory_gbs}}}};
-  if (t.kind == "android") {
-    j["benchmark"] = {{"binary", t.benchmark.binary}, {"format", t.benchmark.format}, {"taskset", t.benchmark.taskset},
-                      {"warmup", t.benchmark.warmup}, {"iter", t.benchmark.iter}};
-    for (const auto& [k, v] : t.device_match) j["device_match"][k] = v;
-  }
-  return j;
-}
-
 // xcel targets: the profiles in configs/targets, schema-checked.
 void register_targets(CLI::App& app) {
   auto out = std::make_shared<OutputOptions>();
@@ -42,10 +27,8 @@ void register_targets(CLI::App& app) {
                     {Align::kLeft, Align::kLeft, Align::kRight, Align::kRight, Align::kLeft, Align::kLeft});
     for (const auto& name : device::list_targets()) {
       const auto p = device::load_target(name);
-      all.push_back(target_json(p));
-      t.add({p.name, p.kind, std::to_string(p.round_to), std::to_string(p.threads),
-             p.kind == "android" ? p.benchmark.format + (p.benchmark.taskset.empty() ? "" : " (taskset " + p.benchmark.taskset + ")")
-                                 : "in-process LibTorch",
+      all.push_back(p);
+      t.add({p.name, p.kind, std::to_string(p.round_to), std::to_string(p.threads), device::benchmark_text(p),
              p.description});
     }
     if (out->json) {
@@ -62,36 +45,17 @@ void register_devices(CLI::App& app) {
   auto* cmd = app.add_subcommand("devices", "List connected Android devices (adb) and the target each matches");
   add_output_options(cmd, *out);
   cmd->callback([out] {
-    std::vector<device::TargetProfile> phones;
-    for (const auto& name : device::list_targets()) {
-      auto p = device::load_target(name);
-      if (p.kind == "android") phones.push_back(p);
-    }
-    std::vector<std::string> keys;
-    for (const auto& p : phones)
-      for (const auto& [k, v] : p.device_match) keys.push_back(k);
     nlohmann::json all = nlohmann::json::array();
     using report::Align;
     report::Table t({"serial", "state", "model", "SoC", "ABI", "target"},
                     {Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft});
-    for (const auto& d : device::adb_devices()) {
-      nlohmann::json j = {{"serial", d.serial}, {"state", d.state}};
-      std::string model = d.model, soc, abi, target;
-      if (d.state == "device") {
-        const auto props = device::adb_getprops(d.serial, keys);
-        for (const auto& [k, v] : props) {
-          j["props"][k] = v;
-          if (k == "ro.product.model") model = v;
-          if (k == "ro.board.platform") soc = v;
-          if (k == "ro.product.cpu.abi") abi = v;
-        }
-        for (const auto& p : phones)
-          if (device::matches(p, props)) target += (target.empty() ? "" : ", ") + p.name;
-      }
-      j["targets"] = target;
+    for (const auto& d : device::connected_devices()) {
+      nlohmann::json j = {{"serial", d.serial}, {"state", d.state}, {"targets", d.targets}};
+      for (const auto& [k, v] : d.props) j["props"][k] = v;
       all.push_back(j);
-      t.add({d.serial, d.state, model.empty() ? "-" : model, soc.empty() ? "-" : soc, abi.empty() ? "-" : abi,
-             d.state != "device" ? "(" + d.state + ": not usable)" : (target.empty() ? "(none)" : target)});
+      auto or_dash = [](const std::string& v) { return v.empty() ? std::string("-") : v; };
+      t.add({d.serial, d.state, or_dash(d.model), or_dash(d.prop("ro.board.platform")), or_dash(d.prop("ro.product.cpu.abi")),
+             d.state != "device" ? "(" + d.state + ": not usable)" : (d.targets.empty() ? "(none)" : d.targets)});
     }
     if (out->json) {
       print_json(all);

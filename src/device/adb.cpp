@@ -86,6 +86,35 @@ bool matches(const TargetProfile& t, const std::vector<std::pair<std::string, st
   return !t.device_match.empty();
 }
 
+std::string ConnectedDevice::prop(const std::string& key) const {
+  for (const auto& [k, v] : props)
+    if (k == key) return v;
+  return "";
+}
+
+std::vector<ConnectedDevice> connected_devices() {
+  std::vector<TargetProfile> phones;
+  std::vector<std::string> keys;
+  for (const auto& name : list_targets()) {
+    TargetProfile p = load_target(name);
+    if (p.device_match.empty()) continue;  // not a device found over adb
+    for (const auto& [k, v] : p.device_match) keys.push_back(k);
+    phones.push_back(std::move(p));
+  }
+  std::vector<ConnectedDevice> out;
+  for (const auto& d : adb_devices()) {
+    ConnectedDevice c{d.serial, d.state, d.model, {}, ""};
+    if (d.state == "device") {
+      c.props = adb_getprops(d.serial, keys);
+      if (!c.prop("ro.product.model").empty()) c.model = c.prop("ro.product.model");
+      for (const auto& p : phones)
+        if (matches(p, c.props)) c.targets += (c.targets.empty() ? "" : ", ") + p.name;
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 SelectedDevice select_device(const TargetProfile& target, const std::string& serial) {
   SelectedDevice out;
   const auto devices = adb_devices();

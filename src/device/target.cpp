@@ -145,4 +145,23 @@ TargetProfile load_target(const std::string& name) {
   return t;
 }
 
+void to_json(nlohmann::json& j, const TargetProfile& t) {
+  j = {{"name", t.name},         {"kind", t.kind},       {"description", t.description},
+       {"round_to", t.round_to}, {"threads", t.threads}, {"path", t.path},
+       {"roofline", {{"cores", t.roofline.cores},
+                     {"clock_ghz", t.roofline.clock_ghz},
+                     {"gflops_per_core", t.roofline.gflops_per_core},
+                     {"memory_gbs", t.roofline.memory_gbs}}}};
+  if (t.kind == "android") {
+    j["benchmark"] = {{"binary", t.benchmark.binary}, {"format", t.benchmark.format}, {"taskset", t.benchmark.taskset},
+                      {"warmup", t.benchmark.warmup}, {"iter", t.benchmark.iter}};
+    for (const auto& [k, v] : t.device_match) j["device_match"][k] = v;
+  }
+}
+
+std::string benchmark_text(const TargetProfile& t) {
+  if (t.kind != "android") return "in-process LibTorch";
+  return t.benchmark.format + (t.benchmark.taskset.empty() ? "" : " (taskset " + t.benchmark.taskset + ")");
+}
+
 }  // namespace xcel::device

@@ -34,6 +34,16 @@ std::vector<std::pair<std::string, std::string>> adb_getprops(const std::string&
 bool matches(const TargetProfile& target, const std::vector<std::pair<std::string, std::string>>& props);
 
 
+/// A connected device as `xcel devices` shows it: adb's state, the getprop facts of a usable device, and the
+/// names of the phone targets whose rules it matches ("pixel1, pixel1-xl").
+struct ConnectedDevice {
+  std::string serial, state, model;
+  std::vector<std::pair<std::string, std::string>> props;
+  std::string targets;
+  std::string prop(const std::string& key) const;
+};
+std::vector<ConnectedDevice> connected_devices();
+
 struct SelectedDevice {
   std::string serial;
   std::vector<std::pair<std::string, std::string>> props;  // model first, then SoC, ABI and the profile's keys

@@ -52,4 +52,9 @@ std::string config_dir();
 TargetProfile load_target(const std::string& name);
 std::vector<std::string> list_targets();
 
+/// The profile as `xcel targets --json` shows it (device rules and benchmark only for phones).
+void to_json(nlohmann::json& j, const TargetProfile& t);
+/// How the target is benchmarked, in a few words ("speed_benchmark_torch (taskset c)", "in-process LibTorch").
+std::string benchmark_text(const TargetProfile& t);
+
 }  // namespace xcel::device
