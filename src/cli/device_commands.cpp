@@ -103,7 +103,7 @@ void register_latency(CLI::App& app) {
     std::cout << fmt::format("{}: {} {:.3f} ms", o->job.model, l.source == "measured" ? "median" : "estimate", l.ms.median);
     if (l.ms.n > 1)
       std::cout << fmt::format(" (p10 {:.3f}, p90 {:.3f}, std {:.3f}, {} runs)", l.ms.p10, l.ms.p90, l.ms.std, l.ms.n);
-    std::cout << fmt::format(" — {} on {} by {}, {} thread{}{}\n", l.source, l.device, l.method, l.threads,
+    std::cout << fmt::format(" — {} on {} by {} ({}), {} thread{}{}\n", l.source, l.device, l.method, l.form, l.threads,
                              l.threads == 1 ? "" : "s", l.cached ? " (cached result)" : "");
   });
   auto f = std::make_shared<jobs::FitOptions>();

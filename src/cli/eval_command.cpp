@@ -26,9 +26,9 @@ void print_report(const jobs::EvalReport& r) {
   t.add({"file size", report::human_count(static_cast<double>(r.summary.file_bytes)) + "B"});
   if (r.latency_ms.n > 0) {
     const auto& l = r.latency_ms;
-    t.add({r.latency_device + " latency (batch 1)", fmt::format("median {:.3f} ms, p10 {:.3f}, p90 {:.3f}, std {:.3f} ({} runs, {} "
-                                                 "threads)",
-                                                 l.median, l.p10, l.p90, l.std, l.n, r.threads)});
+    t.add({r.latency_device + " latency (batch 1)",
+           fmt::format("median {:.3f} ms, p10 {:.3f}, p90 {:.3f}, std {:.3f} ({} runs, {} threads, {})", l.median, l.p10,
+                       l.p90, l.std, l.n, r.threads, r.latency_form)});
   }
   t.add({"BLAS", r.blas.library + (r.blas.is_openblas ? " (OpenBLAS)" : " (not OpenBLAS)")});
   std::cout << t.str();

@@ -26,8 +26,9 @@ void print_profile(const latency::Profile& p) {
          report::percent(denom > 0 ? p.other_ms / denom : 0, 1)});
   std::cout << t.str() << "\n";
   const auto& m = p.total_ms;
-  std::cout << fmt::format("model: median {:.3f} ms, p10 {:.3f}, p90 {:.3f}, std {:.3f} ({} runs, {} threads, {} {})\n",
-                           m.median, m.p10, m.p90, m.std, m.n, p.threads, p.source, p.device)
+  std::cout << fmt::format("model: median {:.3f} ms, p10 {:.3f}, p90 {:.3f}, std {:.3f} ({} runs, {} threads, {} on {}, "
+                           "{})\n",
+                           m.median, m.p10, m.p90, m.std, m.n, p.threads, p.source, p.device, p.form)
             << fmt::format("layers on their own: {:.3f} ms; other: {:.3f} ms\n", p.layers_ms, p.other_ms);
 }
 

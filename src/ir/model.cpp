@@ -10,6 +10,7 @@
 
 #include "xcel/core/error.h"
 #include "xcel/core/fs.h"
+#include "xcel/core/log.h"
 #include "xcel/core/runtime.h"
 
 namespace xcel::ir {
@@ -74,6 +75,26 @@ void load_rng_state(const std::string& path) {
   at::Generator gen = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(gen.mutex());
   gen.set_state(state);
+}
+
+torch::jit::Module deploy_for_cpu(const torch::jit::Module& module, std::string* form) {
+  auto done = [&](const char* f, torch::jit::Module m) {
+    if (form != nullptr) *form = f;
+    return m;
+  };
+  torch::jit::Module frozen;
+  try {
+    frozen = torch::jit::freeze(module);
+  } catch (const std::exception& e) {
+    spdlog::debug("deploy form: freeze failed ({}); the model runs as it is", short_what(e));
+    return done("plain", module);
+  }
+  try {
+    return done("frozen+optimized", torch::jit::optimize_for_inference(frozen));
+  } catch (const std::exception& e) {
+    spdlog::debug("deploy form: optimize_for_inference failed ({}); the model runs frozen", short_what(e));
+    return done("frozen", frozen);
+  }
 }
 
 }  // namespace xcel::ir

@@ -53,6 +53,7 @@ EvalReport evaluate_model(const EvalOptions& o, const std::string& path, const d
   r.latency_ms = l.ms;
   r.latency_device = l.device == target.name ? l.device : l.device + " [" + target.name + "]";
   r.latency_method = l.method;
+  r.latency_form = l.form;
   r.threads = l.threads;
   return r;
 }
@@ -78,6 +79,7 @@ void to_json(nlohmann::json& j, const EvalReport& r) {
     j["latency_ms"]["source"] = "measured";
     j["latency_ms"]["device"] = r.latency_device;
     j["latency_ms"]["method"] = r.latency_method;
+    j["latency_ms"]["form"] = r.latency_form;
     j["latency_ms"]["batch"] = 1;
   }
 }

@@ -43,9 +43,7 @@ torch::jit::Module load_trainable(const train::FinetuneOptions& o, const RunDir&
 // The teacher, frozen and optimised for inference: it only runs forward passes.
 std::optional<torch::jit::Module> load_teacher(const std::string& path) {
   if (path.empty()) return std::nullopt;
-  torch::jit::Module t = ir::load_model(path);
-  torch::jit::Module frozen = torch::jit::freeze(t);
-  return torch::jit::optimize_for_inference(frozen);
+  return ir::deploy_for_cpu(ir::load_model(path));
 }
 
 }  // namespace

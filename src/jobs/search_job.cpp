@@ -84,9 +84,11 @@ SearchOptions resolve(SearchOptions o, const RunDir& run) {
   return o;
 }
 
-// The latency model of the budget wall: each layer's time on the target (measured on its own, or estimated)
-// spread over its FLOPs, so that predicted time = sum of ms-per-FLOP x FLOPs under any widths (monotone), plus
-// what the layers do not account for (the whole model's time minus the layers'), held constant.
+// The latency model of the budget wall: each layer's time on the target (measured on its own in deploy form, or
+// estimated) spread over its FLOPs, so that predicted time = sum of ms-per-FLOP x FLOPs under any widths
+// (monotone), plus what the layers do not account for (the whole model's time minus the layers'), held
+// constant. When the layers on their own take longer than the whole model (fused in it), they are scaled down
+// to it: the prediction for the original is its measured time either way, so budgets are fractions of that.
 search::CostModel latency_cost_model(torch::jit::Module& model, const prune::DependencyGraph& dg,
                                      const ir::ModelSummary& summary, latency::Oracle& oracle, std::string& description) {
   std::map<std::string, const ir::Layer*> by_name;
@@ -103,9 +105,15 @@ search::CostModel latency_cost_model(torch::jit::Module& model, const prune::Dep
     }
     m.weights.push_back(w);
   }
-  m.constant = std::max(0.0, oracle.latency(model, summary).ms.median - layers_ms);
+  const double total = oracle.latency(model, summary).ms.median;
   description = oracle.description();
-  if (m.constant > 0) description += fmt::format(", + {:.4f} ms for the rest", m.constant);
+  if (layers_ms > total && layers_ms > 0) {
+    for (double& w : m.weights) w *= total / layers_ms;
+    description += fmt::format(", layers scaled by {:.3f} to the whole model", total / layers_ms);
+  } else {
+    m.constant = total - layers_ms;
+    description += fmt::format(", + {:.4f} ms for the rest", m.constant);
+  }
   return m;
 }
 
@@ -136,7 +144,7 @@ void set_up(const SearchOptions& o, const RunDir& run, Setup& s) {
   s.dg = prune::build_dependency_graph(s.model, s.input);
   s.summary = ir::analyze(s.model, s.input);
   if (o.latency_mode()) {
-    s.cost_model = latency_cost_model(s.model, s.dg, s.summary, *latency::make_layer_cost_oracle(s.target, o.threads),
+    s.cost_model = latency_cost_model(s.model, s.dg, s.summary, *latency::make_layer_cost_oracle(s.target, s.target.threads),
                                       s.latency_model);
     s.cost_model->budget_ms = o.latency_ms;
   }
@@ -171,42 +179,82 @@ bool export_best(torch::jit::Module& best, const RunDir& run) {
   }
 }
 
-// With a latency budget: the predicted latency before and after, and the result measured on the target.
-nlohmann::json latency_result(const SearchOptions& o, const Setup& s, const search::Best& best,
-                              const ir::ModelSummary& after_summary, const latency::Profile& before,
-                              const latency::Profile& after, nlohmann::json& profiles) {
-  const double pred_before = s.env->cost(s.dg.full_widths()), pred_after = s.env->cost(best.widths);
-  nlohmann::json r = {{"latency_target", s.target.name},  {"latency_budget_ms", s.env->budget()},
-                      {"latency_model", s.latency_model}, {"latency_predicted_ms_before", pred_before},
-                      {"latency_predicted_ms", pred_after}};
-  if (before.device == s.target.name) {  // the profiles were measured on the target itself
-    profiles["original"]["predicted_ms"] = pred_before;
-    profiles["best"]["predicted_ms"] = pred_after;
-    r["latency_measured_ms_before"] = before.total_ms.median;
-    r["latency_measured_ms"] = after.total_ms.median;
-    r["latency_measured_on"] = before.device;
-  } else {
-    try {
-      auto oracle = latency::make_oracle(s.target, {});
-      r["latency_measured_ms_before"] = oracle->latency(o.model, s.summary).ms.median;
-      const latency::Latency m = oracle->latency(after_summary.path, after_summary);
-      r["latency_measured_ms"] = m.ms.median;
-      r["latency_measured_on"] = m.device;
-    } catch (const Error& e) {
-      if (e.code() != ExitCode::kDevice) throw;
-      spdlog::warn("the result was not measured on {}: {}", s.target.name, e.what());
-      r["latency_measured_ms"] = nullptr;
-      r["latency_measure_error"] = e.what();
-    }
+// Interleaved measurement rounds per candidate, and candidates measured at most, in the budget's verification.
+constexpr int kVerifyRounds = 5;
+constexpr int kMaxVerifications = 6;
+
+// With a latency budget, the result is the most accurate policy whose latency *measured* on the target (in turns
+// with the original's) meets the budget. Returns the chosen candidate and the latency block of the summary;
+// Error(kBudget) when no candidate does. Without a device, the best predicted policy is kept, marked unverified.
+search::Candidate verified_result(const SearchOptions& o, Setup& s, const search::SearchLoop& loop, nlohmann::json& lat) {
+  const std::vector<search::Candidate> ranked = loop.ranked();
+  std::unique_ptr<latency::Oracle> oracle;
+  try {
+    latency::OracleOptions oo;
+    oo.use_cache = false;  // every round measures
+    oracle = latency::make_oracle(s.target, oo);
+  } catch (const Error& e) {
+    if (e.code() != ExitCode::kDevice) throw;
+    spdlog::warn("the result was not measured on {}: {}", s.target.name, e.what());
+    lat["latency_measured_ms"] = nullptr;
+    lat["latency_measure_error"] = e.what();
+    lat["latency_verified"] = false;
+    return ranked.front();
   }
-  spdlog::info("latency: predicted {:.4f} ms (budget {:.4f}), measured {}", pred_after, s.env->budget(),
-               r["latency_measured_ms"].is_null() ? std::string("-")
-                                                  : fmt::format("{:.4f} ms", r["latency_measured_ms"].get<double>()));
-  return r;
+  std::map<std::vector<std::int64_t>, latency::PairedLatency> measured;
+  auto measure = [&](const search::Candidate& c) -> const latency::PairedLatency& {
+    torch::jit::Module m = s.evaluator->build(c.widths);
+    ir::ModelSummary ms = ir::analyze(m, s.input);
+    return measured[c.widths] = latency::measure_interleaved(*oracle, s.model, s.summary, m, ms, kVerifyRounds);
+  };
+  auto measured_load = [&](const search::Candidate& c) {
+    const latency::PairedLatency& p = measure(c);
+    return o.latency > 0 ? p.ratio / o.latency : p.b.ms.median / o.latency_ms;
+  };
+  auto predicted_load = [&](const search::Candidate& c) { return s.env->cost(c.widths) / s.env->budget(); };
+  const search::Verification v = search::verify_budget(ranked, predicted_load, measured_load, kMaxVerifications);
+  nlohmann::json steps = nlohmann::json::array();
+  for (const auto& st : v.steps) {
+    const auto& p = measured.at(ranked[static_cast<size_t>(st.candidate)].widths);
+    steps.push_back({{"episode", ranked[static_cast<size_t>(st.candidate)].episode},
+                     {"val_top1", ranked[static_cast<size_t>(st.candidate)].val_top1},
+                     {"predicted_load", st.predicted_load}, {"measured_load", st.measured_load},
+                     {"measured_ms", p.b.ms.median}, {"original_ms", p.a.ms.median}, {"measured_ratio", p.ratio}});
+  }
+  lat["latency_verification"] = steps;
+  if (v.chosen < 0) {
+    double closest = 1e300;
+    for (const auto& st : v.steps) closest = std::min(closest, st.measured_load);
+    XCEL_FAIL(ExitCode::kBudget, "no searched policy meets the latency budget on {} when measured: {} measured, the "
+              "closest at {:.3f} of the budget ({:.4f} ms); continue the search with --resume --episodes N, or raise "
+              "the budget", s.target.name, v.steps.size(), v.steps.empty() ? 0.0 : closest, s.env->budget());
+  }
+  const search::Candidate& chosen = ranked[static_cast<size_t>(v.chosen)];
+  const latency::PairedLatency& p = measured.at(chosen.widths);
+  lat["latency_measured_ms_before"] = p.a.ms.median;
+  lat["latency_measured_ms"] = p.b.ms.median;
+  lat["latency_measured_ratio"] = p.ratio;
+  lat["latency_measured_on"] = p.b.device;
+  lat["latency_measured_form"] = p.b.form;
+  lat["latency_verified"] = true;
+  spdlog::info("latency: measured {:.4f} ms on {} ({:.3f} of the original), budget {}", p.b.ms.median, p.b.device,
+               p.ratio, o.latency > 0 ? fmt::format("{:.3f} of the original", o.latency)
+                                      : fmt::format("{:.4f} ms", o.latency_ms));
+  return chosen;
 }
 
 nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const search::SearchLoop& loop) {
-  const search::Best& best = loop.best();
+  search::Best best = loop.best();
+  nlohmann::json lat;
+  if (o.latency_mode()) {
+    const search::Candidate chosen = verified_result(o, s, loop, lat);
+    best = {chosen.episode, chosen.val_top1, 0.0, chosen.widths, s.dg.predict_flops(chosen.widths)};
+    lat.update({{"latency_target", s.target.name},
+                {"latency_budget_ms", s.env->budget()},
+                {"latency_model", s.latency_model},
+                {"latency_predicted_ms_before", s.env->cost(s.dg.full_widths())},
+                {"latency_predicted_ms", s.env->cost(best.widths)}});
+  }
   torch::jit::Module best_model = s.evaluator->build(best.widths);
   const double best_val = s.evaluator->accuracy(best_model).top1;
   ir::ModelSummary after = ir::analyze(best_model, s.input);
@@ -224,8 +272,10 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
   const latency::Profile prof_before = latency::profile_model(*host, s.model, before);
   const latency::Profile prof_after = latency::profile_model(*host, best_model, after);
   nlohmann::json profiles = {{"original", prof_before}, {"best", prof_after}};
-  nlohmann::json lat;
-  if (o.latency_mode()) lat = latency_result(o, s, best, after, prof_before, prof_after, profiles);
+  if (o.latency_mode() && lat.value("latency_measured_on", "") == prof_before.device) {  // the same device
+    profiles["original"]["predicted_ms"] = lat.at("latency_predicted_ms_before");
+    profiles["best"]["predicted_ms"] = lat.at("latency_predicted_ms");
+  }
   run.write_json(RunDir::kProfile, profiles);
   nlohmann::json policy = prune::applied_policy_json(s.dg, prune::Policy{}, best.widths, s.target.round_to,
                                                      prune::parse_importance(o.importance));
@@ -262,7 +312,8 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
       {"latency_ms_before", prof_before.total_ms.median},
       {"latency_ms", prof_after.total_ms.median},
       {"speedup", prof_before.total_ms.median / std::max(1e-9, prof_after.total_ms.median)},
-      {"latency_source", fmt::format("measured on the host, batch 1, median of {}", prof_after.total_ms.n)},
+      {"latency_source", fmt::format("measured on the host in deploy form ({}), batch 1, median of {}", prof_after.form,
+                                     prof_after.total_ms.n)},
   };
   if (o.latency_mode()) result.update(lat);
   run.write_json(RunDir::kSummary, result);

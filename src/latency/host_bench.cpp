@@ -30,46 +30,22 @@ Stats time_runs(F&& f, int warmup, int runs, std::vector<double>* samples = null
 
 }  // namespace
 
-Stats bench_host(torch::jit::Module& module, const ir::Shape& input, int warmup, int runs,
-                 std::vector<double>* samples) {
+Stats bench_forward(torch::jit::Module& module, const ir::Shape& input, int warmup, int runs,
+                    std::vector<double>* samples) {
   XCEL_CHECK(warmup >= 0 && runs >= 1, ExitCode::kUsage, "benchmark needs warmup >= 0 and runs >= 1 (got {}, {})",
              warmup, runs);
-  const bool was_training = module.is_training();
-  module.eval();
   torch::NoGradGuard no_grad;
   std::vector<torch::jit::IValue> args{torch::rand(input)};
-  for (int i = 0; i < warmup; ++i) module.forward(args);
-  Stats s = time_runs([&] { return module.forward(args); }, 0, runs, samples);
-  if (was_training) module.train();
-  return s;
+  return time_runs([&] { return module.forward(args); }, warmup, runs, samples);
 }
 
-Stats time_layer(const ir::Layer& l, int warmup, int runs) {
-  XCEL_CHECK(warmup >= 0 && runs >= 1, ExitCode::kUsage, "benchmark needs warmup >= 0 and runs >= 1 (got {}, {})",
-             warmup, runs);
-  torch::NoGradGuard no_grad;
-  at::Tensor x = torch::rand(l.input_shape);
-  switch (l.kind) {
-    case ir::LayerKind::kConv: {
-      const std::int64_t kh = l.kernel.empty() ? 1 : l.kernel[0], kw = l.kernel.size() > 1 ? l.kernel[1] : kh;
-      at::Tensor w = torch::rand({l.out_channels, l.in_channels / std::max<std::int64_t>(1, l.groups), kh, kw});
-      at::Tensor b = l.has_bias ? torch::rand({l.out_channels}) : at::Tensor();
-      auto pair = [](const ir::Shape& s, std::int64_t d) { return s.empty() ? std::vector<std::int64_t>{d, d} : s; };
-      const auto stride = pair(l.stride, 1), padding = pair(l.padding, 0), dilation = pair(l.dilation, 1);
-      return time_runs([&] { return at::conv2d(x, w, b, stride, padding, dilation, l.groups); }, warmup, runs);
-    }
-    case ir::LayerKind::kLinear: {
-      at::Tensor w = torch::rand({l.out_channels, l.in_channels});
-      at::Tensor b = l.has_bias ? torch::rand({l.out_channels}) : at::Tensor();
-      return time_runs([&] { return at::linear(x, w, b); }, warmup, runs);
-    }
-    case ir::LayerKind::kBatchNorm: {
-      at::Tensor w = torch::rand({l.out_channels}), b = torch::rand({l.out_channels});
-      at::Tensor mean = torch::zeros({l.out_channels}), var = torch::ones({l.out_channels});
-      return time_runs([&] { return at::batch_norm(x, w, b, mean, var, false, 0.1, 1e-5, true); }, warmup, runs);
-    }
-  }
-  XCEL_ASSERT(false, "unknown layer kind");
+Stats bench_host(torch::jit::Module& module, const ir::Shape& input, int warmup, int runs,
+                 std::vector<double>* samples) {
+  const bool was_training = module.is_training();
+  module.eval();
+  Stats s = bench_forward(module, input, warmup, runs, samples);
+  if (was_training) module.train();
+  return s;
 }
 
 // A conv / linear / batch-norm layer as a one-layer TorchScript module (deterministic weights, so equal

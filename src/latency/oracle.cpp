@@ -74,24 +74,28 @@ class LocalOracle : public Oracle {
     l.model_hash = file_hash(model_path);
     return l;
   }
+  // Every model is timed in its CPU deploy form (frozen, optimised for inference), as users run it.
   Latency latency(const torch::jit::Module& module, const ir::ModelSummary& summary) override {
     ThreadsScope threads(threads_);
-    torch::jit::Module m = module;  // shares the module; bench_host restores its training flag
-    return result(bench_host(m, summary.input_shape, warmup_, runs_));
+    torch::jit::Module eval_copy = module.is_training() ? module.clone() : module;
+    eval_copy.eval();
+    std::string form;
+    torch::jit::Module deployed = ir::deploy_for_cpu(eval_copy, &form);
+    return result(bench_forward(deployed, summary.input_shape, warmup_, runs_), form);
   }
   Latency layer(const ir::Layer& layer) override {
-    ThreadsScope threads(threads_);
-    return result(time_layer(layer, warmup_, runs_));
+    return latency(single_layer_module(layer), ir::one_layer_summary(layer));
   }
   std::string backend() const override { return "local"; }
   std::string description() const override {
-    return fmt::format("host per-layer profile, {} thread(s)", threads_);
+    return fmt::format("host per-layer profile in deploy form, {} thread(s)", threads_);
   }
 
  private:
-  Latency result(const Stats& ms) const {
+  Latency result(const Stats& ms, const std::string& form) const {
     Latency l;
     l.ms = ms;
+    l.form = form;
     l.source = "measured";
     l.method = "local-libtorch";
     l.device = "host";
@@ -161,7 +165,9 @@ std::unique_ptr<Oracle> make_oracle(const device::TargetProfile& target, const O
     XCEL_FAIL(ExitCode::kUsage, "unknown latency backend '{}'; use auto, local, adb, roofline or predictor", backend);
   }
   if (!o.use_cache) return inner;
-  const std::string prefix = fmt::format("{}-{}-t{}-w{}-r{}", backend, target.name, threads, warmup, runs);
+  // Local measurements are of the deploy form (the "-deploy" keeps them apart from older plain-form entries).
+  const std::string prefix = fmt::format("{}-{}-t{}-w{}-r{}{}", backend, target.name, threads, warmup, runs,
+                                         backend == "local" ? "-deploy" : "");
   return std::make_unique<CachedOracle>(std::move(inner), prefix, LatencyCache(o.cache_dir));
 }
 

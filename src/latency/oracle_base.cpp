@@ -31,7 +31,7 @@ using device::device_gone;
 using device::first_line;
 
 void to_json(nlohmann::json& j, const Latency& l) {
-  j = {{"ms", l.ms},         {"source", l.source}, {"device", l.device}, {"method", l.method},
+  j = {{"ms", l.ms},         {"source", l.source}, {"device", l.device}, {"method", l.method}, {"form", l.form},
        {"target", l.target}, {"model_hash", l.model_hash}, {"threads", l.threads}, {"cached", l.cached}};
 }
 
@@ -40,6 +40,7 @@ void from_json(const nlohmann::json& j, Latency& l) {
   l.source = j.at("source");
   l.device = j.at("device");
   l.method = j.at("method");
+  l.form = j.value("form", "plain");
   l.target = j.at("target");
   l.model_hash = j.at("model_hash");
   l.threads = j.at("threads");
@@ -68,6 +69,25 @@ Latency roofline_estimate(const device::TargetProfile& t, const ir::ModelSummary
   r.target = t.name;
   r.threads = time.cores;
   return r;
+}
+
+PairedLatency measure_interleaved(Oracle& oracle, const torch::jit::Module& a, const ir::ModelSummary& summary_a,
+                                  const torch::jit::Module& b, const ir::ModelSummary& summary_b, int rounds) {
+  XCEL_ASSERT(rounds >= 1, "measure_interleaved needs at least one round");
+  PairedLatency p;
+  p.rounds = rounds;
+  std::vector<double> a_ms, b_ms, ratios;
+  for (int r = 0; r < rounds; ++r) {
+    p.a = oracle.latency(a, summary_a);
+    p.b = oracle.latency(b, summary_b);
+    a_ms.push_back(p.a.ms.median);
+    b_ms.push_back(p.b.ms.median);
+    ratios.push_back(p.b.ms.median / std::max(1e-12, p.a.ms.median));
+  }
+  p.a.ms = summarize(a_ms);
+  p.b.ms = summarize(b_ms);
+  p.ratio = summarize(ratios).median;
+  return p;
 }
 
 // ---- cache ----------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ void to_json(nlohmann::json& j, const LayerTiming& t) {
 
 void to_json(nlohmann::json& j, const Profile& p) {
   j = {{"model", p.model},    {"device", p.device},       {"source", p.source},  {"threads", p.threads},
+       {"form", p.form},
        {"input", p.input},    {"total_ms", p.total_ms},   {"layers", p.layers},  {"layers_ms", p.layers_ms},
        {"other_ms", p.other_ms}};
 }
@@ -58,6 +59,7 @@ void from_json(const nlohmann::json& j, Profile& p) {
   p.model = j.at("model");
   p.device = j.value("device", "host");
   p.source = j.value("source", "measured");
+  p.form = j.value("form", "plain");
   p.threads = j.value("threads", 1);
   p.input = j.at("input").get<ir::Shape>();
   p.total_ms = j.at("total_ms").get<Stats>();
@@ -73,6 +75,7 @@ Profile profile_model(Oracle& oracle, const torch::jit::Module& module, const ir
   p.total_ms = total.ms;
   p.device = total.device;
   p.source = total.source;
+  p.form = total.form;
   p.threads = total.threads;
   for (const auto& l : summary.layers) {
     LayerTiming t;

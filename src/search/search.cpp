@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <algorithm>
 #include <optional>
 
 #include "xcel/core/clock.h"
@@ -44,9 +45,10 @@ void SearchLoop::restore() {
   start_ = state.at("next_episode");
   best_ = best_from(state.at("best"));
   spent_seconds_ = state.at("seconds");
-  for (const auto& e : state.at("cache"))
-    cache_[e.at(0).get<std::vector<std::int64_t>>()] = {e.at(1), e.size() > 2 ? e.at(2).get<std::int64_t>()
-                                                                              : validator_.val_size()};
+  for (const auto& e : state.at("cache"))  // [widths, top-1, images, first episode]; older runs lack the last two
+    cache_[e.at(0).get<std::vector<std::int64_t>>()] = {e.at(1).get<double>(),
+                                                        e.size() > 2 ? e.at(2).get<std::int64_t>() : validator_.val_size(),
+                                                        e.size() > 3 ? e.at(3).get<int>() : -1};
   agent_.load(run_.file(kAgentFile));
   ir::load_rng_state(run_.file(kRngFile));
   episode_lines_ = run_.read_lines(RunDir::kEpisodes);
@@ -57,7 +59,7 @@ void SearchLoop::restore() {
 
 void SearchLoop::save_checkpoint(int next_episode) {
   nlohmann::json c = nlohmann::json::array();
-  for (const auto& [w, acc] : cache_) c.push_back({w, acc.first, acc.second});
+  for (const auto& [w, v] : cache_) c.push_back({w, v.top1, v.images, v.episode});
   agent_.save(run_.file(kAgentFile));
   ir::save_rng_state(run_.file(kRngFile));
   run_.write_lines(RunDir::kEpisodes, episode_lines_);
@@ -81,9 +83,10 @@ double SearchLoop::episode(int ep) {
   const bool cached = hit != cache_.end();
   if (!cached) {
     const train::Accuracy a = validator_.validate(widths, best_.val_top1);
-    hit = cache_.emplace(widths, std::make_pair(a.top1, a.n)).first;
+    hit = cache_.emplace(widths, Validated{a.top1, a.n, ep}).first;
   }
-  const auto [acc, val_images] = hit->second;
+  const double acc = hit->second.top1;
+  const std::int64_t val_images = hit->second.images;
   const double reward = o_.reward == "acc"         ? acc
                         : o_.reward == "acc-flops" ? -(1.0 - acc) * std::log(static_cast<double>(flops))
                                                    : -(1.0 - acc) * std::log(1e3 * env_.cost());  // microseconds
@@ -137,13 +140,46 @@ LoopStats SearchLoop::stats() const {
   s.unique_policies = cache_.size();
   std::int64_t validated_images = 0;
   for (const auto& entry : cache_) {
-    const std::int64_t images = entry.second.second;
+    const std::int64_t images = entry.second.images;
     validated_images += images;
     s.stopped_early += images < validator_.val_size() ? 1 : 0;
   }
   s.val_images_per_policy = static_cast<double>(validated_images) / static_cast<double>(std::max<size_t>(1, cache_.size()));
   s.seconds_per_episode = spent_seconds_ / std::max(1, s.episodes);
   return s;
+}
+
+std::vector<Candidate> SearchLoop::ranked() const {
+  std::vector<Candidate> out;
+  for (const auto& [w, v] : cache_)
+    if (v.images == validator_.val_size()) out.push_back({w, v.top1, v.episode});
+  std::stable_sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) {
+    return a.val_top1 != b.val_top1 ? a.val_top1 > b.val_top1 : a.episode < b.episode;
+  });
+  return out;
+}
+
+Verification verify_budget(const std::vector<Candidate>& ranked,
+                           const std::function<double(const Candidate&)>& predicted_load,
+                           const std::function<double(const Candidate&)>& measured_load, int max_measurements) {
+  Verification v;
+  std::vector<bool> tried(ranked.size(), false);
+  double k = 1.0;  // how much the prediction underestimates, at least
+  while (static_cast<int>(v.steps.size()) < max_measurements) {
+    int next = -1;
+    for (size_t i = 0; i < ranked.size() && next < 0; ++i)
+      if (!tried[i] && predicted_load(ranked[i]) * k <= 1.0) next = static_cast<int>(i);
+    if (next < 0) break;
+    tried[static_cast<size_t>(next)] = true;
+    VerifyStep step{next, predicted_load(ranked[static_cast<size_t>(next)]), measured_load(ranked[static_cast<size_t>(next)])};
+    v.steps.push_back(step);
+    if (step.measured_load <= 1.0) {
+      v.chosen = next;
+      break;
+    }
+    k = std::max(k, step.measured_load / std::max(step.predicted_load, 1e-12));
+  }
+  return v;
 }
 
 }  // namespace xcel::search

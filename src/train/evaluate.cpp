@@ -23,10 +23,7 @@ Accuracy evaluate(torch::jit::Module& module_in, const data::TensorSet& set, int
   module_in.eval();
   torch::jit::Module module = module_in;
   auto t0 = std::chrono::steady_clock::now();
-  if (optimize) {
-    torch::jit::Module frozen = torch::jit::freeze(module_in);
-    module = torch::jit::optimize_for_inference(frozen);
-  }
+  if (optimize) module = ir::deploy_for_cpu(module_in);
   spdlog::debug("evaluate: optimize {:.3f} s", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   torch::NoGradGuard no_grad;
   // The optimised module is already frozen and fused; skipping the executor's profiling and re-compilation

@@ -87,6 +87,8 @@ TEST(Oracle, LocalBackendTimesFilesModulesAndLayersAlike) {
     EXPECT_GT(l->ms.median, 0);
   }
   EXPECT_EQ(file.model_hash, file_hash(path));
+  EXPECT_EQ(file.form, "frozen+optimized");  // as deployed on a CPU, not as saved
+  EXPECT_EQ(memory.form, "frozen+optimized");
   EXPECT_TRUE(memory.model_hash.empty());  // nothing on disk to hash
 }
 

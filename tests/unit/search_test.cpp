@@ -1,6 +1,7 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 // The budget wall as a property (never above the target, over many random action sequences, models,
 // budgets and roundings) and the DDPG agent on a toy problem whose optimum is known.
+#include <cmath>
 #include <random>
 
 #include "test_env.h"
@@ -8,6 +9,7 @@
 #include "xcel/ir/model.h"
 #include "xcel/prune/engine.h"
 #include "xcel/search/env.h"
+#include "xcel/search/search.h"
 
 namespace xcel::search {
 namespace {
@@ -121,5 +123,55 @@ TEST(BudgetWall, LatencyBudgetNeverExceededForRandomModels) {
 }
 
 // Single-step episodes; the best action depends on the state: a* = 0.3 + 0.6 * s0.
+// Candidates from most to least accurate; a policy's predicted load is its index-based cost as a fraction of the
+// budget, and the "device" runs `slowdown` times slower than predicted.
+std::vector<Candidate> ladder(const std::vector<double>& loads) {
+  std::vector<Candidate> out;
+  for (size_t i = 0; i < loads.size(); ++i) out.push_back({{static_cast<std::int64_t>(i)}, 0.9 - 0.01 * i, static_cast<int>(i)});
+  return out;
+}
+
+TEST(Verify, KeepsTheMostAccurateCandidateThatMeetsTheBudgetWhenMeasured) {
+  const std::vector<double> loads = {1.0, 0.98, 0.9, 0.8, 0.7, 0.6};
+  const auto ranked = ladder(loads);
+  auto predicted = [&](const Candidate& c) { return loads[static_cast<size_t>(c.widths[0])]; };
+  // The device is 1.2x slower than predicted: 1.0 and 0.98 are over; after the first miss the search knows
+  // the prediction is 1.2x short, skips 0.9 (1.08) and measures 0.8 (0.96), which fits.
+  int measurements = 0;
+  auto measured = [&](const Candidate& c) {
+    ++measurements;
+    return 1.2 * predicted(c);
+  };
+  Verification v = verify_budget(ranked, predicted, measured, 6);
+  ASSERT_EQ(v.chosen, 3);
+  EXPECT_EQ(measurements, 2);
+  ASSERT_EQ(v.steps.size(), 2u);
+  EXPECT_EQ(v.steps[0].candidate, 0);
+  EXPECT_NEAR(v.steps[0].measured_load, 1.2, 1e-12);
+  EXPECT_EQ(v.steps[1].candidate, 3);
+  // A device as fast as predicted: the most accurate candidate, measured once.
+  v = verify_budget(ranked, predicted, predicted, 6);
+  EXPECT_EQ(v.chosen, 0);
+  EXPECT_EQ(v.steps.size(), 1u);
+}
+
+TEST(Verify, GivesUpWhenNothingFitsOnMeasurement) {
+  const std::vector<double> loads = {1.0, 0.95, 0.9};
+  const auto ranked = ladder(loads);
+  auto predicted = [&](const Candidate& c) { return loads[static_cast<size_t>(c.widths[0])]; };
+  auto slow = [&](const Candidate& c) { return 3.0 * predicted(c); };
+  Verification v = verify_budget(ranked, predicted, slow, 6);
+  EXPECT_EQ(v.chosen, -1);
+  EXPECT_EQ(v.steps.size(), 1u);  // after a 3x miss no candidate is predicted to fit
+  // The number of measurements is bounded: each candidate is predicted 1% lighter than the one before and
+  // measures just over the budget, so there is always a next one to try.
+  std::vector<double> shrinking;
+  for (int i = 0; i < 20; ++i) shrinking.push_back(std::pow(0.99, i));
+  auto shrinking_load = [&](const Candidate& c) { return shrinking[static_cast<size_t>(c.widths[0])]; };
+  v = verify_budget(ladder(shrinking), shrinking_load, [](const Candidate&) { return 1.001; }, 4);
+  EXPECT_EQ(v.chosen, -1);
+  EXPECT_EQ(v.steps.size(), 4u);
+}
+
 }  // namespace
 }  // namespace xcel::search

@@ -19,6 +19,13 @@ void save_model(torch::jit::Module& module, const std::string& path);
 /// Layer table of `module` at `input`; runs the module once (in eval mode, without gradients).
 ModelSummary analyze(const torch::jit::Module& module, const Shape& input);
 
+/// The form a model is deployed in on a CPU: a frozen copy (weights inlined, batch norm folded into the
+/// convolutions) optimised for inference (oneDNN convolutions, fused ops), as `torch.jit.freeze` +
+/// `torch.jit.optimize_for_inference` give it. The module must be in eval mode. A model a pass cannot handle
+/// falls back to the frozen copy, then to the module itself; `form` gets what was applied: "frozen+optimized",
+/// "frozen" or "plain". The module itself is never changed (keep it for training and surgery).
+torch::jit::Module deploy_for_cpu(const torch::jit::Module& module, std::string* form = nullptr);
+
 /// Sets LibTorch's intra-op threads and OpenBLAS's pool to `threads` (>= 1).
 void set_threads(int threads);
 

@@ -23,7 +23,7 @@ struct EvalReport {
   ir::ModelSummary summary;
   train::Accuracy accuracy;
   Stats latency_ms;  // batch 1, measured on latency_device (n = 0: not measured)
-  std::string latency_device = "host", latency_method = "local-libtorch";
+  std::string latency_device = "host", latency_method = "local-libtorch", latency_form = "plain";
   int threads = 1;
   runtime::BlasInfo blas;
   double seconds = 0;  // wall time of the accuracy pass

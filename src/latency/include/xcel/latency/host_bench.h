@@ -11,14 +11,15 @@
 namespace xcel::latency {
 
 /// Milliseconds per forward pass at `input` (eval mode, no gradients), with the current thread settings;
-/// every run's time in `samples` when given.
+/// every run's time in `samples` when given. The module's training flag is restored afterwards.
 Stats bench_host(torch::jit::Module& module, const ir::Shape& input, int warmup, int runs,
                  std::vector<double>* samples = nullptr);
 
-/// One layer on its own (the ATen op it runs, random weights of its shape) at its input shape.
-Stats time_layer(const ir::Layer& layer, int warmup, int runs);
+/// The same for a module that is already in its final form (frozen modules have no training flag to set).
+Stats bench_forward(torch::jit::Module& module, const ir::Shape& input, int warmup, int runs,
+                    std::vector<double>* samples = nullptr);
 
-/// A one-layer TorchScript module that runs `layer`'s op at its shapes (deterministic weights).
+/// A one-layer TorchScript module that runs `layer`'s op at its shapes (deterministic weights), in eval mode.
 torch::jit::Module single_layer_module(const ir::Layer& layer);
 
 }  // namespace xcel::latency

@@ -28,6 +28,7 @@ struct Latency {
   std::string device;       // "host" or the device's serial and model, e.g. "FA7AB1A00123 (Pixel)"
   std::string method;       // local-libtorch | adb:speed_benchmark_torch | adb:tflite_benchmark_model | roofline |
                             // predictor (lookup table + regressor)
+  std::string form = "plain";  // what was timed: frozen+optimized | frozen (CPU deploy form) | plain (as saved)
   std::string target, model_hash;
   int threads = 1;
   bool cached = false;
@@ -67,6 +68,17 @@ class Oracle {
   std::string scratch_;
   int scratch_files_ = 0;
 };
+
+/// Two models measured in turns (A, B, A, B, ... for `rounds` rounds), so that a drift of the device's speed hits
+/// both alike. `a` and `b` hold the statistics of the per-round medians; `ratio` is the median of the per-round
+/// ratios B / A.
+struct PairedLatency {
+  Latency a, b;
+  double ratio = 0;
+  int rounds = 0;
+};
+PairedLatency measure_interleaved(Oracle& oracle, const torch::jit::Module& a, const ir::ModelSummary& summary_a,
+                                  const torch::jit::Module& b, const ir::ModelSummary& summary_b, int rounds);
 
 /// Roofline estimate from the target's published figures: per layer the larger of compute time
 /// (2 x MACs / peak of min(threads, cores) cores) and memory time (activations + weights / bandwidth).

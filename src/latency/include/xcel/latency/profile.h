@@ -30,6 +30,7 @@ struct LayerTiming {
 
 struct Profile {
   std::string model, device = "host", source = "measured";
+  std::string form = "plain";       // what was timed (see Latency::form)
   int threads = 1;
   ir::Shape input;
   Stats total_ms;                   // the whole model, batch 1

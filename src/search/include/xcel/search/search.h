@@ -8,9 +8,9 @@
 ///   if (resume) loop.restore();
 ///   loop.run();                        // then loop.best().widths
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "xcel/core/run_dir.h"
@@ -35,6 +35,30 @@ struct LoopOptions {
   int checkpoint_every = 10;
   bool progress = true;
 };
+
+/// A policy validated on the whole split.
+struct Candidate {
+  std::vector<std::int64_t> widths;
+  double val_top1 = 0;
+  int episode = -1;  // the first episode that chose it
+};
+
+/// Chooses, among `ranked` candidates (most accurate first), the most accurate whose *measured* latency meets the
+/// budget. `predicted_load` and `measured_load` give a candidate's latency as a fraction of the budget (<= 1
+/// fits). Each rejection teaches how much the prediction underestimates (k = measured / predicted, the largest
+/// seen), and the next candidate measured is the most accurate one whose predicted load times k fits; at most
+/// `max_measurements` are measured. Returns the steps and the index chosen (-1: none fits).
+struct VerifyStep {
+  int candidate = -1;
+  double predicted_load = 0, measured_load = 0;
+};
+struct Verification {
+  int chosen = -1;
+  std::vector<VerifyStep> steps;
+};
+Verification verify_budget(const std::vector<Candidate>& ranked,
+                           const std::function<double(const Candidate&)>& predicted_load,
+                           const std::function<double(const Candidate&)>& measured_load, int max_measurements);
 
 struct Best {
   int episode = -1;
@@ -63,6 +87,9 @@ class SearchLoop {
 
   const Best& best() const { return best_; }
   LoopStats stats() const;
+  /// Every policy validated on the whole split, most accurate first (ties: the earlier episode first); the
+  /// first is best().
+  std::vector<Candidate> ranked() const;
 
  private:
   double episode(int ep);
@@ -75,8 +102,12 @@ class SearchLoop {
   RunDir run_;
   int start_ = 0;
   Best best_;
-  // Validated policies: widths -> (top-1, validation images it covers).
-  std::map<std::vector<std::int64_t>, std::pair<double, std::int64_t>> cache_;
+  struct Validated {
+    double top1 = 0;
+    std::int64_t images = 0;  // validation images the result covers
+    int episode = -1;         // the first episode that chose the policy
+  };
+  std::map<std::vector<std::int64_t>, Validated> cache_;
   std::vector<std::string> episode_lines_;
   double spent_seconds_ = 0;
 };
