@@ -1,6 +1,8 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 #include "xcel/ir/summary.h"
 
+#include <algorithm>
+
 #include <sstream>
 
 #include "xcel/core/error.h"
@@ -72,6 +74,29 @@ void to_json(nlohmann::json& j, const ModelSummary& s) {
        {"layers", s.layers}};
   auto& unknown = j["unknown_ops"] = nlohmann::json::array();
   for (const auto& u : s.unknown_ops) unknown.push_back({{"kind", u.kind}, {"count", u.count}});
+}
+
+Layer with_channels(const Layer& l, std::int64_t in, std::int64_t out) {
+  Layer n = l;
+  const bool depthwise = l.depthwise();
+  n.in_channels = in;
+  n.out_channels = depthwise ? in : out;
+  if (depthwise) n.groups = in;
+  const std::int64_t group_in = n.in_channels / std::max<std::int64_t>(1, n.groups);
+  if (n.kind == LayerKind::kLinear) {
+    n.input_shape.back() = n.in_channels;
+    n.output_shape.back() = n.out_channels;
+    n.params = n.in_channels * n.out_channels + (n.has_bias ? n.out_channels : 0);
+    n.flops = numel(n.output_shape) * n.in_channels;
+  } else {
+    if (n.input_shape.size() > 1) n.input_shape[1] = n.in_channels;
+    if (n.output_shape.size() > 1) n.output_shape[1] = n.out_channels;
+    const std::int64_t kernel = numel(n.kernel);
+    n.params = n.kind == LayerKind::kConv ? n.out_channels * group_in * kernel + (n.has_bias ? n.out_channels : 0)
+                                          : 2 * n.out_channels;
+    n.flops = n.kind == LayerKind::kConv ? numel(n.output_shape) * group_in * kernel : 0;
+  }
+  return n;
 }
 
 ModelSummary one_layer_summary(const Layer& layer) {

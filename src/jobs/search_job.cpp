@@ -1,6 +1,7 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 // `xcel prune --flops R | --latency R | --latency-ms X`: set-up (options, run directory, model, data, budget),
 // the search loop, and the finish (the best policy rebuilt, measured, exported and summarised).
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -84,36 +85,55 @@ SearchOptions resolve(SearchOptions o, const RunDir& run) {
   return o;
 }
 
-// The latency model of the budget wall: each layer's time on the target (measured on its own in deploy form, or
-// estimated) spread over its FLOPs, so that predicted time = sum of ms-per-FLOP x FLOPs under any widths
-// (monotone), plus what the layers do not account for (the whole model's time minus the layers'), held
-// constant. When the layers on their own take longer than the whole model (fused in it), they are scaled down
+// Channels a layer keeps at the narrow end of the search, for the second point of its latency line.
+constexpr double kNarrowRatio = 0.25;
+
+// True when some channel of `map` belongs to a group the search prunes.
+bool prunable(const prune::DependencyGraph& dg, const prune::ChannelMap& map) {
+  for (const auto& seg : map.segments)
+    if (dg.groups[static_cast<size_t>(dg.group_of_space[static_cast<size_t>(seg.space)])].prunable) return true;
+  return false;
+}
+
+// The latency model of the budget wall. Each layer is timed on its own on the target (in deploy form, or
+// estimated) at its full widths and narrowed to a quarter of the channels the search can cut; the line through
+// the two points splits its time into a part that scales with its FLOPs and a fixed part (kernel launch, memory
+// set-up) that no pruning removes. Predicted time = sum of slope x FLOPs under any widths (monotone) + a
+// constant: the fixed parts and what the layers do not account for (the whole model's measured time minus the
+// layers'). When the layers on their own take longer than the whole model (fused in it), they are scaled down
 // to it: the prediction for the original is its measured time either way, so budgets are fractions of that.
 search::CostModel latency_cost_model(torch::jit::Module& model, const prune::DependencyGraph& dg,
                                      const ir::ModelSummary& summary, latency::Oracle& oracle, std::string& description) {
   std::map<std::string, const ir::Layer*> by_name;
   for (const auto& l : summary.layers) by_name.emplace(l.name, &l);
   search::CostModel m;
-  double layers_ms = 0;
+  double layers_ms = 0, sloped_ms = 0;
   for (const auto& c : dg.layers) {
-    double w = 0;
+    double slope = 0;
     auto it = by_name.find(c.name);
     if (it != by_name.end() && c.flops > 0) {
-      const double ms = oracle.layer(*it->second).ms.median;
-      w = ms / static_cast<double>(c.flops);
+      const ir::Layer& l = *it->second;
+      const double ms = oracle.layer(l).ms.median;
       layers_ms += ms;
+      auto narrow = [](std::int64_t n) { return std::max<std::int64_t>(1, std::llround(kNarrowRatio * n)); };
+      const ir::Layer small = ir::with_channels(l, prunable(dg, c.in) ? narrow(l.in_channels) : l.in_channels,
+                                                prunable(dg, c.out) ? narrow(l.out_channels) : l.out_channels);
+      if (small.flops < l.flops) {
+        const double ms_small = oracle.layer(small).ms.median;
+        slope = std::max(0.0, (ms - ms_small) / static_cast<double>(l.flops - small.flops));
+        slope = std::min(slope, ms / static_cast<double>(l.flops));  // a fixed part is never negative
+      }
+      sloped_ms += slope * static_cast<double>(l.flops);
     }
-    m.weights.push_back(w);
+    m.weights.push_back(slope);
   }
   const double total = oracle.latency(model, summary).ms.median;
-  description = oracle.description();
-  if (layers_ms > total && layers_ms > 0) {
-    for (double& w : m.weights) w *= total / layers_ms;
-    description += fmt::format(", layers scaled by {:.3f} to the whole model", total / layers_ms);
-  } else {
-    m.constant = total - layers_ms;
-    description += fmt::format(", + {:.4f} ms for the rest", m.constant);
-  }
+  const double scale = layers_ms > total ? total / layers_ms : 1.0;
+  for (double& w : m.weights) w *= scale;
+  m.constant = total - scale * sloped_ms;
+  description = oracle.description() +
+                fmt::format(", {:.4f} of {:.4f} ms scaling with FLOPs{}", scale * sloped_ms, total,
+                            scale < 1 ? fmt::format(" (layers scaled by {:.3f} to the whole model)", scale) : "");
   return m;
 }
 
@@ -128,11 +148,63 @@ struct Setup {
   ir::ModelSummary summary;
   std::optional<search::CostModel> cost_model;
   std::string latency_model;
+  nlohmann::json calibration;  // latency budgets: what the wall's budget was scaled by, and why
   std::optional<search::Env> env;
   std::optional<search::Evaluator> evaluator;
   std::unique_ptr<search::Agent> agent;
   double original_val = 0, setup_seconds = 0;
 };
+
+// Calibration passes of the latency budget, and interleaved rounds per measurement in them.
+constexpr int kCalibrationPasses = 2;
+constexpr int kCalibrationRounds = 3;
+// The measured load the calibration aims the uniform policy at: a margin for measurement noise below the budget.
+constexpr double kCalibrationTarget = 0.97;
+
+// The wall's budget as a fraction of the requested one. The layer model misses costs no single layer shows, so
+// the uniform policy the wall allows is measured on the target (in turns with the original) and the budget is
+// scaled so that it measures kCalibrationTarget of the request, twice, never above the request. Saved in the checkpoint, so a resumed run
+// uses the same budget; 1 when the target cannot be measured (no phone).
+double budget_scale(const SearchOptions& o, const RunDir& run, Setup& s) {
+  const std::string saved = "checkpoint/calibration.json";
+  if (o.resume && run.has(saved)) {
+    s.calibration = run.read_json(saved);
+    return s.calibration.at("budget_scale").get<double>();
+  }
+  std::unique_ptr<latency::Oracle> oracle;
+  try {
+    latency::OracleOptions oo;
+    oo.use_cache = false;
+    oracle = latency::make_oracle(s.target, oo);
+  } catch (const Error& e) {
+    if (e.code() != ExitCode::kDevice) throw;
+    spdlog::warn("the latency budget is not calibrated on {}: {}", s.target.name, e.what());
+    return 1.0;
+  }
+  double scale = 1.0;
+  nlohmann::json steps = nlohmann::json::array();
+  for (int pass = 0; pass < kCalibrationPasses; ++pass) {
+    search::CostModel cm = *s.cost_model;
+    cm.budget_ms = o.latency_ms * scale;
+    const search::Env env(s.dg, s.summary.layers, o.latency > 0 ? o.latency * scale : 1.0, o.ddpg.lbound,
+                          s.target.round_to, &cm);
+    const double ratio = env.max_uniform_ratio();
+    const std::vector<std::int64_t> widths = env.uniform_widths(ratio);
+    torch::jit::Module m = prune::apply(s.model, s.dg, prune::select_channels(s.model, s.dg, widths, prune::Importance::kL1));
+    const latency::PairedLatency p =
+        latency::measure_interleaved(*oracle, s.model, s.summary, m, ir::analyze(m, s.input), kCalibrationRounds);
+    const double load = o.latency > 0 ? p.ratio / o.latency : p.b.ms.median / o.latency_ms;  // of the request
+    steps.push_back({{"uniform_ratio", ratio}, {"budget_scale", scale}, {"measured_ratio", p.ratio},
+                     {"measured_ms", p.b.ms.median}, {"measured_load", load}});
+    spdlog::info("latency budget calibration: uniform {:.3f} measures {:.3f} of the original ({:.3f} of the budget)",
+                 ratio, p.ratio, load);
+    scale = std::min(1.0, scale * kCalibrationTarget / load);
+  }
+  s.calibration = {{"budget_scale", scale}, {"steps", steps}};
+  run.create();
+  run.write_json(saved, s.calibration);
+  return scale;
+}
 
 void set_up(const SearchOptions& o, const RunDir& run, Setup& s) {
   ir::set_threads(o.threads);
@@ -148,8 +220,14 @@ void set_up(const SearchOptions& o, const RunDir& run, Setup& s) {
                                       s.latency_model);
     s.cost_model->budget_ms = o.latency_ms;
   }
-  s.env.emplace(s.dg, s.summary.layers, o.latency_mode() ? (o.latency > 0 ? o.latency : 1.0) : o.flops, o.ddpg.lbound,
-                s.target.round_to, s.cost_model ? &*s.cost_model : nullptr);
+  if (o.latency_mode()) {
+    const double scale = budget_scale(o, run, s);
+    s.cost_model->budget_ms = o.latency_ms * scale;
+    s.env.emplace(s.dg, s.summary.layers, o.latency > 0 ? o.latency * scale : 1.0, o.ddpg.lbound, s.target.round_to,
+                  &*s.cost_model);
+  } else {
+    s.env.emplace(s.dg, s.summary.layers, o.flops, o.ddpg.lbound, s.target.round_to, nullptr);
+  }
   if (o.latency_mode())
     spdlog::info("latency budget {:.4f} ms on {} (model: {}; original predicted {:.4f} ms)", s.env->budget(),
                  s.target.name, s.latency_model, s.env->cost(s.dg.full_widths()));
@@ -187,7 +265,16 @@ constexpr int kMaxVerifications = 6;
 // with the original's) meets the budget. Returns the chosen candidate and the latency block of the summary;
 // Error(kBudget) when no candidate does. Without a device, the best predicted policy is kept, marked unverified.
 search::Candidate verified_result(const SearchOptions& o, Setup& s, const search::SearchLoop& loop, nlohmann::json& lat) {
-  const std::vector<search::Candidate> ranked = loop.ranked();
+  std::vector<search::Candidate> ranked = loop.ranked();
+  // The uniform policy the wall allows competes too (validated like the others; episode -1), so a search whose
+  // own policies all miss on measurement still has the plain answer to fall back on.
+  const std::vector<std::int64_t> uniform = s.env->uniform_widths(s.env->max_uniform_ratio());
+  if (std::none_of(ranked.begin(), ranked.end(), [&](const search::Candidate& c) { return c.widths == uniform; })) {
+    const search::Candidate u{uniform, s.evaluator->validate(uniform, -1).top1, -1};
+    ranked.insert(std::upper_bound(ranked.begin(), ranked.end(), u,
+                                   [](const search::Candidate& a, const search::Candidate& b) { return a.val_top1 > b.val_top1; }),
+                  u);
+  }
   std::unique_ptr<latency::Oracle> oracle;
   try {
     latency::OracleOptions oo;
@@ -253,7 +340,8 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
                 {"latency_budget_ms", s.env->budget()},
                 {"latency_model", s.latency_model},
                 {"latency_predicted_ms_before", s.env->cost(s.dg.full_widths())},
-                {"latency_predicted_ms", s.env->cost(best.widths)}});
+                {"latency_predicted_ms", s.env->cost(best.widths)},
+                {"latency_calibration", s.calibration}});
   }
   torch::jit::Module best_model = s.evaluator->build(best.widths);
   const double best_val = s.evaluator->accuracy(best_model).top1;

@@ -51,6 +51,10 @@ struct ModelSummary {
   std::vector<UnknownOp> unknown_ops;
 };
 
+/// `layer` with `in` input and `out` output channels (features for linear layers), shapes, parameters and FLOPs
+/// to match; a depthwise convolution keeps groups = channels. Used to time a layer at other widths.
+Layer with_channels(const Layer& layer, std::int64_t in, std::int64_t out);
+
 /// The table of a model that is `layer` alone (one-layer models measured on their own).
 ModelSummary one_layer_summary(const Layer& layer);
 

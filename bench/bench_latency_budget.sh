@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+# Benchmark of latency-budgeted searches on the host as the device (prints a table; not a test): the bundled
+# models at latency budgets (fractions of the original measured in deploy form), each repeated; per run the
+# measured latency of the result in deploy form (median of 5 rounds in turns with the original), whether the
+# measurement met the budget, how many policies were measured to find one, and validation/test top-1.
+# Exit 5 of a run (no searched policy met the budget when measured) is reported as such, never as a result.
+# usage: [MODELS="vgg resnet mobilenet"] [BUDGETS="0.5 0.25"] [REPEAT=3] \
+#        bench/bench_latency_budget.sh [EPISODES=100] [WARMUP=50] [THREADS=1]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EPISODES=${1:-100}
+WARMUP=${2:-50}
+THREADS=${3:-1}
+MODELS=${MODELS:-vgg resnet mobilenet}
+BUDGETS=${BUDGETS:-0.5 0.25}
+REPEAT=${REPEAT:-3}
+B=${XCEL_BUILD_DIR:-build}
+OUT=${XCEL_BENCH_OUT:-$(mktemp -d)}
+py=/usr/bin/python3
+echo "## Latency-budgeted search on the host, $EPISODES episodes ($WARMUP warm-up), $THREADS thread(s), --reconstruct"
+echo "| model | budget | run | original ms | result ms | measured ratio | predicted ratio | within | policies measured | val top-1 | test top-1 | s |"
+echo "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"
+for m in $MODELS; do
+  for budget in $BUDGETS; do
+    for r in $(seq 1 "$REPEAT"); do
+      dir="$OUT/$m-$budget-$r"
+      rm -rf "$dir"
+      start=$(date +%s.%N)
+      code=0
+      "$B/xcel" -q prune --model "models/$m.pt" --data fashion-mnist --target host --latency "$budget" \
+        --episodes "$EPISODES" --warmup "$WARMUP" --threads "$THREADS" --seed "$r" --reconstruct \
+        --out "$dir" > /dev/null 2> "$dir.err" || code=$?
+      secs=$($py -c "import time; print('%.0f' % (time.time() - $start))")
+      if [ "$code" -ne 0 ]; then
+        echo "| $m | $budget | $r | | | | | exit $code: $(head -c 160 "$dir.err") | | | | $secs |"
+        continue
+      fi
+      $py - "$dir/summary.json" "$m" "$budget" "$r" "$secs" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+m, budget, r, secs = sys.argv[2:6]
+pred = s["latency_predicted_ms"] / s["latency_predicted_ms_before"]
+print(f"| {m} | {budget} | {r} | {s['latency_measured_ms_before']:.4f} | {s['latency_measured_ms']:.4f} | "
+      f"{s['latency_measured_ratio']:.3f} | {pred:.3f} | {'yes' if s['latency_verified'] else 'NO'} | "
+      f"{len(s['latency_verification'])} | {100 * s['val_top1']:.2f}% | {100 * s['test_top1']:.2f}% | {secs} |")
+PY
+    done
+  done
+done
+echo "(runs in $OUT)"
