@@ -12,6 +12,7 @@
 #include "xcel/core/json_fields.h"
 #include "xcel/core/log.h"
 #include "xcel/core/run_dir.h"
+#include "xcel/core/stats.h"
 #include "xcel/device/target.h"
 #include "xcel/ir/model.h"
 #include "xcel/jobs/prune_job.h"
@@ -87,6 +88,8 @@ SearchOptions resolve(SearchOptions o, const RunDir& run) {
 
 // Channels a layer keeps at the narrow end of the search, for the second point of its latency line.
 constexpr double kNarrowRatio = 0.25;
+// Interleaved rounds of the layer timings.
+constexpr int kLayerRounds = 3;
 
 // True when some channel of `map` belongs to a group the search prunes.
 bool prunable(const prune::DependencyGraph& dg, const prune::ChannelMap& map) {
@@ -106,28 +109,47 @@ search::CostModel latency_cost_model(torch::jit::Module& model, const prune::Dep
                                      const ir::ModelSummary& summary, latency::Oracle& oracle, std::string& description) {
   std::map<std::string, const ir::Layer*> by_name;
   for (const auto& l : summary.layers) by_name.emplace(l.name, &l);
-  search::CostModel m;
-  double layers_ms = 0, sloped_ms = 0;
-  for (const auto& c : dg.layers) {
-    double slope = 0;
+  // The two widths of every priced layer, timed in kLayerRounds interleaved rounds (medians): single-layer
+  // timings drift with the machine, and a drift must not hit one layer's two points differently.
+  struct Priced {
+    size_t index;
+    ir::Layer full, narrow;
+    std::vector<double> full_ms, narrow_ms;
+  };
+  std::vector<Priced> priced;
+  for (size_t i = 0; i < dg.layers.size(); ++i) {
+    const auto& c = dg.layers[i];
     auto it = by_name.find(c.name);
-    if (it != by_name.end() && c.flops > 0) {
-      const ir::Layer& l = *it->second;
-      const double ms = oracle.layer(l).ms.median;
-      layers_ms += ms;
-      auto narrow = [](std::int64_t n) { return std::max<std::int64_t>(1, std::llround(kNarrowRatio * n)); };
-      const ir::Layer small = ir::with_channels(l, prunable(dg, c.in) ? narrow(l.in_channels) : l.in_channels,
-                                                prunable(dg, c.out) ? narrow(l.out_channels) : l.out_channels);
-      if (small.flops < l.flops) {
-        const double ms_small = oracle.layer(small).ms.median;
-        slope = std::max(0.0, (ms - ms_small) / static_cast<double>(l.flops - small.flops));
-        slope = std::min(slope, ms / static_cast<double>(l.flops));  // a fixed part is never negative
-      }
-      sloped_ms += slope * static_cast<double>(l.flops);
-    }
-    m.weights.push_back(slope);
+    if (it == by_name.end() || c.flops <= 0) continue;
+    const ir::Layer& l = *it->second;
+    auto narrow = [](std::int64_t n) { return std::max<std::int64_t>(1, std::llround(kNarrowRatio * n)); };
+    priced.push_back({i, l, ir::with_channels(l, prunable(dg, c.in) ? narrow(l.in_channels) : l.in_channels,
+                                              prunable(dg, c.out) ? narrow(l.out_channels) : l.out_channels), {}, {}});
   }
-  const double total = oracle.latency(model, summary).ms.median;
+  std::vector<double> totals;
+  for (int r = 0; r < kLayerRounds; ++r) {
+    totals.push_back(oracle.latency(model, summary).ms.median);
+    for (auto& p : priced) {
+      p.full_ms.push_back(oracle.layer(p.full).ms.median);
+      if (p.narrow.flops < p.full.flops) p.narrow_ms.push_back(oracle.layer(p.narrow).ms.median);
+    }
+  }
+  search::CostModel m;
+  m.weights.assign(dg.layers.size(), 0.0);
+  double layers_ms = 0, sloped_ms = 0;
+  for (const auto& p : priced) {
+    const double ms = summarize(p.full_ms).median;
+    layers_ms += ms;
+    double slope = 0;
+    if (!p.narrow_ms.empty()) {
+      const double ms_narrow = summarize(p.narrow_ms).median;
+      slope = std::max(0.0, (ms - ms_narrow) / static_cast<double>(p.full.flops - p.narrow.flops));
+      slope = std::min(slope, ms / static_cast<double>(p.full.flops));  // a fixed part is never negative
+    }
+    m.weights[p.index] = slope;
+    sloped_ms += slope * static_cast<double>(p.full.flops);
+  }
+  const double total = summarize(totals).median;
   const double scale = layers_ms > total ? total / layers_ms : 1.0;
   for (double& w : m.weights) w *= scale;
   m.constant = total - scale * sloped_ms;
@@ -299,7 +321,11 @@ search::Candidate verified_result(const SearchOptions& o, Setup& s, const search
     return o.latency > 0 ? p.ratio / o.latency : p.b.ms.median / o.latency_ms;
   };
   auto predicted_load = [&](const search::Candidate& c) { return s.env->cost(c.widths) / s.env->budget(); };
-  const search::Verification v = search::verify_budget(ranked, predicted_load, measured_load, kMaxVerifications);
+  const int uniform_index = static_cast<int>(
+      std::find_if(ranked.begin(), ranked.end(), [&](const search::Candidate& c) { return c.widths == uniform; }) -
+      ranked.begin());
+  const search::Verification v =
+      search::verify_budget(ranked, predicted_load, measured_load, kMaxVerifications, uniform_index);
   nlohmann::json steps = nlohmann::json::array();
   for (const auto& st : v.steps) {
     const auto& p = measured.at(ranked[static_cast<size_t>(st.candidate)].widths);

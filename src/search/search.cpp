@@ -161,7 +161,8 @@ std::vector<Candidate> SearchLoop::ranked() const {
 
 Verification verify_budget(const std::vector<Candidate>& ranked,
                            const std::function<double(const Candidate&)>& predicted_load,
-                           const std::function<double(const Candidate&)>& measured_load, int max_measurements) {
+                           const std::function<double(const Candidate&)>& measured_load, int max_measurements,
+                           int fallback) {
   Verification v;
   std::vector<bool> tried(ranked.size(), false);
   double k = 1.0;  // how much the prediction underestimates, at least
@@ -169,6 +170,7 @@ Verification verify_budget(const std::vector<Candidate>& ranked,
     int next = -1;
     for (size_t i = 0; i < ranked.size() && next < 0; ++i)
       if (!tried[i] && predicted_load(ranked[i]) * k <= 1.0) next = static_cast<int>(i);
+    if (next < 0 && fallback >= 0 && !tried[static_cast<size_t>(fallback)]) next = fallback;
     if (next < 0) break;
     tried[static_cast<size_t>(next)] = true;
     VerifyStep step{next, predicted_load(ranked[static_cast<size_t>(next)]), measured_load(ranked[static_cast<size_t>(next)])};

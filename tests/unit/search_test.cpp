@@ -163,6 +163,12 @@ TEST(Verify, GivesUpWhenNothingFitsOnMeasurement) {
   Verification v = verify_budget(ranked, predicted, slow, 6);
   EXPECT_EQ(v.chosen, -1);
   EXPECT_EQ(v.steps.size(), 1u);  // after a 3x miss no candidate is predicted to fit
+  // A fallback (the calibrated uniform policy) is measured when the prediction rules everything else out.
+  auto slow_but_last = [&](const Candidate& c) { return c.episode == 2 ? 0.97 : 3.0 * predicted(c); };
+  v = verify_budget(ranked, predicted, slow_but_last, 6, 2);
+  EXPECT_EQ(v.chosen, 2);
+  ASSERT_EQ(v.steps.size(), 2u);
+  EXPECT_EQ(v.steps[1].candidate, 2);
   // The number of measurements is bounded: each candidate is predicted 1% lighter than the one before and
   // measures just over the budget, so there is always a next one to try.
   std::vector<double> shrinking;

@@ -46,8 +46,9 @@ struct Candidate {
 /// Chooses, among `ranked` candidates (most accurate first), the most accurate whose *measured* latency meets the
 /// budget. `predicted_load` and `measured_load` give a candidate's latency as a fraction of the budget (<= 1
 /// fits). Each rejection teaches how much the prediction underestimates (k = measured / predicted, the largest
-/// seen), and the next candidate measured is the most accurate one whose predicted load times k fits; at most
-/// `max_measurements` are measured. Returns the steps and the index chosen (-1: none fits).
+/// seen), and the next candidate measured is the most accurate one whose predicted load times k fits; when none
+/// is left, `fallback` (an index, e.g. the uniform policy the budget was calibrated on; -1: none) is measured if it
+/// was not. At most `max_measurements` are measured. Returns the steps and the index chosen (-1: none fits).
 struct VerifyStep {
   int candidate = -1;
   double predicted_load = 0, measured_load = 0;
@@ -58,7 +59,8 @@ struct Verification {
 };
 Verification verify_budget(const std::vector<Candidate>& ranked,
                            const std::function<double(const Candidate&)>& predicted_load,
-                           const std::function<double(const Candidate&)>& measured_load, int max_measurements);
+                           const std::function<double(const Candidate&)>& measured_load, int max_measurements,
+                           int fallback = -1);
 
 struct Best {
   int episode = -1;
