@@ -13,7 +13,9 @@ End-to-end checks of `xcel prune --flops` (the search) on a small model and data
 - early_stop: a policy validated on part of the split was clearly below the best whole-split result at that
   point, and the best is validated on the whole split;
 - early_stop_resume: a resumed early-stopping run ends identically; early_stop_off: --early-stop 0 validates
-  everything.
+  everything;
+- latency_resume: a resumed latency-budgeted run reuses its saved budget calibration, and its result is measured
+  within the budget.
 """
 import json
 import os
@@ -168,7 +170,24 @@ def early_stop_off():
     assert json.load(open(os.path.join(g, "summary.json")))["stopped_early"] == 0
 
 
+def latency_resume():
+    # A latency-budgeted run measures its budget's calibration once: the resumed run uses the saved one, and its
+    # result is measured within the budget.
+    out = fresh("latency")
+    cmd = [xcel, "prune", "--model", vgg, "--data", "fashion-mnist", "--val-size", "100", "--batch", "100",
+           "--latency", "0.8", "--warmup", "2", "--checkpoint-every", "2", "--out", out, "--json"]
+    subprocess.run(cmd + ["--episodes", "2"], capture_output=True, check=True)
+    first = json.load(open(os.path.join(out, "checkpoint", "calibration.json")))
+    assert 0 < first["budget_scale"] <= 1 and len(first["steps"]) == 2, first
+    p = subprocess.run([xcel, "prune", "--resume", "--out", out, "--episodes", "4", "--json"], capture_output=True,
+                       text=True, check=True)
+    s = json.loads(p.stdout)
+    assert s["latency_calibration"] == first, (s["latency_calibration"], first)
+    assert s["latency_verified"] and s["latency_measured_ratio"] <= 0.8, s
+    assert s["episodes"] == 4 and len(episodes(out)) == 4
+
+
 SCENARIOS = {fn.__name__: fn for fn in (outputs, same_seed, resume, no_overwrite, interrupt, early_stop,
-                                         early_stop_resume, early_stop_off)}
+                                         early_stop_resume, early_stop_off, latency_resume)}
 SCENARIOS[scenario]()
 print("ok:", scenario)
