@@ -104,7 +104,8 @@ TargetProfile parse_target(const nlohmann::json& j, const std::string& path) {
       t.device_match.push_back({key, vs});
     }
     Fields b(f.at("benchmark"), path, "benchmark",
-             {"binary", "format", "warmup", "iter", "taskset", "remote_dir", "timeout_seconds", "retries"});
+             {"binary", "format", "model_format", "warmup", "iter", "taskset", "remote_dir", "timeout_seconds",
+              "retries"});
     t.benchmark.binary = b.str("binary", "", true);
     XCEL_CHECK(!t.benchmark.binary.empty() && t.benchmark.binary[0] == '/', ExitCode::kInput,
                "target profile '{}': 'benchmark.binary' must be an absolute path on the device", path);
@@ -112,6 +113,9 @@ TargetProfile parse_target(const nlohmann::json& j, const std::string& path) {
     XCEL_CHECK(t.benchmark.format == "speed_benchmark_torch" || t.benchmark.format == "tflite_benchmark_model",
                ExitCode::kInput, "target profile '{}': 'benchmark.format' must be speed_benchmark_torch or "
                "tflite_benchmark_model", path);
+    t.benchmark.model_format = b.str("model_format", t.benchmark.model_format);
+    XCEL_CHECK(t.benchmark.model_format == "ptl" || t.benchmark.model_format == "pt", ExitCode::kInput,
+               "target profile '{}': 'benchmark.model_format' must be ptl or pt", path);
     t.benchmark.warmup = static_cast<int>(b.num("warmup", t.benchmark.warmup, 0));
     t.benchmark.iter = static_cast<int>(b.num("iter", t.benchmark.iter, 1));
     t.benchmark.taskset = b.str("taskset", "");

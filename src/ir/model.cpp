@@ -3,8 +3,10 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <torch/csrc/jit/passes/xnnpack_rewrite.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 
@@ -77,6 +79,17 @@ void load_rng_state(const std::string& path) {
   gen.set_state(state);
 }
 
+void save_for_mobile(const torch::jit::Module& module, const std::string& path) {
+  const std::string tmp = fs::temp_path_beside(path);
+  try {
+    module._save_for_mobile(tmp);
+  } catch (const std::exception& e) {
+    std::filesystem::remove(tmp);
+    XCEL_FAIL(ExitCode::kInput, "cannot write '{}' for the lite interpreter ({})", path, short_what(e));
+  }
+  fs::commit_atomic(tmp, path);
+}
+
 torch::jit::Module deploy_for_cpu(const torch::jit::Module& module, std::string* form) {
   auto done = [&](const char* f, torch::jit::Module m) {
     if (form != nullptr) *form = f;
@@ -94,6 +107,18 @@ torch::jit::Module deploy_for_cpu(const torch::jit::Module& module, std::string*
   } catch (const std::exception& e) {
     spdlog::debug("deploy form: optimize_for_inference failed ({}); the model runs frozen", short_what(e));
     return done("frozen", frozen);
+  }
+}
+
+torch::jit::Module deploy_for_mobile(const torch::jit::Module& module, std::string* form) {
+  try {
+    torch::jit::Module m = torch::jit::optimizeForMobile(module);
+    if (form != nullptr) *form = "mobile";
+    return m;
+  } catch (const std::exception& e) {
+    spdlog::debug("deploy form: optimize_for_mobile failed ({}); the model is saved as it is", short_what(e));
+    if (form != nullptr) *form = "plain";
+    return module;
   }
 }
 

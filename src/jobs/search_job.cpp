@@ -265,16 +265,15 @@ void set_up(const SearchOptions& o, const RunDir& run, Setup& s) {
   s.original_val = train::evaluate(s.model, s.data.val, o.batch, true).top1;
 }
 
-// The best model as files: best.pt, and best.ptl for PyTorch Mobile when LibTorch can export it.
+// The best model as files: best.pt, and best.ptl in the phone's deploy form (optimize_for_mobile, for the lite
+// interpreter) when LibTorch can export it.
 bool export_best(torch::jit::Module& best, const RunDir& run) {
   ir::save_model(best, run.file(RunDir::kBest));
   try {
-    std::string tmp = fs::temp_path_beside(run.file(RunDir::kBestLite));
-    best._save_for_mobile(tmp);
-    fs::commit_atomic(tmp, run.file(RunDir::kBestLite));
+    ir::save_for_mobile(ir::deploy_for_mobile(best), run.file(RunDir::kBestLite));
     return true;
-  } catch (const c10::Error& e) {
-    spdlog::warn("no PyTorch Mobile (.ptl) export: {}", ir::short_what(e));
+  } catch (const Error& e) {
+    spdlog::warn("no PyTorch Mobile (.ptl) export: {}", e.what());
     return false;
   }
 }

@@ -2,6 +2,7 @@
 #include "xcel/latency/host_bench.h"
 
 #include <ATen/Parallel.h>
+#include <torch/csrc/jit/mobile/import.h>
 
 #include <chrono>
 
@@ -37,6 +38,22 @@ Stats bench_forward(torch::jit::Module& module, const ir::Shape& input, int warm
   torch::NoGradGuard no_grad;
   std::vector<torch::jit::IValue> args{torch::rand(input)};
   return time_runs([&] { return module.forward(args); }, warmup, runs, samples);
+}
+
+Stats bench_mobile_file(const std::string& path, const ir::Shape& input, int warmup, int runs,
+                        std::vector<double>* samples) {
+  XCEL_CHECK(warmup >= 0 && runs >= 1, ExitCode::kUsage, "benchmark needs warmup >= 0 and runs >= 1 (got {}, {})",
+             warmup, runs);
+  torch::jit::mobile::Module m;
+  try {
+    m = torch::jit::_load_for_mobile(path);
+  } catch (const std::exception& e) {
+    XCEL_FAIL(ExitCode::kInput, "cannot load '{}' as a lite-interpreter model ({}); export it with "
+              "_save_for_mobile", path, ir::short_what(e));
+  }
+  torch::NoGradGuard no_grad;
+  std::vector<torch::jit::IValue> args{torch::rand(input)};
+  return time_runs([&] { return m.forward(args); }, warmup, runs, samples);
 }
 
 Stats bench_host(torch::jit::Module& module, const ir::Shape& input, int warmup, int runs,

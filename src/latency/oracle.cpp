@@ -33,7 +33,7 @@ const std::string& Oracle::scratch_dir() {
 }
 
 Latency Oracle::latency(const torch::jit::Module& module, const ir::ModelSummary& summary) {
-  const std::string path = fmt::format("{}/model-{}.pt", scratch_dir(), scratch_files_++);
+  const std::string path = fmt::format("{}/model-{}.pt", scratch_dir(), next_scratch());
   torch::jit::Module copy = module;  // a handle: save_model does not change the module
   ir::save_model(copy, path);
   Latency l = latency(path, summary);
@@ -42,7 +42,7 @@ Latency Oracle::latency(const torch::jit::Module& module, const ir::ModelSummary
 }
 
 Latency Oracle::layer(const ir::Layer& layer) {
-  const std::string path = fmt::format("{}/layer-{}.pt", scratch_dir(), scratch_files_++);
+  const std::string path = fmt::format("{}/layer-{}.pt", scratch_dir(), next_scratch());
   torch::jit::Module one_layer = single_layer_module(layer);
   ir::save_model(one_layer, path);
   ir::ModelSummary one = ir::one_layer_summary(layer);
@@ -50,6 +50,25 @@ Latency Oracle::layer(const ir::Layer& layer) {
   Latency l = latency(path, one);
   std::filesystem::remove(path);
   return l;
+}
+
+Latency AdbOracle::latency(const torch::jit::Module& module, const ir::ModelSummary& summary) {
+  if (target_.benchmark.model_format != "ptl") return Oracle::latency(module, summary);
+  torch::jit::Module eval_copy = module.is_training() ? module.clone() : module;
+  eval_copy.eval();
+  std::string form;
+  torch::jit::Module deployed = ir::deploy_for_mobile(eval_copy, &form);
+  const std::string path = fmt::format("{}/model-{}.ptl", scratch_dir(), next_scratch());
+  ir::save_for_mobile(deployed, path);
+  Latency l = latency(path, summary);
+  std::filesystem::remove(path);
+  l.form = form == "mobile" ? "mobile" : "lite";
+  l.model_hash.clear();  // a scratch file, not one of the user's
+  return l;
+}
+
+Latency AdbOracle::layer(const ir::Layer& layer) {
+  return latency(single_layer_module(layer), ir::one_layer_summary(layer));
 }
 
 namespace {

@@ -255,6 +255,8 @@ Latency AdbOracle::latency(const std::string& model_path, const ir::ModelSummary
   l.ms = b.format == "speed_benchmark_torch" ? parse_speed_benchmark_torch(r.out) : parse_tflite_benchmark(r.out);
   l.source = "measured";
   l.method = "adb:" + b.format;
+  const bool lite = model_path.size() > 4 && model_path.compare(model_path.size() - 4, 4, ".ptl") == 0;
+  l.form = lite ? "lite" : "plain";  // a file is timed as saved; modules in memory go out in deploy form
   l.device = device_label();
   l.target = target_.name;
   l.model_hash = hash;

@@ -13,7 +13,8 @@ scenario has a fake device and a latency cache of its own (ctest: cli.adb.SCENAR
 - failures: every failure is its own one-line error with exit 6: no device, unauthorized, offline, lost mid-run,
   binary missing, timeout (after retries), no matching device;
 - gate: the eval gate measures --max-latency-ms on the phone;
-- profile, fit: `xcel profile` and `xcel latency fit` measure layers and variants on the phone;
+- profile, fit: `xcel profile` and `xcel latency fit` measure layers and variants on the phone, in its deploy
+  form (optimize_for_mobile, .ptl);
 - search: a latency-budgeted search measures its result on the phone, and says so when the phone is gone.
 """
 import json
@@ -122,6 +123,9 @@ def profile():
     # A per-layer profile on the phone: every layer runs as a one-layer model pushed to the device.
     prof = json.loads(run("profile", "--model", model, "--target", "pixel1", "--runs", "5", "--json").stdout)
     assert prof["device"].startswith("FAKE001") and prof["source"] == "measured" and len(prof["layers"]) == 13, prof
+    # The model and its layers go to the phone in its deploy form: optimize_for_mobile, saved as .ptl.
+    assert prof["form"] == "mobile", prof["form"]
+    assert pushes() and all(p.endswith(".ptl") for p in pushes()), pushes()
     assert all(l["ms"]["n"] == 5 and l["ms"]["median"] > 0 for l in prof["layers"]), prof["layers"]
     assert len(pushes()) >= 13, pushes()
 
@@ -141,6 +145,7 @@ def search():
                        "--json").stdout)
     assert s["latency_predicted_ms"] <= s["latency_budget_ms"] + 1e-12, s
     assert s["latency_measured_on"].startswith("FAKE001") and s["latency_measured_ms"] > 0, s
+    assert s["latency_measured_form"] == "mobile" and s["latency_verified"], s
     assert "roofline" in s["latency_model"] and s["flops_target"] is None, s
     s = json.loads(run("prune", "--model", model, "--data", "fashion-mnist", "--val-size", "200", "--latency", "0.6",
                        "--target", "pixel1", "--episodes", "2", "--warmup", "2", "--batch", "100", "--out", runs + "2",

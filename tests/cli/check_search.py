@@ -72,7 +72,12 @@ def outputs():
     for f in ("best.pt", "policy.json", "config.json", "summary.json", "episodes.jsonl"):
         assert os.path.exists(os.path.join(a, f)), f
     m = torch.jit.load(os.path.join(a, "best.pt"))
-    assert m(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+    x = torch.rand(2, 1, 28, 28)
+    assert m(x).shape == (2, 10)
+    # best.ptl is the phone's deploy form of the same model: the lite interpreter runs it to the same outputs.
+    from torch.jit.mobile import _load_for_lite_interpreter
+    lite = _load_for_lite_interpreter(os.path.join(a, "best.ptl"))
+    assert torch.allclose(lite(x), m.eval()(x), atol=1e-4), "best.ptl differs from best.pt"
     inspected = json.loads(subprocess.run([xcel, "inspect", "--model", os.path.join(a, "best.pt"), "--json"],
                                           check=True, capture_output=True, text=True).stdout)
     assert inspected["flops"] == summary["flops"] <= 0.5 * summary["flops_before"], (inspected["flops"], summary)

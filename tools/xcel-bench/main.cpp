@@ -18,7 +18,7 @@
 namespace {
 
 const char* kUsage =
-    "usage: xcel-bench --model M.pt [--input N,C,H,W (1,1,28,28)] [--threads T (1)] [--warmup W (10)] "
+    "usage: xcel-bench --model M.pt|M.ptl [--input N,C,H,W (1,1,28,28)] [--threads T (1)] [--warmup W (10)] "
     "[--runs R (100)] [--samples]\n";
 
 int run(int argc, char** argv) {
@@ -61,9 +61,15 @@ int run(int argc, char** argv) {
   XCEL_CHECK(!model.empty(), xcel::ExitCode::kUsage, "--model is required; {}", kUsage);
   xcel::ir::set_threads(threads);
   auto shape = xcel::ir::parse_shape(input);
-  auto module = xcel::ir::load_model(model);
   std::vector<double> each;
-  auto stats = xcel::latency::bench_host(module, shape, warmup, runs, &each);
+  xcel::Stats stats;
+  const bool lite = model.size() > 4 && model.compare(model.size() - 4, 4, ".ptl") == 0;
+  if (lite) {  // a lite-interpreter model, as a phone runs it
+    stats = xcel::latency::bench_mobile_file(model, shape, warmup, runs, &each);
+  } else {
+    auto module = xcel::ir::load_model(model);
+    stats = xcel::latency::bench_host(module, shape, warmup, runs, &each);
+  }
   nlohmann::json j = {{"model", model},     {"input", shape},   {"threads", threads}, {"device", "host"},
                       {"source", "measured"}, {"latency_ms", stats}, {"blas", xcel::runtime::blas_info().library}};
   if (samples) j["samples_ms"] = each;

@@ -16,6 +16,9 @@ torch::jit::Module load_model(const std::string& path);
 /// Saves to `path` atomically (temporary file + rename).
 void save_model(torch::jit::Module& module, const std::string& path);
 
+/// Saves for the lite interpreter (.ptl) atomically.
+void save_for_mobile(const torch::jit::Module& module, const std::string& path);
+
 /// Layer table of `module` at `input`; runs the module once (in eval mode, without gradients).
 ModelSummary analyze(const torch::jit::Module& module, const Shape& input);
 
@@ -25,6 +28,12 @@ ModelSummary analyze(const torch::jit::Module& module, const Shape& input);
 /// falls back to the frozen copy, then to the module itself; `form` gets what was applied: "frozen+optimized",
 /// "frozen" or "plain". The module itself is never changed (keep it for training and surgery).
 torch::jit::Module deploy_for_cpu(const torch::jit::Module& module, std::string* form = nullptr);
+
+/// The form a model is deployed in on a phone: batch norm folded, frozen and rewritten for the mobile runtime
+/// (`optimize_for_mobile`: XNNPACK prepacked convolutions and linear layers, fused activations), to be saved
+/// for the lite interpreter (.ptl). The module must be in eval mode; a model the pass cannot handle falls back
+/// to the module itself (`form` "plain", else "mobile").
+torch::jit::Module deploy_for_mobile(const torch::jit::Module& module, std::string* form = nullptr);
 
 /// Sets LibTorch's intra-op threads and OpenBLAS's pool to `threads` (>= 1).
 void set_threads(int threads);

@@ -19,6 +19,10 @@ Stats bench_host(torch::jit::Module& module, const ir::Shape& input, int warmup,
 Stats bench_forward(torch::jit::Module& module, const ir::Shape& input, int warmup, int runs,
                     std::vector<double>* samples = nullptr);
 
+/// The same for a lite-interpreter file (.ptl, as phones run it), loaded with the mobile runtime.
+Stats bench_mobile_file(const std::string& path, const ir::Shape& input, int warmup, int runs,
+                        std::vector<double>* samples = nullptr);
+
 /// A one-layer TorchScript module that runs `layer`'s op at its shapes (deterministic weights), in eval mode.
 torch::jit::Module single_layer_module(const ir::Layer& layer);
 

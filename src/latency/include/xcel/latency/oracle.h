@@ -28,7 +28,8 @@ struct Latency {
   std::string device;       // "host" or the device's serial and model, e.g. "FA7AB1A00123 (Pixel)"
   std::string method;       // local-libtorch | adb:speed_benchmark_torch | adb:tflite_benchmark_model | roofline |
                             // predictor (lookup table + regressor)
-  std::string form = "plain";  // what was timed: frozen+optimized | frozen (CPU deploy form) | plain (as saved)
+  std::string form = "plain";  // what was timed: frozen+optimized | frozen (CPU deploy form), mobile (phone deploy
+                               // form, .ptl after optimize_for_mobile), lite (a .ptl as saved), plain (a .pt as saved)
   std::string target, model_hash;
   int threads = 1;
   bool cached = false;
@@ -61,8 +62,10 @@ class Oracle {
   virtual std::string description() const { return backend(); }
 
  protected:
-  /// A scratch directory of this oracle's own (created on first use, removed with the oracle).
+  /// A scratch directory of this oracle's own (created on first use, removed with the oracle), and a number for
+  /// the next file in it.
   const std::string& scratch_dir();
+  int next_scratch() { return scratch_files_++; }
 
  private:
   std::string scratch_;

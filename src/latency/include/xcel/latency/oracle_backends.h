@@ -24,12 +24,15 @@ class LatencyCache {
 };
 
 /// A phone over adb: picks the device (matching the target, or --serial), pushes each model once per content
-/// hash into the target's remote_dir and runs the target's benchmark binary, pinned with taskset.
+/// hash into the target's remote_dir and runs the target's benchmark binary, pinned with taskset. Files are timed
+/// as saved; modules in memory and single layers in the phone's deploy form (optimize_for_mobile, saved for the
+/// lite interpreter as .ptl) when the profile's benchmark reads .ptl (benchmark.model_format).
 class AdbOracle : public Oracle {
  public:
   AdbOracle(device::TargetProfile target, OracleOptions options);
-  using Oracle::latency;
   Latency latency(const std::string& model_path, const ir::ModelSummary& summary) override;
+  Latency latency(const torch::jit::Module& module, const ir::ModelSummary& summary) override;
+  Latency layer(const ir::Layer& layer) override;
   std::string backend() const override { return "adb"; }
 
  private:
