@@ -3,6 +3,7 @@
 // the search loop, and the finish (the best policy rebuilt, measured, exported and summarised).
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 
@@ -282,6 +283,37 @@ bool export_best(torch::jit::Module& best, const RunDir& run) {
 constexpr int kVerifyRounds = 5;
 constexpr int kMaxVerifications = 6;
 
+// Uniform policies tried, each kTightenStep narrower than the last, when no policy fits on measurement.
+constexpr int kMaxTightenings = 4;
+constexpr double kTightenStep = 0.92;
+
+// When no policy of the search fits on measurement, the uniform policy is tightened (its preserve ratio lowered
+// by kTightenStep at a time, never below --lbound), validated (episode -2) and measured until one fits: the
+// simplest policy that meets the measured budget. The tries are appended to `ranked` and to the steps.
+search::Verification tighten_uniform(const SearchOptions& o, Setup& s, std::vector<search::Candidate>& ranked,
+                                     search::Verification v,
+                                     const std::function<double(const search::Candidate&)>& measured_load,
+                                     const std::function<double(const search::Candidate&)>& predicted_load) {
+  double ratio = s.env->max_uniform_ratio();
+  for (int t = 0; t < kMaxTightenings; ++t) {
+    ratio *= kTightenStep;
+    if (ratio < o.ddpg.lbound) break;
+    const std::vector<std::int64_t> widths = s.env->uniform_widths(ratio);
+    if (std::any_of(ranked.begin(), ranked.end(), [&](const search::Candidate& c) { return c.widths == widths; }))
+      continue;
+    ranked.push_back({widths, s.evaluator->validate(widths, -1).top1, -2});
+    const search::VerifyStep step{static_cast<int>(ranked.size()) - 1, predicted_load(ranked.back()),
+                                  measured_load(ranked.back())};
+    v.steps.push_back(step);
+    spdlog::info("latency: uniform {:.3f} measures {:.3f} of the budget", ratio, step.measured_load);
+    if (step.measured_load <= 1.0) {
+      v.chosen = step.candidate;
+      break;
+    }
+  }
+  return v;
+}
+
 // With a latency budget, the result is the most accurate policy whose latency *measured* on the target (in turns
 // with the original's) meets the budget. Returns the chosen candidate and the latency block of the summary;
 // Error(kBudget) when no candidate does. Without a device, the best predicted policy is kept, marked unverified.
@@ -323,23 +355,24 @@ search::Candidate verified_result(const SearchOptions& o, Setup& s, const search
   const int uniform_index = static_cast<int>(
       std::find_if(ranked.begin(), ranked.end(), [&](const search::Candidate& c) { return c.widths == uniform; }) -
       ranked.begin());
-  const search::Verification v =
+  search::Verification v =
       search::verify_budget(ranked, predicted_load, measured_load, kMaxVerifications, uniform_index);
+  if (v.chosen < 0) v = tighten_uniform(o, s, ranked, v, measured_load, predicted_load);
   nlohmann::json steps = nlohmann::json::array();
   for (const auto& st : v.steps) {
-    const auto& p = measured.at(ranked[static_cast<size_t>(st.candidate)].widths);
-    steps.push_back({{"episode", ranked[static_cast<size_t>(st.candidate)].episode},
-                     {"val_top1", ranked[static_cast<size_t>(st.candidate)].val_top1},
-                     {"predicted_load", st.predicted_load}, {"measured_load", st.measured_load},
-                     {"measured_ms", p.b.ms.median}, {"original_ms", p.a.ms.median}, {"measured_ratio", p.ratio}});
+    const search::Candidate& c = ranked[static_cast<size_t>(st.candidate)];
+    const auto& p = measured.at(c.widths);
+    steps.push_back({{"episode", c.episode}, {"val_top1", c.val_top1}, {"predicted_load", st.predicted_load},
+                     {"measured_load", st.measured_load}, {"measured_ms", p.b.ms.median},
+                     {"original_ms", p.a.ms.median}, {"measured_ratio", p.ratio}});
   }
   lat["latency_verification"] = steps;
   if (v.chosen < 0) {
     double closest = 1e300;
     for (const auto& st : v.steps) closest = std::min(closest, st.measured_load);
-    XCEL_FAIL(ExitCode::kBudget, "no searched policy meets the latency budget on {} when measured: {} measured, the "
-              "closest at {:.3f} of the budget ({:.4f} ms); continue the search with --resume --episodes N, or raise "
-              "the budget", s.target.name, v.steps.size(), v.steps.empty() ? 0.0 : closest, s.env->budget());
+    XCEL_FAIL(ExitCode::kBudget, "no policy meets the latency budget on {} when measured: {} measured (the search's "
+              "best and the uniform policy, tightened down to --lbound), the closest at {:.3f} of the budget; raise "
+              "the budget or lower --lbound", s.target.name, v.steps.size(), v.steps.empty() ? 0.0 : closest);
   }
   const search::Candidate& chosen = ranked[static_cast<size_t>(v.chosen)];
   const latency::PairedLatency& p = measured.at(chosen.widths);
