@@ -56,6 +56,21 @@ void set_command_line(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) g_command_line += (i > 0 ? " " : "") + std::string(argv[i]);
 }
 
+CLI::Validator positive() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        try {
+          size_t used = 0;
+          const double x = std::stod(v, &used);
+          if (used != v.size()) return "'" + v + "' is not a number";
+          return x > 0 ? std::string() : "must be greater than 0 (got " + v + ")";
+        } catch (const std::exception&) {
+          return "'" + v + "' is not a number";
+        }
+      },
+      "POSITIVE");
+}
+
 void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; }
 
 std::string exit_code_help() {

@@ -113,12 +113,14 @@ void register_prune(CLI::App& app) {
                                                             "result never exceeds it")
                     ->excludes(policy)
                     ->excludes(uniform);
-  auto* lat = cmd->add_option("--latency", o->search.latency, "Search: latency budget as a fraction of the original's "
-                                                             "predicted latency on --target (replaces --flops)")
+  auto* lat = cmd->add_option("--latency", o->search.latency, "Search: latency budget in (0, 1] as a fraction of the "
+                                                             "original's latency on --target (replaces --flops)")
+                  ->check(positive())
                   ->excludes(flops)
                   ->excludes(policy)
                   ->excludes(uniform);
   auto* lat_ms = cmd->add_option("--latency-ms", o->search.latency_ms, "Search: latency budget in milliseconds on --target")
+                     ->check(positive())
                      ->excludes(flops)
                      ->excludes(lat)
                      ->excludes(policy)

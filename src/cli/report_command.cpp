@@ -5,6 +5,7 @@
 #include "xcel/cli/common.h"
 #include "xcel/core/error.h"
 #include "xcel/core/fs.h"
+#include "xcel/core/run_dir.h"
 #include "xcel/report/run_report.h"
 
 namespace xcel::cli {
@@ -19,6 +20,12 @@ void register_report(CLI::App& app) {
   cmd->add_option("--out,-o", *out, "Where to write (default RUN_DIR/report.html; for two runs ./compare.html)");
   add_output_options(cmd, *json);
   cmd->callback([dirs, out, json] {
+    for (const auto& dir : *dirs) {
+      const RunDir run(dir);
+      XCEL_CHECK(out->empty() || !run.holds(*out) || fs::same_file(*out, run.file(RunDir::kReport)), ExitCode::kUsage,
+                 "--out '{}' is a file of the run in '{}'; a report never overwrites a run's own files: choose another "
+                 "--out", *out, dir);
+    }
     std::string path;
     if (dirs->size() == 1) {
       path = out->empty() ? report::write_run_report((*dirs)[0]) : *out;

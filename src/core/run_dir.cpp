@@ -14,14 +14,29 @@ std::string RunDir::file(const std::string& name) const { return path_ + "/" + n
 
 bool RunDir::has(const std::string& name) const { return fs::exists(file(name)); }
 
+namespace {
+// Every file a run writes at its top level.
+const char* const kRunFiles[] = {RunDir::kConfig, RunDir::kSummary, RunDir::kEpisodes, RunDir::kHistory,
+                                 RunDir::kPolicy, RunDir::kProfile, RunDir::kBest,     RunDir::kBestLite,
+                                 RunDir::kPruned, RunDir::kFinetuned, RunDir::kReport};
+}  // namespace
+
+bool RunDir::holds(const std::string& path) const {
+  for (const char* name : kRunFiles)
+    if (fs::same_file(file(name), path)) return true;
+  for (const char* dir : {kCheckpoint, kFinetuneDir}) {
+    std::error_code ec;
+    const auto inside = std::filesystem::weakly_canonical(path, ec).parent_path();
+    if (!ec && inside == std::filesystem::weakly_canonical(file(dir), ec)) return true;
+  }
+  return false;
+}
+
 void RunDir::start_new(const std::string& kind, const std::vector<std::string>& inputs) const {
   XCEL_CHECK(!path_.empty(), ExitCode::kUsage, "--out DIR is required");
-  static const char* const outputs[] = {kConfig, kSummary, kEpisodes, kHistory,   kPolicy, kProfile,
-                                       kBest,   kBestLite, kPruned, kFinetuned, kReport};
   for (const auto& input : inputs) {
     if (input.empty()) continue;
-    bool clash = fs::same_file(path_, input);
-    for (const char* name : outputs) clash = clash || fs::same_file(file(name), input);
+    const bool clash = fs::same_file(path_, input) || holds(input);
     XCEL_CHECK(!clash, ExitCode::kUsage, "--out '{}' would overwrite the input model '{}'; choose another --out", path_,
                input);
   }

@@ -29,6 +29,9 @@ CLI::Option* add_target_option(CLI::App* cmd, std::string& target, const std::st
 /// --PREFIXwarmup and --PREFIXruns of a latency measurement; -1 means the target's counts.
 void add_bench_options(CLI::App* cmd, int& warmup, int& runs, const std::string& prefix, const std::string& what);
 
+/// A value that must be a number greater than 0 ("--latency: must be greater than 0 (got 0)").
+CLI::Validator positive();
+
 /// Prints `j` (pretty) to stdout followed by a newline.
 void print_json(const nlohmann::json& j);
 

@@ -43,6 +43,9 @@ class RunDir {
   std::string file(const std::string& name) const;
   bool has(const std::string& name) const;
   bool has_checkpoint() const { return has(kState); }
+  /// True when `path` is one of the files a run keeps (its results, configuration, state) or lies in its
+  /// checkpoint or fine-tuning directory: what nothing but the run itself may write.
+  bool holds(const std::string& path) const;
   /// A run directory inside this one (fine-tuning of a prune run: kFinetuneDir).
   RunDir sub(const std::string& name) const { return RunDir(file(name)); }
 
