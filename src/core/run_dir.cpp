@@ -32,7 +32,7 @@ bool RunDir::holds(const std::string& path) const {
   return false;
 }
 
-void RunDir::start_new(const std::string& kind, const std::vector<std::string>& inputs) const {
+void RunDir::check_out(const std::vector<std::string>& inputs) const {
   XCEL_CHECK(!path_.empty(), ExitCode::kUsage, "--out DIR is required");
   for (const auto& input : inputs) {
     if (input.empty()) continue;
@@ -42,6 +42,10 @@ void RunDir::start_new(const std::string& kind, const std::vector<std::string>& 
   }
   XCEL_CHECK(!fs::exists(path_) || fs::is_directory(path_), ExitCode::kUsage, "--out '{}' exists and is not a directory",
              path_);
+}
+
+void RunDir::start_new(const std::string& kind, const std::vector<std::string>& inputs) const {
+  check_out(inputs);
   XCEL_CHECK(!has_checkpoint() && !has(kSummary), ExitCode::kUsage,
              "'{}' already holds a {}; continue it with --resume or choose another --out", path_, kind);
 }

@@ -75,11 +75,7 @@ nlohmann::json run_weight_pruning(const PolicyOptions& o, torch::jit::Module& mo
 }  // namespace
 
 nlohmann::json run_policy(const PolicyOptions& o) {
-  XCEL_CHECK(!o.out_dir.empty(), ExitCode::kUsage, "--out DIR is required");
-  XCEL_CHECK(!fs::same_file(o.out_dir, o.model) && !fs::same_file(RunDir(o.out_dir).file(RunDir::kPruned), o.model),
-             ExitCode::kUsage, "--out '{}' would overwrite the input model; choose another directory", o.out_dir);
-  XCEL_CHECK(!fs::exists(o.out_dir) || fs::is_directory(o.out_dir), ExitCode::kUsage,
-             "--out '{}' exists and is not a directory", o.out_dir);
+  RunDir(o.out_dir).check_out({o.model});  // a given policy may be applied again into the same directory
   XCEL_CHECK(o.policy.empty() != (o.uniform == 0.0), ExitCode::kUsage,
              "give exactly one of --policy FILE and --uniform RATIO");
   XCEL_CHECK(!o.policy.empty() || (o.uniform > 0.0 && o.uniform <= 1.0), ExitCode::kUsage,
@@ -172,10 +168,10 @@ void finetune_result(nlohmann::json& summary, const PruneBase& run_options, cons
 nlohmann::json run_prune(bool search_mode, SearchOptions search, PolicyOptions policy, const ResultFinetune& ft) {
   nlohmann::json summary;
   if (search_mode) {
-    summary = run_search(search);
     // A resumed search is the saved run: fine-tune with its configuration, not the command line's.
-    SearchOptions saved = RunDir(search.out_dir).resumed_config<SearchOptions>();
-    finetune_result(summary, saved, RunDir::kBest, ft);
+    SearchOptions used;
+    summary = run_search(search, &used);
+    finetune_result(summary, used, RunDir::kBest, ft);
   } else {
     XCEL_CHECK(!policy.model.empty(), ExitCode::kUsage, "--model is required");
     summary = run_policy(policy);

@@ -172,6 +172,10 @@ struct Setup {
   std::optional<search::CostModel> cost_model;
   std::string latency_model;
   nlohmann::json calibration;  // latency budgets: what the wall's budget was scaled by, and why
+  // Latency budgets: the target, measured (uncached) for the calibration and the result; null with the reason
+  // when it cannot be measured (no phone connected).
+  std::unique_ptr<latency::Oracle> device;
+  std::string device_error;
   std::optional<search::Env> env;
   std::optional<search::Evaluator> evaluator;
   std::unique_ptr<search::Agent> agent;
@@ -194,16 +198,11 @@ double budget_scale(const SearchOptions& o, const RunDir& run, Setup& s) {
     s.calibration = run.read_json(saved);
     return s.calibration.at("budget_scale").get<double>();
   }
-  std::unique_ptr<latency::Oracle> oracle;
-  try {
-    latency::OracleOptions oo;
-    oo.use_cache = false;
-    oracle = latency::make_oracle(s.target, oo);
-  } catch (const Error& e) {
-    if (e.code() != ExitCode::kDevice) throw;
-    spdlog::warn("the latency budget is not calibrated on {}: {}", s.target.name, e.what());
+  if (!s.device) {
+    spdlog::warn("the latency budget is not calibrated on {}: {}", s.target.name, s.device_error);
     return 1.0;
   }
+  latency::Oracle& oracle = *s.device;
   double scale = 1.0;
   nlohmann::json steps = nlohmann::json::array();
   for (int pass = 0; pass < kCalibrationPasses; ++pass) {
@@ -215,7 +214,7 @@ double budget_scale(const SearchOptions& o, const RunDir& run, Setup& s) {
     const std::vector<std::int64_t> widths = env.uniform_widths(ratio);
     torch::jit::Module m = prune::apply(s.model, s.dg, prune::select_channels(s.model, s.dg, widths, prune::Importance::kL1));
     const latency::PairedLatency p =
-        latency::measure_interleaved(*oracle, s.model, s.summary, m, ir::analyze(m, s.input), kCalibrationRounds);
+        latency::measure_interleaved(oracle, s.model, s.summary, m, ir::analyze(m, s.input), kCalibrationRounds);
     const double load = o.latency > 0 ? p.ratio / o.latency : p.b.ms.median / o.latency_ms;  // of the request
     steps.push_back({{"uniform_ratio", ratio}, {"budget_scale", scale}, {"measured_ratio", p.ratio},
                      {"measured_ms", p.b.ms.median}, {"measured_load", load}});
@@ -244,6 +243,14 @@ void set_up(const SearchOptions& o, const RunDir& run, Setup& s) {
     s.cost_model->budget_ms = o.latency_ms;
   }
   if (o.latency_mode()) {
+    try {
+      latency::OracleOptions oo;
+      oo.use_cache = false;  // every round measures
+      s.device = latency::make_oracle(s.target, oo);
+    } catch (const Error& e) {
+      if (e.code() != ExitCode::kDevice) throw;
+      s.device_error = e.what();
+    }
     const double scale = budget_scale(o, run, s);
     s.cost_model->budget_ms = o.latency_ms * scale;
     s.env.emplace(s.dg, s.summary.layers, o.latency > 0 ? o.latency * scale : 1.0, o.ddpg.lbound, s.target.round_to,
@@ -328,16 +335,10 @@ search::Candidate verified_result(const SearchOptions& o, Setup& s, const search
                                    [](const search::Candidate& a, const search::Candidate& b) { return a.val_top1 > b.val_top1; }),
                   u);
   }
-  std::unique_ptr<latency::Oracle> oracle;
-  try {
-    latency::OracleOptions oo;
-    oo.use_cache = false;  // every round measures
-    oracle = latency::make_oracle(s.target, oo);
-  } catch (const Error& e) {
-    if (e.code() != ExitCode::kDevice) throw;
-    spdlog::warn("the result was not measured on {}: {}", s.target.name, e.what());
+  if (!s.device) {
+    spdlog::warn("the result was not measured on {}: {}", s.target.name, s.device_error);
     lat["latency_measured_ms"] = nullptr;
-    lat["latency_measure_error"] = e.what();
+    lat["latency_measure_error"] = s.device_error;
     lat["latency_verified"] = false;
     return ranked.front();
   }
@@ -345,7 +346,7 @@ search::Candidate verified_result(const SearchOptions& o, Setup& s, const search
   auto measure = [&](const search::Candidate& c) -> const latency::PairedLatency& {
     torch::jit::Module m = s.evaluator->build(c.widths);
     ir::ModelSummary ms = ir::analyze(m, s.input);
-    return measured[c.widths] = latency::measure_interleaved(*oracle, s.model, s.summary, m, ms, kVerifyRounds);
+    return measured[c.widths] = latency::measure_interleaved(*s.device, s.model, s.summary, m, ms, kVerifyRounds);
   };
   auto measured_load = [&](const search::Candidate& c) {
     const latency::PairedLatency& p = measure(c);
@@ -470,9 +471,10 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
 
 }  // namespace
 
-nlohmann::json run_search(SearchOptions opts) {
+nlohmann::json run_search(SearchOptions opts, SearchOptions* used) {
   const RunDir run(opts.out_dir);
   const SearchOptions o = resolve(std::move(opts), run);
+  if (used != nullptr) *used = o;
   Setup s;
   set_up(o, run, s);
   search::SearchLoop loop({o.reward, o.episodes, o.checkpoint_every, o.progress}, *s.env, *s.evaluator, *s.agent, run);

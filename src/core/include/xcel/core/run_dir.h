@@ -49,8 +49,10 @@ class RunDir {
   /// A run directory inside this one (fine-tuning of a prune run: kFinetuneDir).
   RunDir sub(const std::string& name) const { return RunDir(file(name)); }
 
-  /// Checks for a new run: --out given, not one of `inputs`, not a file, and holding no run already (a
-  /// checkpoint or a summary); `kind` names the run in the message ("search", "fine-tuning run").
+  /// Checks that --out is given, is not a file, and that a run there would write over none of `inputs`.
+  void check_out(const std::vector<std::string>& inputs) const;
+  /// Checks for a new run: check_out, and the directory holds no run already (a checkpoint or a summary); `kind`
+  /// names the run in the message ("search", "fine-tuning run").
   void start_new(const std::string& kind, const std::vector<std::string>& inputs) const;
   /// Checks for --resume: the checkpoint must exist.
   void require_checkpoint(const std::string& kind) const;

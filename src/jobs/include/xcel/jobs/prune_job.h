@@ -71,8 +71,9 @@ struct ResultFinetune {
   bool distil = false;             // the original is the teacher
 };
 
-/// Runs (or resumes) the search; returns the summary also written to OUT/summary.json.
-nlohmann::json run_search(SearchOptions opts);
+/// Runs (or resumes) the search; returns the summary also written to OUT/summary.json. `used` gets the options
+/// the run went by (a resumed run's are the saved ones).
+nlohmann::json run_search(SearchOptions opts, SearchOptions* used = nullptr);
 /// Applies the policy; returns the summary also written to OUT/summary.json.
 nlohmann::json run_policy(const PolicyOptions& opts);
 
