@@ -67,6 +67,8 @@ void register_devices(CLI::App& app) {
   });
 }
 
+void register_latency_table(CLI::App* latency_cmd);
+
 // xcel latency measure | fit: one model through the oracle; a predictor fitted on measured variants.
 void register_latency(CLI::App& app) {
   auto latency_cmd = app.add_subcommand("latency", "Latency of models on a target through the latency oracle");
@@ -126,6 +128,7 @@ void register_latency(CLI::App& app) {
   fit->add_option("--input,-i", f->input, "Input shape N,C,H,W")->capture_default_str();
   add_threads_option(fit, f->threads, "Threads the predictor is for");
   add_output_options(fit, *fit_out);
+  register_latency_table(latency_cmd);
   fit->callback([f, fit_out] {
     auto r = jobs::run_latency_fit(*f);
     if (fit_out->json) {
@@ -138,6 +141,77 @@ void register_latency(CLI::App& app) {
         r.at("fitted").get<int>(), r.at("held_out").get<int>(), 100 * r.at("within_10pct").get<double>(),
         r.at("rmse_ms").get<double>(), 100 * r.at("rmse_relative").get<double>(), r.at("table_entries").get<int>(),
         100 * r.at("regressed_layer_share").get<double>(), r.at("seconds").get<double>(), r.at("out").get<std::string>());
+  });
+}
+
+std::string join(const std::vector<std::int64_t>& v) {
+  std::string s;
+  for (auto x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
+  return s;
+}
+
+// xcel latency table: the latency model of a latency-budgeted search, built (or read from the table file) on its own.
+void register_latency_table(CLI::App* latency_cmd) {
+  auto o = std::make_shared<jobs::TableOptions>();
+  auto out = std::make_shared<OutputOptions>();
+  auto* cmd = latency_cmd->add_subcommand(
+      "table", "Build the latency table a latency-budgeted search of a model uses: one-layer latencies at a grid of "
+               "the widths the search can choose, measured on the target and kept in the table file across runs");
+  cmd->add_option("--model,-m", o->model, "TorchScript model")->required();
+  add_target_option(cmd, o->target, "Target profile (host, or a phone over adb)");
+  cmd->add_option("--input,-i", o->input, "Input shape N,C,H,W (N is set to 1)")->capture_default_str();
+  cmd->add_option("--latency-model", o->latency_model, "table (measured), roofline, or predictor:FILE")
+      ->capture_default_str();
+  cmd->add_option("--latency-table", o->table, "Table file to read and extend (default: the cache's file for the "
+                                               "target, $XCEL_CACHE_DIR/latency/tables/TARGET-tN.json)");
+  cmd->add_option("--table-grid", o->grid, "Widths per layer side (>= 2)")->capture_default_str()->check(CLI::Range(2, 64));
+  cmd->add_option("--lbound", o->lbound, "Narrowest preserve ratio of the grid (the search's --lbound)")
+      ->capture_default_str();
+  cmd->add_option("--round-to", o->round_to, "Channel multiple of the grid (default: as a search chooses it, probed on "
+                                             "the target)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--serial,-s", o->serial, "adb: measure this device (default: the first matching the target)");
+  add_threads_option(cmd, o->threads, "Threads (default: the target's)");
+  cmd->add_option("--check", o->check, "Also measure this many random prunings whole and report the table's error")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--rounds", o->rounds, "Interleaved rounds per measurement")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--seed", o->seed, "Seed of the --check prunings")->capture_default_str();
+  add_output_options(cmd, *out);
+  cmd->callback([o, out] {
+    const nlohmann::json r = jobs::run_latency_table(*o);
+    if (out->json) {
+      print_json(r);
+      return;
+    }
+    const auto& info = r.at("info");
+    std::cout << fmt::format("channels in multiples of {} ({})\n", r.at("rounding").at("round_to").get<std::int64_t>(),
+                             r.at("rounding").at("source").get<std::string>());
+    std::cout << fmt::format("{} on {} ({} thread(s)): {} layers, {} grid points ({} measured now, {} from the table), "
+                             "{:.1f} s\n", info.at("source").get<std::string>(), r.at("target").get<std::string>(),
+                             r.at("threads").get<int>(), info.at("layers").get<int>(), info.at("points").get<int>(),
+                             info.at("measured_signatures").get<int>(), info.at("reused_signatures").get<int>(),
+                             info.at("seconds").get<double>());
+    using report::Align;
+    report::Table t({"layer", "in widths", "out widths", "ms at smallest", "ms at full"},
+                    {Align::kLeft, Align::kLeft, Align::kLeft, Align::kRight, Align::kRight});
+    for (const auto& l : r.at("layers")) {
+      const auto ms = l.at("ms").get<std::vector<double>>();
+      t.add({l.at("layer").get<std::string>(), join(l.at("in").get<std::vector<std::int64_t>>()),
+             l.at("depthwise").get<bool>() ? "(depthwise)" : join(l.at("out").get<std::vector<std::int64_t>>()),
+             fmt::format("{:.4f}", ms.front()), fmt::format("{:.4f}", ms.back())});
+    }
+    std::cout << t.str();
+    std::cout << fmt::format("rest of the model: {:.4f} ms; original {:.4f} ms\n", r.at("constant_ms").get<double>(),
+                             info.at("original_ms").get<double>());
+    if (!info.at("table_file").is_null()) std::cout << "table: " << info.at("table_file").get<std::string>() << "\n";
+    if (r.contains("check")) {
+      const auto& c = r.at("check");
+      std::cout << fmt::format("check on {} random prunings measured whole: {:.1f}% within +-10%, RMSE {:.1f}% "
+                               "relative, measured/predicted median {:.3f}\n", c.at("variants").get<int>(),
+                               100 * c.at("within_10pct").get<double>(), 100 * c.at("rmse_relative").get<double>(),
+                               c.at("measured_over_predicted").at("median").get<double>());
+    }
   });
 }
 

@@ -126,6 +126,17 @@ void register_prune(CLI::App& app) {
                      ->excludes(policy)
                      ->excludes(uniform);
   add_target_option(cmd, o->search.target, "Target profile in configs/targets (channel rounding, the device)");
+  cmd->add_option("--latency-model", o->search.latency_model,
+                  "Latency budgets: the wall's latency model: table (one-layer latencies at a grid of widths, measured "
+                  "on --target; the roofline estimate when no device is connected), roofline (estimated from the "
+                  "target's published figures), or predictor:FILE (from xcel latency fit)")
+      ->capture_default_str();
+  cmd->add_option("--latency-table", o->search.latency_table,
+                  "Latency budgets: the table file to read and extend (default: the cache's file for the target, "
+                  "$XCEL_CACHE_DIR/latency/tables/TARGET-tN.json)");
+  cmd->add_option("--table-grid", o->search.table_grid, "Latency budgets: widths per layer side in the table (>= 2)")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 64));
   cmd->add_option("--agent", o->search.agent, "Search agent: ddpg, random or uniform")
       ->capture_default_str()
       ->check(CLI::IsMember({"ddpg", "random", "uniform"}));
@@ -153,9 +164,10 @@ void register_prune(CLI::App& app) {
   cmd->add_option("--importance", o->base.importance, "Channel ranking: l1 or l2 norm of the producing filters")
       ->capture_default_str()
       ->check(CLI::IsMember({"l1", "l2"}));
-  cmd->add_option("--round-to", o->policy.round_to, "Kept channel counts are multiples of this")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  auto* round_to = cmd->add_option("--round-to", "Kept channel counts are multiples of this (default: a search probes the "
+                                                "target's fast channel multiple, at least the profile's round_to; a "
+                                                "given policy uses 1)")
+                       ->check(CLI::PositiveNumber);
   cmd->add_option("--granularity", o->policy.granularity, "channel (physically smaller) or weight (magnitude masks)")
       ->capture_default_str()
       ->check(CLI::IsMember({"channel", "weight"}));
@@ -181,7 +193,7 @@ void register_prune(CLI::App& app) {
   cmd->add_flag("--finetune-kd", o->finetune.distil, "Distil from the original model while fine-tuning")
       ->group("Fine-tuning of the result");
   add_finetune_options(cmd, o->finetune.options, "finetune");
-  cmd->callback([o, flops, lat, lat_ms, batch, episodes, warmup, lbound] {
+  cmd->callback([o, flops, lat, lat_ms, batch, episodes, warmup, lbound, round_to] {
     const bool search = flops->count() > 0 || lat->count() > 0 || lat_ms->count() > 0 || o->search.resume;
     if (o->base.model.empty() && !o->search.resume) throw Error(ExitCode::kUsage, "--model is required");
     static_cast<jobs::PruneBase&>(o->search) = o->base;
@@ -191,6 +203,7 @@ void register_prune(CLI::App& app) {
     o->search.episodes_given = episodes->count() > 0;
     if (warmup->count() > 0) o->search.warmup = warmup->as<int>();
     if (lbound->count() > 0) o->search.lbound = lbound->as<double>();
+    if (round_to->count() > 0) o->search.round_to = o->policy.round_to = round_to->as<std::int64_t>();
     o->search.command_line = o->finetune.options.command_line = command_line();
     const nlohmann::json summary = jobs::run_prune(search, o->search, o->policy, o->finetune);
     if (o->out.json) {

@@ -2,6 +2,7 @@
 #include "xcel/jobs/latency_job.h"
 
 #include <chrono>
+#include <cmath>
 #include <random>
 
 #include "xcel/core/clock.h"
@@ -10,6 +11,7 @@
 #include "xcel/core/progress.h"
 #include "xcel/device/target.h"
 #include "xcel/ir/model.h"
+#include "xcel/jobs/latency_model.h"
 #include "xcel/latency/predictor.h"
 #include "xcel/prune/engine.h"
 
@@ -128,6 +130,88 @@ nlohmann::json run_latency_fit(const FitOptions& o) {
   nlohmann::json report = latency::fit_predictor(v.data, o.out);
   report["seconds"] = seconds_since(t0);
   return report;
+}
+
+namespace {
+
+// The model's accuracy on `n` random prunings (each group at a preserve ratio drawn from [lbound, 1]), measured
+// whole in `rounds` interleaved passes (medians).
+nlohmann::json check_table(const TableOptions& o, const LatencyModel& m, torch::jit::Module& model,
+                           const prune::DependencyGraph& dg, const ir::Shape& input, std::int64_t round_to,
+                           latency::Oracle& device) {
+  std::mt19937_64 rng(o.seed);
+  std::uniform_real_distribution<double> ratio(o.lbound, 1.0);
+  std::vector<std::vector<std::int64_t>> widths;
+  std::vector<torch::jit::Module> modules;
+  std::vector<ir::ModelSummary> summaries;
+  for (int k = 0; k < o.check; ++k) {
+    std::vector<std::int64_t> w = dg.full_widths();
+    for (int g : dg.prunable_groups()) w[g] = prune::keep_count(w[g], ratio(rng), round_to);
+    modules.push_back(prune::apply(model, dg, prune::select_channels(model, dg, w, prune::Importance::kL1)));
+    summaries.push_back(ir::analyze(modules.back(), input));
+    widths.push_back(std::move(w));
+  }
+  std::vector<std::vector<double>> ms(modules.size());
+  Progress progress("check round", o.rounds);
+  for (int r = 0; r < o.rounds; ++r) {
+    for (size_t i = 0; i < modules.size(); ++i) ms[i].push_back(device.latency(modules[i], summaries[i]).ms.median);
+    progress.update(r + 1, fmt::format("{} variants", modules.size()));
+  }
+  progress.finish();
+  int within = 0;
+  double sq = 0;
+  std::vector<double> ratios;
+  nlohmann::json rows = nlohmann::json::array();
+  for (size_t i = 0; i < modules.size(); ++i) {
+    const double measured = summarize(ms[i]).median;
+    const double predicted = search::predict_ms(m.cost, dg, widths[i]);
+    const double rel = (predicted - measured) / measured;
+    within += std::abs(rel) <= 0.10;
+    sq += rel * rel;
+    ratios.push_back(measured / predicted);
+    rows.push_back({{"widths", widths[i]}, {"predicted_ms", predicted}, {"measured_ms", measured}});
+  }
+  const double n = static_cast<double>(modules.size());
+  return {{"variants", modules.size()},
+          {"within_10pct", within / n},
+          {"rmse_relative", std::sqrt(sq / n)},
+          {"measured_over_predicted", summarize(ratios)},
+          {"rows", rows}};
+}
+
+}  // namespace
+
+nlohmann::json run_latency_table(const TableOptions& o) {
+  XCEL_CHECK(o.lbound > 0 && o.lbound <= 1, ExitCode::kUsage, "--lbound {} is outside (0, 1]", o.lbound);
+  XCEL_CHECK(o.check >= 0 && o.rounds >= 1, ExitCode::kUsage, "--check must be >= 0 and --rounds >= 1");
+  device::TargetProfile target = device::load_target(o.target);
+  if (o.threads > 0) target.threads = o.threads;
+  ir::set_threads(target.threads);
+  const ir::Shape input = batch_one(o.input);
+  torch::jit::Module model = ir::load_model(o.model);
+  const auto dg = prune::build_dependency_graph(model, input);
+  ir::ModelSummary summary = ir::analyze(model, input);
+  summary.path = o.model;
+  latency::OracleOptions oo;
+  oo.serial = o.serial;
+  oo.threads = target.threads;
+  oo.use_cache = false;
+  // A measured table and a check need the device (exit 6 when it cannot be reached); estimates do not.
+  std::unique_ptr<latency::Oracle> device;
+  if (o.latency_model == "table" || o.check > 0) device = latency::make_oracle(target, oo);
+  const nlohmann::json rounding = channel_rounding(o.round_to, target, summary, device.get(), o.table);
+  LatencyModelOptions lo;
+  lo.kind = o.latency_model;
+  lo.table_file = o.table;
+  lo.grid = o.grid;
+  lo.lbound = o.lbound;
+  lo.round_to = rounding.at("round_to").get<std::int64_t>();
+  lo.rounds = o.rounds;
+  const LatencyModel m = build_latency_model(model, dg, summary, target, lo, device.get());
+  nlohmann::json out = {{"model", o.model}, {"target", target.name}, {"threads", target.threads},
+                        {"rounding", rounding}, {"info", m.info}, {"constant_ms", m.cost.constant}, {"layers", describe_tables(m, dg)}};
+  if (o.check > 0) out["check"] = check_table(o, m, model, dg, input, lo.round_to, *device);
+  return out;
 }
 
 }  // namespace xcel::jobs

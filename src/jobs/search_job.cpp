@@ -16,6 +16,7 @@
 #include "xcel/core/stats.h"
 #include "xcel/device/target.h"
 #include "xcel/ir/model.h"
+#include "xcel/jobs/latency_model.h"
 #include "xcel/jobs/prune_job.h"
 #include "xcel/latency/oracle.h"
 #include "xcel/latency/profile.h"
@@ -46,6 +47,10 @@ void search_fields(F&& f, O& o) {
   f("calib_images", o.calib_images);
   f("batch", o.batch);
   f("ddpg", o.ddpg);
+  f("round_to", o.round_to, std::int64_t{0});
+  f("latency_model", o.latency_model, std::string("table"));
+  f("latency_table", o.latency_table, std::string());
+  f("table_grid", o.table_grid, 4);
 }
 
 }  // namespace
@@ -78,6 +83,7 @@ SearchOptions resolve(SearchOptions o, const RunDir& run) {
              o.reward);
   XCEL_CHECK(o.latency <= 1 && o.latency >= 0, ExitCode::kUsage, "--latency {} is outside (0, 1]", o.latency);
   XCEL_CHECK(o.episodes >= 1, ExitCode::kUsage, "--episodes must be at least 1");
+  check_latency_model_kind(o.latency_model);
   run.start_new("search", {o.model});
   o.ddpg = fs::read_json(o.agent_config.empty() ? device::config_dir() + "/ddpg.json" : o.agent_config)
                .get<rl::DdpgConfig>();
@@ -85,79 +91,6 @@ SearchOptions resolve(SearchOptions o, const RunDir& run) {
   if (o.lbound) o.ddpg.lbound = *o.lbound;
   o.ddpg.seed = o.split.seed;
   return o;
-}
-
-// Channels a layer keeps at the narrow end of the search, for the second point of its latency line.
-constexpr double kNarrowRatio = 0.25;
-// Interleaved rounds of the layer timings.
-constexpr int kLayerRounds = 3;
-
-// True when some channel of `map` belongs to a group the search prunes.
-bool prunable(const prune::DependencyGraph& dg, const prune::ChannelMap& map) {
-  for (const auto& seg : map.segments)
-    if (dg.groups[static_cast<size_t>(dg.group_of_space[static_cast<size_t>(seg.space)])].prunable) return true;
-  return false;
-}
-
-// The latency model of the budget wall. Each layer is timed on its own on the target (in deploy form, or
-// estimated) at its full widths and narrowed to a quarter of the channels the search can cut; the line through
-// the two points splits its time into a part that scales with its FLOPs and a fixed part (kernel launch, memory
-// set-up) that no pruning removes. Predicted time = sum of slope x FLOPs under any widths (monotone) + a
-// constant: the fixed parts and what the layers do not account for (the whole model's measured time minus the
-// layers'). When the layers on their own take longer than the whole model (fused in it), they are scaled down
-// to it: the prediction for the original is its measured time either way, so budgets are fractions of that.
-search::CostModel latency_cost_model(torch::jit::Module& model, const prune::DependencyGraph& dg,
-                                     const ir::ModelSummary& summary, latency::Oracle& oracle, std::string& description) {
-  std::map<std::string, const ir::Layer*> by_name;
-  for (const auto& l : summary.layers) by_name.emplace(l.name, &l);
-  // The two widths of every priced layer, timed in kLayerRounds interleaved rounds (medians): single-layer
-  // timings drift with the machine, and a drift must not hit one layer's two points differently.
-  struct Priced {
-    size_t index;
-    ir::Layer full, narrow;
-    std::vector<double> full_ms, narrow_ms;
-  };
-  std::vector<Priced> priced;
-  for (size_t i = 0; i < dg.layers.size(); ++i) {
-    const auto& c = dg.layers[i];
-    auto it = by_name.find(c.name);
-    if (it == by_name.end() || c.flops <= 0) continue;
-    const ir::Layer& l = *it->second;
-    auto narrow = [](std::int64_t n) { return std::max<std::int64_t>(1, std::llround(kNarrowRatio * n)); };
-    priced.push_back({i, l, ir::with_channels(l, prunable(dg, c.in) ? narrow(l.in_channels) : l.in_channels,
-                                              prunable(dg, c.out) ? narrow(l.out_channels) : l.out_channels), {}, {}});
-  }
-  std::vector<double> totals;
-  for (int r = 0; r < kLayerRounds; ++r) {
-    totals.push_back(oracle.latency(model, summary).ms.median);
-    for (auto& p : priced) {
-      p.full_ms.push_back(oracle.layer(p.full).ms.median);
-      if (p.narrow.flops < p.full.flops) p.narrow_ms.push_back(oracle.layer(p.narrow).ms.median);
-    }
-  }
-  search::CostModel m;
-  m.weights.assign(dg.layers.size(), 0.0);
-  double layers_ms = 0, sloped_ms = 0;
-  for (const auto& p : priced) {
-    const double ms = summarize(p.full_ms).median;
-    layers_ms += ms;
-    double slope = 0;
-    if (!p.narrow_ms.empty()) {
-      const double ms_narrow = summarize(p.narrow_ms).median;
-      slope = std::max(0.0, (ms - ms_narrow) / static_cast<double>(p.full.flops - p.narrow.flops));
-      slope = std::min(slope, ms / static_cast<double>(p.full.flops));  // a fixed part is never negative
-    }
-    m.weights[p.index] = slope;
-    sloped_ms += slope * static_cast<double>(p.full.flops);
-  }
-  const double total = summarize(totals).median;
-  const double scale = layers_ms > total ? total / layers_ms : 1.0;
-  for (double& w : m.weights) w *= scale;
-  m.constant = total - scale * sloped_ms;
-  description = oracle.description() +
-                fmt::format(", {:.4f} of {:.4f} ms scaling with FLOPs{}", scale * sloped_ms, total,
-                            scale < 1 ? fmt::format(" (layers scaled by {:.3f} to the whole model)", scale) : "");
-  return m;
 }
 
 // Everything the loop and the finish work on, built once.
@@ -169,8 +102,11 @@ struct Setup {
   ir::Shape input;
   prune::DependencyGraph dg;
   ir::ModelSummary summary;
+  std::int64_t round_to = 1;   // the channel multiple the search keeps
+  nlohmann::json rounding;     // where round_to came from
   std::optional<search::CostModel> cost_model;
   std::string latency_model;
+  nlohmann::json latency_model_info;
   nlohmann::json calibration;  // latency budgets: what the wall's budget was scaled by, and why
   // Latency budgets: the target, measured (uncached) for the calibration and the result; null with the reason
   // when it cannot be measured (no phone connected).
@@ -209,7 +145,7 @@ double budget_scale(const SearchOptions& o, const RunDir& run, Setup& s) {
     search::CostModel cm = *s.cost_model;
     cm.budget_ms = o.latency_ms * scale;
     const search::Env env(s.dg, s.summary.layers, o.latency > 0 ? o.latency * scale : 1.0, o.ddpg.lbound,
-                          s.target.round_to, &cm);
+                          s.round_to, &cm);
     const double ratio = env.max_uniform_ratio();
     const std::vector<std::int64_t> widths = env.uniform_widths(ratio);
     torch::jit::Module m = prune::apply(s.model, s.dg, prune::select_channels(s.model, s.dg, widths, prune::Importance::kL1));
@@ -228,6 +164,44 @@ double budget_scale(const SearchOptions& o, const RunDir& run, Setup& s) {
   return scale;
 }
 
+// The channel multiple of the search (see channel_rounding), saved in the checkpoint so a resumed run keeps it.
+void rounding(const SearchOptions& o, const RunDir& run, Setup& s) {
+  const std::string saved = "checkpoint/rounding.json";
+  if (o.resume && run.has(saved)) {
+    s.rounding = run.read_json(saved);
+  } else {
+    s.rounding = channel_rounding(o.round_to, s.target, s.summary, s.device.get(), o.latency_table);
+    run.create();
+    run.write_json(saved, s.rounding);
+  }
+  s.round_to = s.rounding.at("round_to").get<std::int64_t>();
+}
+
+// The budget's latency model: built on the target (see latency_model.h), or the one a resumed run saved in its
+// checkpoint, so that the wall is the same after a resume.
+void latency_model(const SearchOptions& o, const RunDir& run, Setup& s) {
+  const std::string saved = "checkpoint/latency_model.json";
+  if (o.resume && run.has(saved)) {
+    const nlohmann::json j = run.read_json(saved);
+    s.cost_model = j.at("cost").get<search::CostModel>();
+    s.latency_model = j.at("description").get<std::string>();
+    s.latency_model_info = j.at("info");
+    return;
+  }
+  LatencyModelOptions lo;
+  lo.kind = o.latency_model;
+  lo.table_file = o.latency_table;
+  lo.grid = o.table_grid;
+  lo.lbound = o.ddpg.lbound;
+  lo.round_to = s.round_to;
+  LatencyModel m = build_latency_model(s.model, s.dg, s.summary, s.target, lo, s.device.get());
+  s.cost_model = m.cost;
+  s.latency_model = m.description;
+  s.latency_model_info = m.info;
+  run.create();
+  run.write_json(saved, {{"cost", m.cost}, {"description", m.description}, {"info", m.info}});
+}
+
 void set_up(const SearchOptions& o, const RunDir& run, Setup& s) {
   ir::set_threads(o.threads);
   s.target = device::load_target(o.target);
@@ -237,12 +211,8 @@ void set_up(const SearchOptions& o, const RunDir& run, Setup& s) {
   s.input = {1, s.data.val.channels, s.data.val.height, s.data.val.width};
   s.dg = prune::build_dependency_graph(s.model, s.input);
   s.summary = ir::analyze(s.model, s.input);
-  if (o.latency_mode()) {
-    s.cost_model = latency_cost_model(s.model, s.dg, s.summary, *latency::make_layer_cost_oracle(s.target, s.target.threads),
-                                      s.latency_model);
-    s.cost_model->budget_ms = o.latency_ms;
-  }
-  if (o.latency_mode()) {
+  // The device: measures the latency budget's tables, calibration and result, and probes the channel multiple.
+  if (o.latency_mode() || o.round_to == 0) {
     try {
       latency::OracleOptions oo;
       oo.use_cache = false;  // every round measures
@@ -251,12 +221,16 @@ void set_up(const SearchOptions& o, const RunDir& run, Setup& s) {
       if (e.code() != ExitCode::kDevice) throw;
       s.device_error = e.what();
     }
+  }
+  rounding(o, run, s);
+  if (o.latency_mode()) {
+    latency_model(o, run, s);
     const double scale = budget_scale(o, run, s);
     s.cost_model->budget_ms = o.latency_ms * scale;
-    s.env.emplace(s.dg, s.summary.layers, o.latency > 0 ? o.latency * scale : 1.0, o.ddpg.lbound, s.target.round_to,
+    s.env.emplace(s.dg, s.summary.layers, o.latency > 0 ? o.latency * scale : 1.0, o.ddpg.lbound, s.round_to,
                   &*s.cost_model);
   } else {
-    s.env.emplace(s.dg, s.summary.layers, o.flops, o.ddpg.lbound, s.target.round_to, nullptr);
+    s.env.emplace(s.dg, s.summary.layers, o.flops, o.ddpg.lbound, s.round_to, nullptr);
   }
   if (o.latency_mode())
     spdlog::info("latency budget {:.4f} ms on {} (model: {}; original predicted {:.4f} ms)", s.env->budget(),
@@ -398,6 +372,7 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
     lat.update({{"latency_target", s.target.name},
                 {"latency_budget_ms", s.env->budget()},
                 {"latency_model", s.latency_model},
+                {"latency_model_info", s.latency_model_info},
                 {"latency_predicted_ms_before", s.env->cost(s.dg.full_widths())},
                 {"latency_predicted_ms", s.env->cost(best.widths)},
                 {"latency_calibration", s.calibration}});
@@ -426,7 +401,7 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
     profiles["best"]["predicted_ms"] = lat.at("latency_predicted_ms");
   }
   run.write_json(RunDir::kProfile, profiles);
-  nlohmann::json policy = prune::applied_policy_json(s.dg, prune::Policy{}, best.widths, s.target.round_to,
+  nlohmann::json policy = prune::applied_policy_json(s.dg, prune::Policy{}, best.widths, s.round_to,
                                                      prune::parse_importance(o.importance));
   for (auto& [name, g] : policy.at("groups").items()) g.erase("requested_ratio");
   run.write_json(RunDir::kPolicy, policy);
@@ -458,6 +433,8 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
       {"threads", o.threads},
       {"lite_model", lite},
       {"uniform_ratio", s.env->max_uniform_ratio()},
+      {"round_to", s.round_to},
+      {"rounding", s.rounding},
       {"latency_ms_before", speed.a.ms.median},
       {"latency_ms", speed.b.ms.median},
       {"speedup", 1.0 / std::max(1e-9, speed.ratio)},

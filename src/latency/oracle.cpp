@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 
 #include <filesystem>
+#include <sstream>
 
 #include "xcel/core/error.h"
 #include "xcel/core/fs.h"
@@ -12,6 +13,7 @@
 #include "xcel/latency/oracle.h"
 #include "xcel/latency/oracle_backends.h"
 #include "xcel/latency/predictor.h"
+#include "xcel/latency/profile.h"
 
 namespace xcel::latency {
 
@@ -52,23 +54,47 @@ Latency Oracle::layer(const ir::Layer& layer) {
   return l;
 }
 
-Latency AdbOracle::latency(const torch::jit::Module& module, const ir::ModelSummary& summary) {
-  if (target_.benchmark.model_format != "ptl") return Oracle::latency(module, summary);
+// The module in the phone's deploy form, as a scratch file; `form` says which form that is.
+std::string AdbOracle::deployed_file(const torch::jit::Module& module, std::string& form) {
   torch::jit::Module eval_copy = module.is_training() ? module.clone() : module;
   eval_copy.eval();
-  std::string form;
-  torch::jit::Module deployed = ir::deploy_for_mobile(eval_copy, &form);
-  const std::string path = fmt::format("{}/model-{}.ptl", scratch_dir(), next_scratch());
-  ir::save_for_mobile(deployed, path);
-  Latency l = latency(path, summary);
-  std::filesystem::remove(path);
-  l.form = form == "mobile" ? "mobile" : "lite";
+  const bool lite = target_.benchmark.model_format == "ptl";
+  const std::string path = fmt::format("{}/model-{}.{}", scratch_dir(), next_scratch(), lite ? "ptl" : "pt");
+  if (lite) {
+    std::string how;
+    ir::save_for_mobile(ir::deploy_for_mobile(eval_copy, &how), path);
+    form = how == "mobile" ? "mobile" : "lite";
+  } else {
+    ir::save_model(eval_copy, path);
+    form = "plain";
+  }
+  return path;
+}
+
+// A module is deployed and pushed once per content (its saved bytes) and kept for the oracle's life: rounds of
+// interleaved measurements then run the same file on the phone instead of a new export each time.
+Latency AdbOracle::latency(const torch::jit::Module& module, const ir::ModelSummary& summary) {
+  std::ostringstream bytes;
+  module.save(bytes);
+  return deployed_latency("module-" + bytes_hash(bytes.str()), module, summary);
+}
+
+Latency AdbOracle::deployed_latency(const std::string& key, const torch::jit::Module& module,
+                                    const ir::ModelSummary& summary) {
+  auto it = deployed_.find(key);
+  if (it == deployed_.end()) {
+    std::string form;
+    const std::string path = deployed_file(module, form);
+    it = deployed_.emplace(key, std::make_pair(path, form)).first;
+  }
+  Latency l = latency(it->second.first, summary);
+  l.form = it->second.second;
   l.model_hash.clear();  // a scratch file, not one of the user's
   return l;
 }
 
 Latency AdbOracle::layer(const ir::Layer& layer) {
-  return latency(single_layer_module(layer), ir::one_layer_summary(layer));
+  return deployed_latency("layer-" + layer_signature(layer), single_layer_module(layer), ir::one_layer_summary(layer));
 }
 
 namespace {

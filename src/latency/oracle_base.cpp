@@ -59,6 +59,10 @@ std::string file_hash(const std::string& path) {
   return fmt::format("{:016x}", h);
 }
 
+std::string bytes_hash(const std::string& bytes) {
+  return fmt::format("{:016x}", fnv1a64(bytes.data(), bytes.size(), kFnvOffset));
+}
+
 Latency roofline_estimate(const device::TargetProfile& t, const ir::ModelSummary& s, int threads) {
   const device::RooflineTime time = device::roofline_time(t, s, threads);
   Latency r;
@@ -92,14 +96,14 @@ PairedLatency measure_interleaved(Oracle& oracle, const torch::jit::Module& a, c
 
 // ---- cache ----------------------------------------------------------------------------------------
 
+std::string cache_dir() {
+  if (const char* env = std::getenv("XCEL_CACHE_DIR")) return std::string(env) + "/latency";
+  if (const char* home = std::getenv("HOME")) return std::string(home) + "/.cache/xcel/latency";
+  return "";
+}
+
 LatencyCache::LatencyCache(std::string dir) : dir_(std::move(dir)) {
-  if (dir_.empty()) {
-    if (const char* env = std::getenv("XCEL_CACHE_DIR")) {
-      dir_ = std::string(env) + "/latency";
-    } else if (const char* home = std::getenv("HOME")) {
-      dir_ = std::string(home) + "/.cache/xcel/latency";
-    }
-  }
+  if (dir_.empty()) dir_ = cache_dir();
 }
 
 std::optional<Latency> LatencyCache::get(const std::string& key) const {

@@ -51,12 +51,6 @@ std::int64_t DependencyGraph::predict_flops(const std::vector<std::int64_t>& kep
   return total;
 }
 
-double DependencyGraph::predict_cost(const std::vector<std::int64_t>& kept, const std::vector<double>& weights) const {
-  double total = 0;
-  for (size_t i = 0; i < layers.size(); ++i) total += weights[i] * static_cast<double>(layer_flops(layers[i], kept));
-  return total;
-}
-
 void to_json(nlohmann::json& j, const Group& g) {
   j = {{"name", g.name}, {"channels", g.channels}, {"prunable", g.prunable}, {"modules", g.modules}};
   if (!g.prunable) j["reason"] = g.reason;

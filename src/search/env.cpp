@@ -16,14 +16,73 @@ bool touches(const prune::DependencyGraph& dg, const prune::ChannelMap& m, int g
   return false;
 }
 
+// Position of x on an ascending grid: the index of the lower point and the fraction towards the next one
+// (clamped at the ends).
+std::pair<size_t, double> locate(const std::vector<std::int64_t>& grid, std::int64_t x) {
+  if (grid.size() == 1 || x <= grid.front()) return {0, 0.0};
+  if (x >= grid.back()) return {grid.size() - 1, 0.0};
+  size_t i = static_cast<size_t>(std::upper_bound(grid.begin(), grid.end(), x) - grid.begin()) - 1;
+  return {i, static_cast<double>(x - grid[i]) / static_cast<double>(grid[i + 1] - grid[i])};
+}
+
 }  // namespace
+
+double LayerTable::at(std::int64_t cin, std::int64_t cout) const {
+  const auto [i, fi] = locate(in, cin);
+  const auto [j, fj] = depthwise ? std::pair<size_t, double>{0, 0.0} : locate(out, cout);
+  const size_t cols = out.size();
+  auto v = [&](size_t a, size_t b) { return ms[std::min(a, in.size() - 1) * cols + std::min(b, cols - 1)]; };
+  return (1 - fi) * (1 - fj) * v(i, j) + fi * (1 - fj) * v(i + 1, j) + (1 - fi) * fj * v(i, j + 1) +
+         fi * fj * v(i + 1, j + 1);
+}
+
+int LayerTable::make_monotone() {
+  int raised = 0;
+  const size_t cols = out.size();
+  for (size_t a = 0; a < in.size(); ++a)
+    for (size_t b = 0; b < cols; ++b) {
+      double m = ms[a * cols + b];
+      if (a > 0) m = std::max(m, ms[(a - 1) * cols + b]);
+      if (b > 0) m = std::max(m, ms[a * cols + b - 1]);
+      if (m > ms[a * cols + b]) ms[a * cols + b] = m, ++raised;
+    }
+  return raised;
+}
+
+void to_json(nlohmann::json& j, const CostModel& m) {
+  nlohmann::json tables = nlohmann::json::array();
+  for (const auto& t : m.tables)
+    tables.push_back({{"layer", t.layer}, {"in", t.in}, {"out", t.out}, {"ms", t.ms}, {"depthwise", t.depthwise}});
+  j = {{"tables", tables}, {"constant", m.constant}, {"budget_ms", m.budget_ms}};
+}
+
+void from_json(const nlohmann::json& j, CostModel& m) {
+  m.tables.clear();
+  for (const auto& t : j.at("tables"))
+    m.tables.push_back({t.at("layer").get<int>(), t.at("in").get<std::vector<std::int64_t>>(),
+                        t.at("out").get<std::vector<std::int64_t>>(), t.at("ms").get<std::vector<double>>(),
+                        t.at("depthwise").get<bool>()});
+  m.constant = j.at("constant").get<double>();
+  m.budget_ms = j.at("budget_ms").get<double>();
+}
+
+double predict_ms(const CostModel& m, const prune::DependencyGraph& dg, const std::vector<std::int64_t>& kept) {
+  double total = m.constant;
+  for (const auto& t : m.tables) {
+    const auto& l = dg.layers[static_cast<size_t>(t.layer)];
+    total += t.at(dg.kept_channels(l.in, kept) * l.in.factor, dg.kept_channels(l.out, kept));
+  }
+  return total;
+}
 
 Env::Env(const prune::DependencyGraph& dg, const std::vector<ir::Layer>& layers, double flops_ratio, double lbound,
          std::int64_t round_to, const CostModel* latency)
     : dg_(dg), lbound_(lbound), round_to_(round_to) {
   if (latency) {
-    XCEL_ASSERT(latency->weights.size() == dg.layers.size(), "latency model has {} weights for {} layers",
-                latency->weights.size(), dg.layers.size());
+    for (const auto& t : latency->tables)
+      XCEL_ASSERT(t.layer >= 0 && t.layer < static_cast<int>(dg.layers.size()) &&
+                      t.ms.size() == t.in.size() * t.out.size() && !t.ms.empty(),
+                  "latency table of layer {} does not fit the model", t.layer);
     latency_ = *latency;
   }
   const char* flag = latency_ ? "--latency" : "--flops";
@@ -83,7 +142,7 @@ Env::Env(const prune::DependencyGraph& dg, const std::vector<ir::Layer>& layers,
 
 double Env::cost(const std::vector<std::int64_t>& widths) const {
   if (!latency_) return static_cast<double>(dg_.predict_flops(widths));
-  return dg_.predict_cost(widths, latency_->weights) + latency_->constant;
+  return predict_ms(*latency_, dg_, widths);
 }
 
 std::int64_t Env::min_width(int group) const {

@@ -15,7 +15,11 @@ scenario has a fake device and a latency cache of its own (ctest: cli.adb.SCENAR
 - gate: the eval gate measures --max-latency-ms on the phone;
 - profile, fit: `xcel profile` and `xcel latency fit` measure layers and variants on the phone, in its deploy
   form (optimize_for_mobile, .ptl);
-- search: a latency-budgeted search measures its result on the phone, and says so when the phone is gone.
+- search: a latency-budgeted search measures its result on the phone, and says so when the phone is gone;
+- law: the fake phone with a latency law of its own (a fixed cost per op, channels in blocks of 8): the channel
+  probe finds its block of 8, the measured table predicts it better than the roofline, a latency-budgeted search
+  with the table meets the budget when measured, and a phone lost mid-table or mid-verification stops the run
+  with exit 6 and loses nothing (the table keeps what was measured; the search resumes).
 """
 import json
 import os
@@ -39,9 +43,12 @@ weird["benchmark"].update({"remote_dir": "/data/local/tmp/x cel;touch pwned", "t
 json.dump(weird, open(os.path.join(configs, "targets", "pixel1-weird.json"), "w"))
 
 
-def run(*args, mode="ok", code=0, replay=None):
+def run(*args, mode="ok", code=0, replay=None, law=False, lose_after=None):
     env = dict(os.environ, PATH=fake_dir + os.pathsep + os.environ["PATH"], FAKE_ADB_ROOT=root, FAKE_ADB_MODE=mode,
-               FAKE_ADB_BENCH=bench, XCEL_CACHE_DIR=cache, XCEL_CONFIG_DIR=configs, XCEL_LOG_LEVEL="warn")
+               FAKE_ADB_BENCH=bench, XCEL_CACHE_DIR=cache, XCEL_CONFIG_DIR=configs, XCEL_LOG_LEVEL="warn",
+               FAKE_ADB_LATENCY="law" if law else "bench")
+    if lose_after is not None:
+        env["FAKE_ADB_LOSE_AFTER"] = str(lose_after)
     if replay:
         env["FAKE_ADB_REPLAY"] = replay
     p = subprocess.run([xcel] + list(args), capture_output=True, text=True, env=env, timeout=300)
@@ -127,7 +134,8 @@ def profile():
     assert prof["form"] == "mobile", prof["form"]
     assert pushes() and all(p.endswith(".ptl") for p in pushes()), pushes()
     assert all(l["ms"]["n"] == 5 and l["ms"]["median"] > 0 for l in prof["layers"]), prof["layers"]
-    assert len(pushes()) >= 13, pushes()
+    # One push per distinct one-layer model (equal signatures are one file: 11 for VGG's 13 layers) and the model.
+    assert len(pushes()) == len({l["signature"] for l in prof["layers"]}) + 1, pushes()
 
 
 def fit():
@@ -142,7 +150,7 @@ def search():
     runs = os.path.join(work, "search")
     s = json.loads(run("prune", "--model", model, "--data", "fashion-mnist", "--val-size", "200", "--latency", "0.6",
                        "--target", "pixel1", "--episodes", "4", "--warmup", "2", "--batch", "100", "--out", runs,
-                       "--json").stdout)
+                       "--latency-model", "roofline", "--round-to", "4", "--json").stdout)
     assert s["latency_predicted_ms"] <= s["latency_budget_ms"] + 1e-12, s
     assert s["latency_measured_on"].startswith("FAKE001") and s["latency_measured_ms"] > 0, s
     assert s["latency_measured_form"] == "mobile" and s["latency_verified"], s
@@ -153,6 +161,57 @@ def search():
     assert s["latency_measured_ms"] is None and "no Android device" in s["latency_measure_error"], s
 
 
-SCENARIOS = {fn.__name__: fn for fn in (devices, measure, replay, quoting, failures, gate, profile, fit, search)}
+def benchmarks():
+    path = os.path.join(root, "benchmarks.count")
+    return int(open(path).read()) if os.path.exists(path) else 0
+
+
+def law():
+    table = ["latency", "table", "--model", model, "--target", "pixel1", "--table-grid", "2", "--json"]
+    # Lost mid-table: exit 6 with one line; the chunks measured before stay in the table (here the channel
+    # probe's 16 widths x 3 rounds = 48 runs), and the next run measures only the rest.
+    tables = os.path.join(cache, "latency", "tables", "pixel1-t1.json")
+    p = run(*table, law=True, lose_after=60, code=6)
+    assert "FAKE001" in p.stderr and "not found" in p.stderr, p.stderr
+    assert len(json.load(open(tables))["layers"]) == 16, json.load(open(tables))
+    t = json.loads(run(*table, "--check", "6", law=True).stdout)
+    info = t["info"]
+    assert info["source"] == "measured" and info["measured_signatures"] > 0, info
+    assert len(json.load(open(tables))["layers"]) == 16 + info["measured_signatures"], info
+    assert t["rounding"]["round_to"] == 8, t["rounding"]
+    # The measured table predicts whole prunings far better than the roofline on this phone.
+    r = json.loads(run(*table, "--latency-model", "roofline", "--check", "6", law=True).stdout)
+    assert r["info"]["source"] == "estimated" and r["info"]["table_file"] is None, r["info"]
+    assert t["check"]["rmse_relative"] < 0.1 and r["check"]["rmse_relative"] > 2 * t["check"]["rmse_relative"], \
+        (t["check"], r["check"])
+    # A latency-budgeted search: the probe finds the phone's block of 8 channels (the profile says 4), every kept
+    # width is a multiple of it, and the result meets the budget when measured.
+    search = ["prune", "--model", model, "--data", "fashion-mnist", "--val-size", "200", "--latency", "0.6",
+              "--target", "pixel1", "--episodes", "4", "--warmup", "2", "--batch", "100", "--table-grid", "2", "--json"]
+    s = json.loads(run(*search, "--out", os.path.join(work, "s1"), law=True).stdout)
+    assert s["round_to"] == 8 and s["rounding"]["source"].startswith("probed"), s["rounding"]
+    policy = json.load(open(os.path.join(work, "s1", "policy.json")))["groups"]
+    assert all(g["kept"] % 8 == 0 or g["kept"] == g["channels"] for g in policy.values()), policy
+    assert s["latency_verified"] and s["latency_measured_ratio"] <= 0.6, s
+    assert s["latency_model_info"]["measured_signatures"] == 0, s["latency_model_info"]  # the table was complete
+    # The roofline-driven wall misjudges this phone: its first calibration step misses the budget by far more.
+    rs = json.loads(run(*search, "--latency-model", "roofline", "--out", os.path.join(work, "s2"), law=True).stdout)
+    miss = lambda x: abs(x["latency_calibration"]["steps"][0]["measured_load"] - 1)
+    print("first calibration step, load of the budget: table", s["latency_calibration"]["steps"][0]["measured_load"],
+          "roofline", rs["latency_calibration"]["steps"][0]["measured_load"])
+    assert miss(s) < 0.1 and miss(rs) > 2 * miss(s), (s["latency_calibration"], rs["latency_calibration"])
+    assert rs["latency_verified"] and rs["latency_measured_ratio"] <= 0.6, rs
+    # Lost mid-verification (the last phone runs of a search): exit 6; --resume finishes the same search.
+    os.remove(os.path.join(root, "benchmarks.count"))
+    run(*search, "--out", os.path.join(work, "s3"), law=True)
+    total = benchmarks()
+    os.remove(os.path.join(root, "benchmarks.count"))
+    run(*search, "--out", os.path.join(work, "s4"), law=True, lose_after=total - 2, code=6)
+    s4 = json.loads(run("prune", "--resume", "--out", os.path.join(work, "s4"), "--json", law=True).stdout)
+    s3 = json.load(open(os.path.join(work, "s3", "summary.json")))
+    assert s4["latency_verified"] and s4["val_top1"] == s3["val_top1"] and s4["flops"] == s3["flops"], (s3, s4)
+
+
+SCENARIOS = {fn.__name__: fn for fn in (devices, measure, replay, quoting, failures, gate, profile, fit, search, law)}
 SCENARIOS[scenario]()
 print("ok:", scenario)

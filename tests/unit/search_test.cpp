@@ -3,6 +3,7 @@
 // budgets and roundings) and the DDPG agent on a toy problem whose optimum is known.
 #include <cmath>
 #include <random>
+#include <set>
 
 #include "test_env.h"
 #include "xcel/core/error.h"
@@ -82,8 +83,63 @@ TEST(BudgetWall, InfeasibleBudgetIsAClearError) {
   test::expect_error([&] { Env(dg, layers, 0.01, 0.2, 1); }, ExitCode::kBudget, "cannot be met");
 }
 
-// The same guarantee for latency budgets: random non-negative per-layer ms-per-FLOP weights (any monotone
-// latency model) and a constant; predicted latency after rounding never exceeds the budget.
+// A table of random (not monotone) values on a random grid of `in` x `out` widths up to the layer's channels,
+// made monotone as the latency model makes it.
+LayerTable random_table(int layer, std::int64_t cin, std::int64_t cout, std::mt19937& rng) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  auto grid = [&](std::int64_t full) {
+    std::set<std::int64_t> g = {full};
+    for (int k = 0; k < 3; ++k) g.insert(1 + static_cast<std::int64_t>(u(rng) * static_cast<double>(full - 1)));
+    return std::vector<std::int64_t>(g.begin(), g.end());
+  };
+  LayerTable t{layer, grid(cin), grid(cout), {}, false};
+  for (size_t i = 0; i < t.in.size() * t.out.size(); ++i) t.ms.push_back(u(rng) * 0.05);
+  t.make_monotone();
+  return t;
+}
+
+TEST(LayerTable, InterpolatesBilinearlyAndClampsAtTheEnds) {
+  LayerTable t{0, {4, 8}, {10, 20}, {1.0, 2.0, 3.0, 5.0}, false};
+  EXPECT_DOUBLE_EQ(t.at(4, 10), 1.0);
+  EXPECT_DOUBLE_EQ(t.at(8, 20), 5.0);
+  EXPECT_DOUBLE_EQ(t.at(6, 10), 2.0);   // halfway between 1 and 3
+  EXPECT_DOUBLE_EQ(t.at(6, 15), 2.75);  // the mean of the four corners
+  EXPECT_DOUBLE_EQ(t.at(2, 5), 1.0);    // below the grid: its first value
+  EXPECT_DOUBLE_EQ(t.at(99, 99), 5.0);  // above: its last
+  LayerTable dw{0, {4, 8}, {8}, {1.0, 3.0}, true};
+  EXPECT_DOUBLE_EQ(dw.at(6, 123), 2.0);  // a depthwise layer follows its input channels only
+}
+
+TEST(LayerTable, MonotoneEnvelopeRaisesOnlyWhatFallsBelowASmallerWidth) {
+  // A measured dip (a fast kernel at 16 channels) is raised to the smaller width's value; the rest stays.
+  LayerTable t{0, {8, 16, 24}, {32}, {2.0, 1.5, 3.0}, false};
+  EXPECT_EQ(t.make_monotone(), 1);
+  EXPECT_EQ(t.ms, (std::vector<double>{2.0, 2.0, 3.0}));
+  std::mt19937 rng(3);
+  for (int trial = 0; trial < 200; ++trial) {
+    LayerTable r = random_table(0, 64, 48, rng);
+    for (std::int64_t a = 1; a <= 64; a += 3)
+      for (std::int64_t b = 1; b <= 48; b += 5) {
+        ASSERT_LE(r.at(a, b), r.at(a + 3, b) + 1e-15);
+        ASSERT_LE(r.at(a, b), r.at(a, b + 5) + 1e-15);
+      }
+  }
+}
+
+TEST(LayerTable, CostModelRoundTripsThroughJson) {
+  CostModel m{{LayerTable{2, {4, 8}, {10}, {1.0, 2.0}, false}, LayerTable{5, {3}, {3}, {0.5}, true}}, 0.25, 1.5};
+  const CostModel back = nlohmann::json(m).get<CostModel>();
+  ASSERT_EQ(back.tables.size(), 2u);
+  EXPECT_EQ(back.tables[0].in, m.tables[0].in);
+  EXPECT_EQ(back.tables[0].ms, m.tables[0].ms);
+  EXPECT_EQ(back.tables[1].layer, 5);
+  EXPECT_TRUE(back.tables[1].depthwise);
+  EXPECT_EQ(back.constant, 0.25);
+  EXPECT_EQ(back.budget_ms, 1.5);
+}
+
+// The same guarantee for latency budgets: random per-layer tables made monotone (any latency model the search
+// builds) and a constant; predicted latency after rounding never exceeds the budget.
 TEST(BudgetWall, LatencyBudgetNeverExceededForRandomModels) {
   std::mt19937 rng(5);
   int episodes = 0, infeasible = 0;
@@ -95,7 +151,13 @@ TEST(BudgetWall, LatencyBudgetNeverExceededForRandomModels) {
     std::uniform_real_distribution<double> u(0.0, 1.0);
     for (int model_trial = 0; model_trial < 6; ++model_trial) {
       CostModel cm;
-      for (size_t i = 0; i < dg.layers.size(); ++i) cm.weights.push_back(u(rng) * 1e-5);
+      for (size_t i = 0; i < dg.layers.size(); ++i) {
+        const auto& l = dg.layers[i];
+        if (l.fixed || l.flops == 0) continue;
+        cm.tables.push_back(random_table(static_cast<int>(i), dg.kept_channels(l.in, dg.full_widths()) * l.in.factor,
+                                         dg.kept_channels(l.out, dg.full_widths()), rng));
+        cm.tables.back().depthwise = l.depthwise;
+      }
       cm.constant = u(rng) * 0.1;
       if (model_trial % 2 == 1) cm.budget_ms = cm.constant + u(rng) * 0.5;
       for (double ratio : {0.3, 0.6, 0.9}) {

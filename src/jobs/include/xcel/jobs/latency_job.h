@@ -44,4 +44,22 @@ struct FitOptions {
 /// saves to opts.out and returns the report.
 nlohmann::json run_latency_fit(const FitOptions& opts);
 
+/// `xcel latency table`: the latency model a latency-budgeted search of `model` builds on the target (one-layer
+/// latencies at a grid of widths, measured and kept in the table file, or estimated), and optionally its accuracy
+/// on `check` random prunings of the model measured whole in deploy form.
+struct TableOptions {
+  std::string model, target = "host", input = "1,1,28,28";
+  std::string latency_model = "table";  // table | roofline | predictor:FILE
+  std::string table;                    // the table file (default: the cache's file for the target)
+  std::string serial;                   // adb: this device
+  int grid = 4;
+  double lbound = 0.2;
+  std::int64_t round_to = 0;            // 0: as a search chooses it (see channel_rounding)
+  int threads = 0;                      // 0: the target's
+  int check = 0;                        // random pruned variants measured to check the model (0 = none)
+  int rounds = 3;                       // interleaved rounds per measurement
+  std::uint64_t seed = 0;
+};
+nlohmann::json run_latency_table(const TableOptions& opts);
+
 }  // namespace xcel::jobs

@@ -49,6 +49,12 @@ struct SearchOptions : PruneBase {
   std::optional<int> warmup;       // overrides of the agent config
   std::optional<double> lbound;
   rl::DdpgConfig ddpg;             // after the file and the overrides
+  // Latency budgets: the wall's latency model (table | roofline | predictor:FILE), the table file (default:
+  // the cache's file for the target) and the widths per layer side in it.
+  std::int64_t round_to = 0;       // kept channels are multiples of this; 0: probed on the target (see search_job)
+  std::string latency_model = "table";
+  std::string latency_table;
+  int table_grid = 4;
   std::string command_line;
   bool latency_mode() const { return latency > 0 || latency_ms > 0; }
 };

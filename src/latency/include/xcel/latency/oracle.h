@@ -87,8 +87,13 @@ PairedLatency measure_interleaved(Oracle& oracle, const torch::jit::Module& a, c
 /// (2 x MACs / peak of min(threads, cores) cores) and memory time (activations + weights / bandwidth).
 Latency roofline_estimate(const device::TargetProfile& target, const ir::ModelSummary& summary, int threads);
 
+/// The latency cache's directory: $XCEL_CACHE_DIR/latency, else ~/.cache/xcel/latency ("" when neither is set).
+std::string cache_dir();
+
 /// Hex FNV-1a 64 of a file's bytes (the cache key and the device-side file name).
 std::string file_hash(const std::string& path);
+/// The same hash of bytes in memory.
+std::string bytes_hash(const std::string& bytes);
 
 /// The oracle for a target: `auto` measures in-process when the target is this machine and over adb when it
 /// is a phone.

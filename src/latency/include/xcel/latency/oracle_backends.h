@@ -1,6 +1,7 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 #pragma once
 /// The oracle's backends and its cache (use make_oracle() in oracle.h; these are exposed for tests).
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -26,7 +27,7 @@ class LatencyCache {
 /// A phone over adb: picks the device (matching the target, or --serial), pushes each model once per content
 /// hash into the target's remote_dir and runs the target's benchmark binary, pinned with taskset. Files are timed
 /// as saved; modules in memory and single layers in the phone's deploy form (optimize_for_mobile, saved for the
-/// lite interpreter as .ptl) when the profile's benchmark reads .ptl (benchmark.model_format).
+/// lite interpreter as .ptl) when the profile's benchmark reads .ptl (benchmark.model_format), once per content.
 class AdbOracle : public Oracle {
  public:
   AdbOracle(device::TargetProfile target, OracleOptions options);
@@ -39,12 +40,15 @@ class AdbOracle : public Oracle {
   std::string device_label() const;
   ProcessResult shell(const std::string& command, double timeout);
   std::string push_once(const std::string& local, const std::string& hash);
+  std::string deployed_file(const torch::jit::Module& module, std::string& form);
+  Latency deployed_latency(const std::string& key, const torch::jit::Module& module, const ir::ModelSummary& summary);
 
   device::TargetProfile target_;
   OracleOptions options_;
   std::string serial_;
   std::vector<std::pair<std::string, std::string>> props_;
   std::set<std::string> pushed_;
+  std::map<std::string, std::pair<std::string, std::string>> deployed_;  // content key -> scratch file, form
 };
 
 class RooflineOracle : public Oracle {

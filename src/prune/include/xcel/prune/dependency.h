@@ -85,9 +85,6 @@ struct DependencyGraph {
   std::int64_t predict_flops(const std::vector<std::int64_t>& kept) const;
   /// FLOPs of one layer under `kept`.
   std::int64_t layer_flops(const LayerCost& layer, const std::vector<std::int64_t>& kept) const;
-  /// Sum over layers of weights[i] x the layer's FLOPs (a latency model when weights are ms per FLOP);
-  /// monotone in every width when the weights are non-negative.
-  double predict_cost(const std::vector<std::int64_t>& kept, const std::vector<double>& weights) const;
   /// Original channel counts, one per group.
   std::vector<std::int64_t> full_widths() const;
 };

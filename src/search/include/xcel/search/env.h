@@ -12,18 +12,41 @@
 #include <optional>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "xcel/ir/summary.h"
 #include "xcel/prune/dependency.h"
 
 namespace xcel::search {
 
-/// A monotone latency model for the budget wall: sum over dg.layers of weights[i] x the layer's FLOPs (ms per
-/// multiply-accumulate, from per-layer measurements or estimates), plus a constant (the rest of the forward pass).
+/// One layer's latency as a function of its input and output channel counts: values at a grid of widths
+/// (measured on the target, or estimated), made monotone (see make_monotone), bilinear between grid points and
+/// constant beyond the grid's ends. A side the search does not change has a single grid point.
+struct LayerTable {
+  int layer = -1;                     // index into DependencyGraph::layers
+  std::vector<std::int64_t> in, out;  // ascending; `in` in features for a linear layer after a flatten
+  std::vector<double> ms;             // in.size() x out.size(), row-major
+  bool depthwise = false;             // cost follows the input channels (out is not used)
+
+  double at(std::int64_t cin, std::int64_t cout) const;
+  /// The monotone envelope: each value becomes the largest at or below its widths on both axes, so that more
+  /// channels never predict less time (what the budget wall's guarantee needs). Returns how many values it raised.
+  int make_monotone();
+};
+
+/// The latency model of the budget wall: the sum of the layer tables at the layers' channel counts plus a
+/// constant (what no layer table holds: the rest of the forward pass). Monotone in every width.
 struct CostModel {
-  std::vector<double> weights;  // per dg.layers, >= 0
+  std::vector<LayerTable> tables;
   double constant = 0;          // ms
   double budget_ms = 0;         // > 0: an absolute budget (--latency-ms); else ratio x the original's cost
 };
+
+void to_json(nlohmann::json& j, const CostModel& m);
+void from_json(const nlohmann::json& j, CostModel& m);
+
+/// The model's predicted milliseconds when group g keeps kept[g] channels.
+double predict_ms(const CostModel& m, const prune::DependencyGraph& dg, const std::vector<std::int64_t>& kept);
 
 class Env {
  public:
