@@ -139,7 +139,7 @@ double budget_scale(const SearchOptions& o, const RunDir& run, Setup& s) {
     return 1.0;
   }
   latency::Oracle& oracle = *s.device;
-  double scale = 1.0;
+  double scale = 1.0, cap = 1.0;
   nlohmann::json steps = nlohmann::json::array();
   for (int pass = 0; pass < kCalibrationPasses; ++pass) {
     search::CostModel cm = *s.cost_model;
@@ -156,7 +156,10 @@ double budget_scale(const SearchOptions& o, const RunDir& run, Setup& s) {
                      {"measured_ms", p.b.ms.median}, {"measured_load", load}});
     spdlog::info("latency budget calibration: uniform {:.3f} measures {:.3f} of the original ({:.3f} of the budget)",
                  ratio, p.ratio, load);
-    scale = std::min(1.0, scale * kCalibrationTarget / load);
+    // Never back up to a scale whose uniform policy measured over the target (channel rounding makes the
+    // uniform policy, and so its load, jump between passes).
+    if (load > kCalibrationTarget) cap = std::min(cap, scale * kCalibrationTarget / load);
+    scale = std::min(cap, scale * kCalibrationTarget / load);
   }
   s.calibration = {{"budget_scale", scale}, {"steps", steps}};
   run.create();
@@ -264,6 +267,9 @@ bool export_best(torch::jit::Module& best, const RunDir& run) {
 constexpr int kVerifyRounds = 5;
 constexpr int kMaxVerifications = 6;
 
+// The grid of the factor by which a policy that misses the budget on measurement is narrowed.
+constexpr double kNarrowStep = 0.04;
+
 // Uniform policies tried, each kTightenStep narrower than the last, when no policy fits on measurement.
 constexpr int kMaxTightenings = 4;
 constexpr double kTightenStep = 0.92;
@@ -271,8 +277,7 @@ constexpr double kTightenStep = 0.92;
 // When no policy of the search fits on measurement, the uniform policy is tightened (its preserve ratio lowered
 // by kTightenStep at a time, never below --lbound), validated (episode -2) and measured until one fits: the
 // simplest policy that meets the measured budget. The tries are appended to `ranked` and to the steps.
-search::Verification tighten_uniform(const SearchOptions& o, Setup& s, std::vector<search::Candidate>& ranked,
-                                     search::Verification v,
+search::Verification tighten_uniform(const SearchOptions& o, Setup& s, search::Verification v,
                                      const std::function<double(const search::Candidate&)>& measured_load,
                                      const std::function<double(const search::Candidate&)>& predicted_load) {
   double ratio = s.env->max_uniform_ratio();
@@ -280,11 +285,11 @@ search::Verification tighten_uniform(const SearchOptions& o, Setup& s, std::vect
     ratio *= kTightenStep;
     if (ratio < o.ddpg.lbound) break;
     const std::vector<std::int64_t> widths = s.env->uniform_widths(ratio);
-    if (std::any_of(ranked.begin(), ranked.end(), [&](const search::Candidate& c) { return c.widths == widths; }))
+    if (std::any_of(v.candidates.begin(), v.candidates.end(), [&](const search::Candidate& c) { return c.widths == widths; }))
       continue;
-    ranked.push_back({widths, s.evaluator->validate(widths, -1).top1, -2});
-    const search::VerifyStep step{static_cast<int>(ranked.size()) - 1, predicted_load(ranked.back()),
-                                  measured_load(ranked.back())};
+    v.candidates.push_back({widths, s.evaluator->validate(widths, -1).top1, -2});
+    const search::VerifyStep step{static_cast<int>(v.candidates.size()) - 1, predicted_load(v.candidates.back()),
+                                  measured_load(v.candidates.back())};
     v.steps.push_back(step);
     spdlog::info("latency: uniform {:.3f} measures {:.3f} of the budget", ratio, step.measured_load);
     if (step.measured_load <= 1.0) {
@@ -330,9 +335,20 @@ search::Candidate verified_result(const SearchOptions& o, Setup& s, const search
   const int uniform_index = static_cast<int>(
       std::find_if(ranked.begin(), ranked.end(), [&](const search::Candidate& c) { return c.widths == uniform; }) -
       ranked.begin());
+  // A policy that misses is narrowed (every group's share by the same factor, the largest on a 4% grid down to
+  // half that the corrected prediction allows), validated (episode -3) and joins the candidates at its accuracy.
+  auto tighten = [&](const search::Candidate& missed, double k) -> std::optional<search::Candidate> {
+    for (double f = 1 - kNarrowStep; f >= 0.5; f -= kNarrowStep) {
+      const std::vector<std::int64_t> w = s.env->scaled_widths(missed.widths, f);
+      if (w == missed.widths || predicted_load({w, 0, 0}) * k > 1.0) continue;
+      return search::Candidate{w, s.evaluator->validate(w, -1).top1, -3};
+    }
+    return std::nullopt;
+  };
   search::Verification v =
-      search::verify_budget(ranked, predicted_load, measured_load, kMaxVerifications, uniform_index);
-  if (v.chosen < 0) v = tighten_uniform(o, s, ranked, v, measured_load, predicted_load);
+      search::verify_budget(ranked, predicted_load, measured_load, kMaxVerifications, uniform_index, tighten);
+  if (v.chosen < 0) v = tighten_uniform(o, s, v, measured_load, predicted_load);
+  ranked = v.candidates;
   nlohmann::json steps = nlohmann::json::array();
   for (const auto& st : v.steps) {
     const search::Candidate& c = ranked[static_cast<size_t>(st.candidate)];
@@ -454,7 +470,15 @@ nlohmann::json run_search(SearchOptions opts, SearchOptions* used) {
   if (used != nullptr) *used = o;
   Setup s;
   set_up(o, run, s);
-  search::SearchLoop loop({o.reward, o.episodes, o.checkpoint_every, o.progress}, *s.env, *s.evaluator, *s.agent, run);
+  search::LoopOptions lo{o.reward, o.episodes, o.checkpoint_every, o.progress, {}, ""};
+  if (o.latency_mode() && s.device) {
+    lo.measured_on = "measured on " + s.device->description();
+    lo.measure = [&s](const std::vector<std::int64_t>& widths) {
+      torch::jit::Module m = s.evaluator->build(widths);
+      return s.device->latency(m, ir::analyze(m, s.input)).ms.median;
+    };
+  }
+  search::SearchLoop loop(lo, *s.env, *s.evaluator, *s.agent, run);
   if (o.resume) loop.restore();
   loop.run();
   return finish(o, run, s, loop);

@@ -209,6 +209,16 @@ std::vector<std::int64_t> Env::uniform_widths(double ratio) const {
   return w;
 }
 
+std::vector<std::int64_t> Env::scaled_widths(const std::vector<std::int64_t>& widths, double factor) const {
+  std::vector<std::int64_t> w = widths;
+  for (int g : order_) {
+    const std::int64_t channels = dg_.groups[static_cast<size_t>(g)].channels;
+    const double ratio = factor * static_cast<double>(widths[static_cast<size_t>(g)]) / static_cast<double>(channels);
+    w[static_cast<size_t>(g)] = std::max(min_width(g), prune::keep_count(channels, ratio, round_to_));
+  }
+  return w;
+}
+
 double Env::max_uniform_ratio() const {
   for (int k = 1000; k >= 1; --k) {
     double r = k / 1000.0;

@@ -3,9 +3,9 @@
 // identical policies evaluated once, a checkpoint every N episodes (and on Ctrl-C), and exact resumption.
 #include "xcel/search/search.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <algorithm>
 #include <optional>
 
 #include "xcel/core/clock.h"
@@ -45,10 +45,12 @@ void SearchLoop::restore() {
   start_ = state.at("next_episode");
   best_ = best_from(state.at("best"));
   spent_seconds_ = state.at("seconds");
-  for (const auto& e : state.at("cache"))  // [widths, top-1, images, first episode]; older runs lack the last two
+  // [widths, top-1, images, first episode, measured ms]; older runs lack the last ones
+  for (const auto& e : state.at("cache"))
     cache_[e.at(0).get<std::vector<std::int64_t>>()] = {e.at(1).get<double>(),
                                                         e.size() > 2 ? e.at(2).get<std::int64_t>() : validator_.val_size(),
-                                                        e.size() > 3 ? e.at(3).get<int>() : -1};
+                                                        e.size() > 3 ? e.at(3).get<int>() : -1,
+                                                        e.size() > 4 ? e.at(4).get<double>() : -1.0};
   agent_.load(run_.file(kAgentFile));
   ir::load_rng_state(run_.file(kRngFile));
   episode_lines_ = run_.read_lines(RunDir::kEpisodes);
@@ -59,7 +61,7 @@ void SearchLoop::restore() {
 
 void SearchLoop::save_checkpoint(int next_episode) {
   nlohmann::json c = nlohmann::json::array();
-  for (const auto& [w, v] : cache_) c.push_back({w, v.top1, v.images, v.episode});
+  for (const auto& [w, v] : cache_) c.push_back({w, v.top1, v.images, v.episode, v.measured_ms});
   agent_.save(run_.file(kAgentFile));
   ir::save_rng_state(run_.file(kRngFile));
   run_.write_lines(RunDir::kEpisodes, episode_lines_);
@@ -87,12 +89,17 @@ double SearchLoop::episode(int ep) {
   }
   const double acc = hit->second.top1;
   const std::int64_t val_images = hit->second.images;
+  // Early-stopped estimates are below the best by construction; only whole-split results can be the best. A new
+  // best is measured on the device (once per policy), and the measurement stands for its latency from then on.
+  const bool new_best = acc > best_.val_top1 && val_images == validator_.val_size();
+  if (new_best && o_.measure && hit->second.measured_ms < 0) hit->second.measured_ms = o_.measure(widths);
+  const bool measured = hit->second.measured_ms >= 0;
+  const double latency_ms = measured ? hit->second.measured_ms : env_.latency_budget() ? env_.cost() : 0.0;
   const double reward = o_.reward == "acc"         ? acc
                         : o_.reward == "acc-flops" ? -(1.0 - acc) * std::log(static_cast<double>(flops))
-                                                   : -(1.0 - acc) * std::log(1e3 * env_.cost());  // microseconds
+                                                   : -(1.0 - acc) * std::log(1e3 * latency_ms);  // microseconds
   agent_.end_episode(states, actions, reward, ep);
-  // Early-stopped estimates are below the best by construction; only whole-split results can be the best.
-  if (acc > best_.val_top1 && val_images == validator_.val_size()) best_ = {ep, acc, reward, widths, flops};
+  if (new_best) best_ = {ep, acc, reward, widths, flops};
   const double secs = seconds_since(t0);
   spent_seconds_ += secs;
   nlohmann::json line = {{"episode", ep},
@@ -104,6 +111,8 @@ double SearchLoop::episode(int ep) {
                          {"val_images", val_images},
                          {"reward", reward},
                          {"latency_ms_predicted", env_.latency_budget() ? env_.cost() : 0.0},
+                         {"latency_ms", latency_ms},
+                         {"latency_from", measured ? o_.measured_on : env_.latency_budget() ? "latency model" : "none"},
                          {"cached", cached},
                          {"warmup", agent_.warming_up(ep)},
                          {"sigma", agent_.sigma()},
@@ -159,10 +168,9 @@ std::vector<Candidate> SearchLoop::ranked() const {
   return out;
 }
 
-Verification verify_budget(const std::vector<Candidate>& ranked,
-                           const std::function<double(const Candidate&)>& predicted_load,
+Verification verify_budget(std::vector<Candidate> ranked, const std::function<double(const Candidate&)>& predicted_load,
                            const std::function<double(const Candidate&)>& measured_load, int max_measurements,
-                           int fallback) {
+                           int fallback, const Tighten& tighten) {
   Verification v;
   std::vector<bool> tried(ranked.size(), false);
   double k = 1.0;  // how much the prediction underestimates, at least
@@ -180,7 +188,19 @@ Verification verify_budget(const std::vector<Candidate>& ranked,
       break;
     }
     k = std::max(k, step.measured_load / std::max(step.predicted_load, 1e-12));
+    std::optional<Candidate> narrower = tighten ? tighten(ranked[static_cast<size_t>(next)], k) : std::nullopt;
+    if (!narrower || std::any_of(ranked.begin(), ranked.end(), [&](const Candidate& c) { return c.widths == narrower->widths; }))
+      continue;
+    // Inserted at its accuracy (after equals); indices at or after it move up by one.
+    const auto at = std::upper_bound(ranked.begin(), ranked.end(), *narrower, [](const Candidate& a, const Candidate& b) {
+                      return a.val_top1 > b.val_top1;
+                    }) - ranked.begin();
+    ranked.insert(ranked.begin() + at, *narrower);
+    tried.insert(tried.begin() + at, false);
+    for (auto& st : v.steps) st.candidate += st.candidate >= at ? 1 : 0;
+    if (fallback >= at) ++fallback;
   }
+  v.candidates = std::move(ranked);
   return v;
 }
 

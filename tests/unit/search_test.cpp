@@ -2,6 +2,8 @@
 // The budget wall as a property (never above the target, over many random action sequences, models,
 // budgets and roundings) and the DDPG agent on a toy problem whose optimum is known.
 #include <cmath>
+#include <map>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -215,6 +217,34 @@ TEST(Verify, KeepsTheMostAccurateCandidateThatMeetsTheBudgetWhenMeasured) {
   v = verify_budget(ranked, predicted, predicted, 6);
   EXPECT_EQ(v.chosen, 0);
   EXPECT_EQ(v.steps.size(), 1u);
+}
+
+TEST(Verify, NarrowsAPolicyThatMissesByALittleInsteadOfFallingFarBehind) {
+  // The most accurate policy measures 5% over; the next that the prediction allows is far less accurate. Narrowed by
+  // what the miss showed, the first policy fits and stays ahead of it.
+  std::map<std::int64_t, double> load = {{0, 1.0}, {1, 0.5}, {2, 0.9}};
+  std::map<std::int64_t, double> acc = {{0, 0.9}, {1, 0.5}, {2, 0.85}};
+  std::vector<Candidate> ranked = {{{0}, acc[0], 0}, {{1}, acc[1], 1}};
+  auto predicted = [&](const Candidate& c) { return load.at(c.widths[0]); };
+  auto measured = [&](const Candidate& c) { return 1.05 * predicted(c); };
+  double k_seen = 0;
+  auto tighten = [&](const Candidate& missed, double k) -> std::optional<Candidate> {
+    k_seen = k;
+    if (missed.widths[0] != 0) return std::nullopt;
+    return Candidate{{2}, acc[2], -3};
+  };
+  Verification v = verify_budget(ranked, predicted, measured, 6, -1, tighten);
+  EXPECT_NEAR(k_seen, 1.05, 1e-12);
+  ASSERT_EQ(v.candidates.size(), 3u);
+  EXPECT_EQ(v.candidates[1].widths[0], 2);  // inserted at its accuracy, between the two
+  ASSERT_EQ(v.chosen, 1);
+  ASSERT_EQ(v.steps.size(), 2u);
+  EXPECT_EQ(v.steps[0].candidate, 0);
+  EXPECT_EQ(v.steps[1].candidate, 1);
+  // Without narrowing the far less accurate policy is the answer.
+  v = verify_budget(ranked, predicted, measured, 6);
+  ASSERT_EQ(v.chosen, 1);
+  EXPECT_EQ(v.candidates[static_cast<size_t>(v.chosen)].widths[0], 1);
 }
 
 TEST(Verify, GivesUpWhenNothingFitsOnMeasurement) {

@@ -79,6 +79,8 @@ class Env {
   double max_uniform_ratio() const;
   /// Widths for the same ratio everywhere (rounded).
   std::vector<std::int64_t> uniform_widths(double ratio) const;
+  /// `widths` with every prunable group's preserve ratio multiplied by `factor` (rounded, never below --lbound).
+  std::vector<std::int64_t> scaled_widths(const std::vector<std::int64_t>& widths, double factor) const;
   const std::vector<int>& order() const { return order_; }
 
   /// Per step: index, linear?, in channels, channels, stride, kernel, input h*w, the group's FLOPs (static,

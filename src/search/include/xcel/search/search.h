@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,10 @@ struct LoopOptions {
   int episodes = 300;
   int checkpoint_every = 10;
   bool progress = true;
+  /// When set: the latency (ms) of a policy measured on the device in deploy form. Each new best is measured once;
+  /// its measurement is then its latency in the episode lines and in the acc-latency reward.
+  std::function<double(const std::vector<std::int64_t>&)> measure;
+  std::string measured_on;  // where `measure` measures, for the episode lines
 };
 
 /// A policy validated on the whole split.
@@ -46,9 +51,12 @@ struct Candidate {
 /// Chooses, among `ranked` candidates (most accurate first), the most accurate whose *measured* latency meets the
 /// budget. `predicted_load` and `measured_load` give a candidate's latency as a fraction of the budget (<= 1
 /// fits). Each rejection teaches how much the prediction underestimates (k = measured / predicted, the largest
-/// seen), and the next candidate measured is the most accurate one whose predicted load times k fits; when none
-/// is left, `fallback` (an index, e.g. the uniform policy the budget was calibrated on; -1: none) is measured if it
-/// was not. At most `max_measurements` are measured. Returns the steps and the index chosen (-1: none fits).
+/// seen), and the next candidate measured is the most accurate one whose predicted load times k fits. With
+/// `tighten`, a candidate that missed may also yield a narrower version of itself (given k), which joins the
+/// candidates at its own accuracy: a policy that misses by a little is then narrowed instead of giving way to a much
+/// less accurate one. When none is left, `fallback` (an index, e.g. the uniform policy the budget was calibrated on;
+/// -1: none) is measured if it was not. At most `max_measurements` are measured. Returns the steps, the candidates
+/// (with any narrowed ones) and the index chosen among them (-1: none fits).
 struct VerifyStep {
   int candidate = -1;
   double predicted_load = 0, measured_load = 0;
@@ -56,11 +64,12 @@ struct VerifyStep {
 struct Verification {
   int chosen = -1;
   std::vector<VerifyStep> steps;
+  std::vector<Candidate> candidates;
 };
-Verification verify_budget(const std::vector<Candidate>& ranked,
-                           const std::function<double(const Candidate&)>& predicted_load,
+using Tighten = std::function<std::optional<Candidate>(const Candidate& missed, double k)>;
+Verification verify_budget(std::vector<Candidate> ranked, const std::function<double(const Candidate&)>& predicted_load,
                            const std::function<double(const Candidate&)>& measured_load, int max_measurements,
-                           int fallback = -1);
+                           int fallback = -1, const Tighten& tighten = {});
 
 struct Best {
   int episode = -1;
@@ -108,6 +117,7 @@ class SearchLoop {
     double top1 = 0;
     std::int64_t images = 0;  // validation images the result covers
     int episode = -1;         // the first episode that chose the policy
+    double measured_ms = -1;  // measured on the device (new bests), else -1
   };
   std::map<std::vector<std::int64_t>, Validated> cache_;
   std::vector<std::string> episode_lines_;
