@@ -5,7 +5,8 @@
 # measured latency of the result in deploy form (median of 5 rounds in turns with the original), whether the
 # measurement met the budget, how many policies were measured to find one, and validation/test top-1.
 # Exit 5 of a run (no searched policy met the budget when measured) is reported as such, never as a result.
-# usage: [MODELS="vgg resnet mobilenet"] [BUDGETS="0.5 0.25"] [REPEAT=3] \
+# AGENTS compares the DDPG search with the uniform policy under the same measured budget (equal measured latency).
+# usage: [MODELS="vgg resnet mobilenet"] [BUDGETS="0.5 0.25"] [REPEAT=3] [AGENTS="ddpg uniform"] \
 #        bench/bench_latency_budget.sh [EPISODES=100] [WARMUP=50] [THREADS=1]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,36 +16,39 @@ THREADS=${3:-1}
 MODELS=${MODELS:-vgg resnet mobilenet}
 BUDGETS=${BUDGETS:-0.5 0.25}
 REPEAT=${REPEAT:-3}
+AGENTS=${AGENTS:-ddpg}
 B=${XCEL_BUILD_DIR:-build}
 OUT=${XCEL_BENCH_OUT:-$(mktemp -d)}
 py=/usr/bin/python3
 echo "## Latency-budgeted search on the host, $EPISODES episodes ($WARMUP warm-up), $THREADS thread(s), --reconstruct"
-echo "| model | budget | run | original ms | result ms | measured ratio | predicted ratio | within | policies measured | val top-1 | test top-1 | s |"
-echo "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"
+echo "| model | budget | agent | run | original ms | result ms | measured ratio | predicted ratio | within | policies measured | val top-1 | test top-1 | s |"
+echo "|---|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"
 for m in $MODELS; do
   for budget in $BUDGETS; do
     for r in $(seq 1 "$REPEAT"); do
-      dir="$OUT/$m-$budget-$r"
+     for agent in $AGENTS; do
+      dir="$OUT/$m-$budget-$agent-$r"
       rm -rf "$dir"
       start=$(date +%s.%N)
       code=0
       "$B/xcel" -q prune --model "models/$m.pt" --data fashion-mnist --target host --latency "$budget" \
-        --episodes "$EPISODES" --warmup "$WARMUP" --threads "$THREADS" --seed "$r" --reconstruct \
+        --episodes "$EPISODES" --warmup "$WARMUP" --threads "$THREADS" --seed "$r" --reconstruct --agent "$agent" \
         --out "$dir" > /dev/null 2> "$dir.err" || code=$?
       secs=$($py -c "import time; print('%.0f' % (time.time() - $start))")
       if [ "$code" -ne 0 ]; then
-        echo "| $m | $budget | $r | | | | | exit $code: $(head -c 160 "$dir.err") | | | | $secs |"
+        echo "| $m | $budget | $agent | $r | | | | | exit $code: $(head -c 160 "$dir.err") | | | | $secs |"
         continue
       fi
-      $py - "$dir/summary.json" "$m" "$budget" "$r" "$secs" <<'PY'
+      $py - "$dir/summary.json" "$m" "$budget" "$r" "$secs" "$agent" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
-m, budget, r, secs = sys.argv[2:6]
+m, budget, r, secs, agent = sys.argv[2:7]
 pred = s["latency_predicted_ms"] / s["latency_predicted_ms_before"]
-print(f"| {m} | {budget} | {r} | {s['latency_measured_ms_before']:.4f} | {s['latency_measured_ms']:.4f} | "
+print(f"| {m} | {budget} | {agent} | {r} | {s['latency_measured_ms_before']:.4f} | {s['latency_measured_ms']:.4f} | "
       f"{s['latency_measured_ratio']:.3f} | {pred:.3f} | {'yes' if s['latency_verified'] else 'NO'} | "
       f"{len(s['latency_verification'])} | {100 * s['val_top1']:.2f}% | {100 * s['test_top1']:.2f}% | {secs} |")
 PY
+     done
     done
   done
 done

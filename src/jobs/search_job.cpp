@@ -107,6 +107,7 @@ struct Setup {
   std::optional<search::CostModel> cost_model;
   std::string latency_model;
   nlohmann::json latency_model_info;
+  nlohmann::json latency_cap;  // FLOPs budgets on a measured target: the latency bound beside the FLOPs budget
   nlohmann::json calibration;  // latency budgets: what the wall's budget was scaled by, and why
   // Latency budgets: the target, measured (uncached) for the calibration and the result; null with the reason
   // when it cannot be measured (no phone connected).
@@ -234,6 +235,14 @@ void set_up(const SearchOptions& o, const RunDir& run, Setup& s) {
                   &*s.cost_model);
   } else {
     s.env.emplace(s.dg, s.summary.layers, o.flops, o.ddpg.lbound, s.round_to, nullptr);
+    // On a target measured cheaply (the host, or any target with a given table), a FLOPs search also keeps the
+    // predicted latency at or below the uniform policy's: it never buys FLOPs with widths the device runs slowly.
+    if (s.device && o.latency_model == "table" && (s.target.kind == "host" || !o.latency_table.empty())) {
+      latency_model(o, run, s);
+      const double cap = search::predict_ms(*s.cost_model, s.dg, s.env->uniform_widths(s.env->max_uniform_ratio()));
+      s.env->cap_latency(*s.cost_model, cap);
+      s.latency_cap = {{"model", s.latency_model}, {"max_ms", cap}};
+    }
   }
   if (o.latency_mode())
     spdlog::info("latency budget {:.4f} ms on {} (model: {}; original predicted {:.4f} ms)", s.env->budget(),
@@ -458,6 +467,10 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
                                      "original (medians of {} runs)", speed.b.form, speed.rounds, prof_after.total_ms.n)},
   };
   if (o.latency_mode()) result.update(lat);
+  if (!s.latency_cap.is_null()) {
+    s.latency_cap["predicted_ms"] = s.env->capped_ms(best.widths);
+    result["latency_cap"] = s.latency_cap;
+  }
   run.write_json(RunDir::kSummary, result);
   return result;
 }

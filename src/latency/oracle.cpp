@@ -216,14 +216,6 @@ std::unique_ptr<Oracle> make_oracle(const device::TargetProfile& target, const O
   return std::make_unique<CachedOracle>(std::move(inner), prefix, LatencyCache(o.cache_dir));
 }
 
-std::unique_ptr<Oracle> make_layer_cost_oracle(const device::TargetProfile& target, int threads) {
-  OracleOptions o;
-  o.backend = target.kind == "host" ? "local" : "roofline";
-  o.threads = threads;
-  o.use_cache = false;
-  return make_oracle(target, o);
-}
-
 std::unique_ptr<Oracle> make_host_oracle(int threads) {
   device::TargetProfile host;
   host.name = "host";

@@ -170,12 +170,27 @@ std::vector<float> Env::state() const {
   return s;
 }
 
-// Cost with the widths decided so far, `width` at step `step`, and every later group at its minimum.
-double Env::fits_with_rest_at_min(int step, std::int64_t width) const {
+std::vector<std::int64_t> Env::with_rest_at_min(int step, std::int64_t width) const {
   std::vector<std::int64_t> w = widths_;
   w[static_cast<size_t>(order_[static_cast<size_t>(step)])] = width;
   for (size_t u = static_cast<size_t>(step) + 1; u < order_.size(); ++u) w[static_cast<size_t>(order_[u])] = min_width(order_[u]);
-  return cost(w);
+  return w;
+}
+
+bool Env::within(const std::vector<std::int64_t>& widths) const {
+  return cost(widths) <= budget_ && (!cap_ || predict_ms(*cap_, dg_, widths) <= cap_ms_);
+}
+
+void Env::cap_latency(const CostModel& model, double max_ms) {
+  std::vector<std::int64_t> all_min = dg_.full_widths();
+  for (int g : order_) all_min[static_cast<size_t>(g)] = min_width(g);
+  if (predict_ms(model, dg_, all_min) > max_ms) return;
+  cap_ = model;
+  cap_ms_ = max_ms;
+}
+
+double Env::capped_ms(const std::vector<std::int64_t>& widths) const {
+  return cap_ ? predict_ms(*cap_, dg_, widths) : 0.0;
 }
 
 // The largest width up to `width` at the current step that keeps the budget reachable: down the rounding
@@ -183,7 +198,7 @@ double Env::fits_with_rest_at_min(int step, std::int64_t width) const {
 std::int64_t Env::wall(std::int64_t width) const {
   const std::int64_t lo = min_width(order_[static_cast<size_t>(t_)]);
   width = std::max(lo, width);
-  while (width > lo && fits_with_rest_at_min(t_, width) > budget_) {
+  while (width > lo && !within(with_rest_at_min(t_, width))) {
     std::int64_t next = width % round_to_ == 0 ? width - round_to_ : width - width % round_to_;
     width = std::max(lo, next);
   }
@@ -195,7 +210,7 @@ double Env::step(double action) {
   const int g = order_[static_cast<size_t>(t_)];
   const std::int64_t channels = dg_.groups[static_cast<size_t>(g)].channels;
   const std::int64_t width = wall(prune::keep_count(channels, std::clamp(action, lbound_, 1.0), round_to_));
-  XCEL_ASSERT(fits_with_rest_at_min(t_, width) <= budget_, "budget wall broken at step {}", t_);
+  XCEL_ASSERT(within(with_rest_at_min(t_, width)), "budget wall broken at step {}", t_);
   widths_[static_cast<size_t>(g)] = width;
   prev_action_ = static_cast<double>(width) / static_cast<double>(channels);
   ++t_;
@@ -222,7 +237,7 @@ std::vector<std::int64_t> Env::scaled_widths(const std::vector<std::int64_t>& wi
 double Env::max_uniform_ratio() const {
   for (int k = 1000; k >= 1; --k) {
     double r = k / 1000.0;
-    if (cost(uniform_widths(r)) <= budget_) return r;
+    if (within(uniform_widths(r))) return r;
   }
   return lbound_;
 }

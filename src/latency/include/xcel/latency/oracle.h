@@ -98,9 +98,6 @@ std::string bytes_hash(const std::string& bytes);
 /// The oracle for a target: `auto` measures in-process when the target is this machine and over adb when it
 /// is a phone.
 std::unique_ptr<Oracle> make_oracle(const device::TargetProfile& target, const OracleOptions& options);
-/// The oracle that prices single layers for the latency budget's cost model: measured in-process when the
-/// target is this machine, the roofline estimate for devices (a phone is not asked once per layer).
-std::unique_ptr<Oracle> make_layer_cost_oracle(const device::TargetProfile& target, int threads);
 /// This machine, in-process, `threads` threads, uncached (reports' profiles of the original and the result).
 std::unique_ptr<Oracle> make_host_oracle(int threads);
 

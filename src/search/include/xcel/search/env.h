@@ -55,6 +55,13 @@ class Env {
   Env(const prune::DependencyGraph& dg, const std::vector<ir::Layer>& layers, double ratio, double lbound,
       std::int64_t round_to, const CostModel* latency = nullptr);
 
+  /// A second bound for a FLOPs budget: the predicted latency under `model` never exceeds `max_ms` (e.g. that of
+  /// the uniform policy, so that a FLOPs search keeps widths the device runs fast). Ignored when even every group
+  /// at its lower bound is over it.
+  void cap_latency(const CostModel& model, double max_ms);
+  /// The latency cap's prediction for `widths` (0 without a cap).
+  double capped_ms(const std::vector<std::int64_t>& widths) const;
+
   int steps() const { return static_cast<int>(order_.size()); }
   int state_dim() const { return kFeatures; }
   void reset();
@@ -90,7 +97,9 @@ class Env {
 
  private:
   std::int64_t min_width(int group) const;
-  double fits_with_rest_at_min(int step, std::int64_t width) const;
+  // The widths decided so far, `width` at step `step`, and every later group at its minimum.
+  std::vector<std::int64_t> with_rest_at_min(int step, std::int64_t width) const;
+  bool within(const std::vector<std::int64_t>& widths) const;
   std::int64_t wall(std::int64_t width) const;
 
   const prune::DependencyGraph& dg_;
@@ -101,6 +110,8 @@ class Env {
   std::int64_t round_to_;
   double budget_ = 0;
   std::optional<CostModel> latency_;
+  std::optional<CostModel> cap_;
+  double cap_ms_ = 0;
   std::vector<std::int64_t> widths_;
   int t_ = 0;
   double prev_action_ = 1.0;
