@@ -39,10 +39,44 @@ void add_bench_options(CLI::App* cmd, int& warmup, int& runs, const std::string&
 }
 
 void add_split_options(CLI::App* cmd, data::SplitOptions& s) {
+  const std::string group = "Data";
   cmd->add_option("--val-size", s.val_size, "Images carved from the training set for the validation split")
-      ->capture_default_str();
-  cmd->add_option("--seed", s.seed, "Seed of the permutation that picks the validation images")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->group(group);
+  cmd->add_option("--split-seed", s.split_seed, "Seed of the permutation that carves the validation images (fixed, "
+                                                "so --seed never changes the data)")
+      ->capture_default_str()
+      ->group(group);
+  cmd->add_option("--seed", s.seed, "Seed of the run's own randomness (search agent, shuffling, augmentation)")
+      ->capture_default_str()
+      ->group(group);
+  cmd->add_option("--val-data", s.val_data, "A held-out validation set instead of images carved from the training "
+                                            "set: imagefolder:DIR (its val/ tree or the whole folder), or another "
+                                            "dataset's test set")
+      ->group(group);
+  auto* mean = cmd->add_option("--mean", s.mean, "Per-channel mean the model expects its input normalised with "
+                                                 "(torchvision's Normalize), e.g. 0.485,0.456,0.406")
+                   ->delimiter(',')
+                   ->group(group);
+  auto* std = cmd->add_option("--std", s.std, "Per-channel standard deviation, e.g. 0.229,0.224,0.225")
+                  ->delimiter(',')
+                  ->group(group);
+  cmd->add_option_function<std::string>(
+         "--normalize", [&s](const std::string& name) { data::normalization_preset(name, s.mean, s.std); },
+         "Named normalisation: imagenet or none (the default: images in [0, 1])")
+      ->excludes(mean)
+      ->excludes(std)
+      ->group(group);
+  cmd->add_option("--image-size", s.image_size, "Image folders: side of the centre crop fed to the model (default: the first image's shorter side)")
+      ->check(CLI::PositiveNumber)
+      ->group(group);
+  cmd->add_option("--resize", s.resize, "Image folders: the shorter side is resized to this before the crop (default: "
+                                        "the crop size; torchvision's usual evaluation is --resize 256 --image-size 224)")
+      ->check(CLI::PositiveNumber)
+      ->group(group);
+  cmd->add_flag("--skip-bad-images", s.skip_bad_images, "Image folders: skip undecodable files (counted in a "
+                                                        "warning) instead of stopping")
+      ->group(group);
 }
 
 namespace {

@@ -177,10 +177,15 @@ void register_prune(CLI::App& app) {
   cmd->add_option("--calib-images", o->base.calib_images, "Calibration images for --bn-recal and --reconstruct")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--bn-recal", o->base.bn_recal, "Re-estimate batch-norm statistics on N calibration batches")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_flag("--reconstruct", o->base.reconstruct, "Least-squares refit of layers that lost input channels");
+  auto* bn_recal = cmd->add_option("--bn-recal", o->base.bn_recal,
+                                   "Re-estimate batch-norm statistics on N calibration batches (0 = off; on by default "
+                                   "when there is data)")
+                       ->capture_default_str()
+                       ->check(CLI::NonNegativeNumber);
+  auto* reconstruct = cmd->add_flag("--reconstruct,!--no-reconstruct", o->base.reconstruct,
+                                    "Least-squares refit of layers that lost input channels (on by default when there "
+                                    "is data)");
+  cmd->add_flag("--force", o->base.force, "Go on when the original model scores near chance on the validation images");
   auto* batch = cmd->add_option("--batch", o->policy.batch, "Images per forward pass (search default: 250)")
                     ->capture_default_str()
                     ->check(CLI::PositiveNumber);
@@ -193,9 +198,15 @@ void register_prune(CLI::App& app) {
   cmd->add_flag("--finetune-kd", o->finetune.distil, "Distil from the original model while fine-tuning")
       ->group("Fine-tuning of the result");
   add_finetune_options(cmd, o->finetune.options, "finetune");
-  cmd->callback([o, flops, lat, lat_ms, batch, episodes, warmup, lbound, round_to] {
+  cmd->callback([o, flops, lat, lat_ms, batch, episodes, warmup, lbound, round_to, bn_recal, reconstruct] {
     const bool search = flops->count() > 0 || lat->count() > 0 || lat_ms->count() > 0 || o->search.resume;
     if (o->base.model.empty() && !o->search.resume) throw Error(ExitCode::kUsage, "--model is required");
+    // The repairs are on by default where there is data; a given policy without --data has none to repair with.
+    if (!search && o->base.data.empty()) {
+      if (bn_recal->count() == 0) o->base.bn_recal = 0;
+      if (reconstruct->count() == 0) o->base.reconstruct = false;
+    }
+    o->base.data_given = !o->base.data.empty();
     static_cast<jobs::PruneBase&>(o->search) = o->base;
     static_cast<jobs::PruneBase&>(o->policy) = o->base;
     if (o->search.data.empty()) o->search.data = "fashion-mnist";

@@ -22,16 +22,26 @@ Augment parse_augment(const std::string& spec, const DatasetSpec& data, std::int
   if (spec == "flip") return {0, true};
   if (spec == "crop-flip") return {pad, true};
   XCEL_CHECK(spec == "auto", ExitCode::kUsage, "--augment '{}' is not one of auto, none, crop, flip, crop-flip", spec);
-  const bool mirrorable = data.name == "fashion-mnist" || data.format == Format::kCifar10;
+  const bool mirrorable = data.name == "fashion-mnist" || data.format == Format::kCifar10 ||
+                          data.format == Format::kImageFolder;  // photographs: torchvision's usual flip
   return {pad, mirrorable};
 }
 
 void fill_batch(const ImageSet& set, const std::int64_t* indices, std::int64_t n, const Augment& aug,
                 std::uint64_t seed, std::vector<float>& out) {
   const std::int64_t c = set.channels, h = set.height, w = set.width, bytes = set.image_bytes();
-  out.assign(static_cast<size_t>(n * bytes), 0.0f);
+  // Per channel: value = pixel x scale + shift (pixel / 255, then the set's normalisation; padding is pixel 0).
+  std::vector<float> scale(static_cast<size_t>(c), 1.0f / 255.0f), shift(static_cast<size_t>(c), 0.0f);
+  for (size_t ch = 0; ch < static_cast<size_t>(c) && !set.mean.empty(); ++ch) {
+    const double m = set.mean[set.mean.size() == 1 ? 0 : ch], sd = set.std[set.std.size() == 1 ? 0 : ch];
+    scale[ch] = static_cast<float>(1.0 / (255.0 * sd));
+    shift[ch] = static_cast<float>(-m / sd);
+  }
+  out.resize(static_cast<size_t>(n * bytes));
+  for (std::int64_t k = 0; k < n; ++k)
+    for (std::int64_t ch = 0; ch < c; ++ch)
+      std::fill_n(out.begin() + (k * c + ch) * h * w, h * w, shift[static_cast<size_t>(ch)]);
   SplitMix64 rng{seed};
-  constexpr float kScale = 1.0f / 255.0f;
   for (std::int64_t k = 0; k < n; ++k) {
     const std::int64_t i = indices[k];
     XCEL_ASSERT(i >= 0 && i < set.size(), "image index {} out of range", i);
@@ -52,7 +62,7 @@ void fill_batch(const ImageSet& set, const std::int64_t* indices, std::int64_t n
         float* orow = dst + (ch * h + y) * w;
         for (std::int64_t x = 0; x < w; ++x) {
           const std::int64_t sx = (flip ? w - 1 - x : x) + dx;
-          if (sx >= 0 && sx < w) orow[x] = static_cast<float>(row[sx]) * kScale;
+          if (sx >= 0 && sx < w) orow[x] = static_cast<float>(row[sx]) * scale[static_cast<size_t>(ch)] + shift[static_cast<size_t>(ch)];
         }
       }
     }

@@ -1,5 +1,7 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 
 #include "xcel/core/error.h"
 #include "xcel/core/fs.h"
@@ -36,11 +38,11 @@ DatasetSpec parse_spec(const std::string& spec) {
   }
   auto colon = spec.find(':');
   std::string kind = spec.substr(0, colon);
-  XCEL_CHECK(colon != std::string::npos && (kind == "idx" || kind == "cifar10"), ExitCode::kUsage,
-             "unknown dataset '{}'; use fashion-mnist, idx:DIR or cifar10:DIR", spec);
+  XCEL_CHECK(colon != std::string::npos && (kind == "idx" || kind == "cifar10" || kind == "imagefolder"),
+             ExitCode::kUsage, "unknown dataset '{}'; use fashion-mnist, idx:DIR, cifar10:DIR or imagefolder:DIR", spec);
   out.dir = spec.substr(colon + 1);
   out.name = spec;
-  out.format = kind == "idx" ? Format::kIdx : Format::kCifar10;
+  out.format = kind == "idx" ? Format::kIdx : kind == "cifar10" ? Format::kCifar10 : Format::kImageFolder;
   XCEL_CHECK(fs::is_directory(out.dir), ExitCode::kInput, "dataset directory '{}' not found", out.dir);
   return out;
 }
@@ -61,7 +63,58 @@ const char* split_name(Split s) {
   return "?";
 }
 
-ImageSet load_set(const DatasetSpec& spec, bool train) {
+namespace {
+
+// An image folder's trees: DIR/train (else DIR itself) for training, DIR/val, DIR/test.
+std::string folder_tree(const DatasetSpec& spec, const std::string& tree) {
+  const std::string sub = spec.dir + "/" + tree;
+  return fs::is_directory(sub) ? sub : "";
+}
+
+ImageFolderOptions folder_options(const SplitOptions& opts, std::vector<std::string> classes) {
+  ImageFolderOptions f;
+  f.size = opts.image_size;  // 0: the first image's shorter side
+  f.resize = opts.resize;
+  f.channels = opts.channels > 0 ? opts.channels : 3;
+  f.skip_bad = opts.skip_bad_images;
+  f.classes = std::move(classes);
+  return f;
+}
+
+}  // namespace
+
+std::vector<std::string> image_folder_classes(const DatasetSpec& spec) {
+  const std::string train_dir = folder_tree(spec, "train").empty() ? spec.dir : folder_tree(spec, "train");
+  XCEL_CHECK(fs::is_directory(train_dir), ExitCode::kInput, "image folder '{}' not found", train_dir);
+  std::vector<std::string> classes;
+  for (const auto& e : std::filesystem::directory_iterator(train_dir))
+    if (e.is_directory() && e.path().filename().string()[0] != '.') classes.push_back(e.path().filename().string());
+  std::sort(classes.begin(), classes.end());
+  return classes;
+}
+
+ImageSet load_image_dir(const std::string& dir, const DatasetSpec& classes_of, const SplitOptions& opts) {
+  return read_image_folder(dir, folder_options(opts, image_folder_classes(classes_of)));
+}
+
+ImageSet load_image_tree(const DatasetSpec& spec, const std::string& tree, const SplitOptions& opts) {
+  if (tree == "train") {
+    const std::string train_dir = folder_tree(spec, "train").empty() ? spec.dir : folder_tree(spec, "train");
+    return read_image_folder(train_dir, folder_options(opts, {}));
+  }
+  const std::string dir = folder_tree(spec, tree);
+  XCEL_CHECK(!dir.empty(), ExitCode::kInput, "image folder '{}' has no {}/ tree", spec.dir, tree);
+  return load_image_dir(dir, spec, opts);  // held-out trees take the training tree's classes, so labels agree
+}
+
+ImageSet load_set(const DatasetSpec& spec, bool train, const SplitOptions& opts) {
+  if (spec.format == Format::kImageFolder) {
+    if (train) return load_image_tree(spec, "train", opts);
+    XCEL_CHECK(!folder_tree(spec, "test").empty() || !folder_tree(spec, "val").empty(), ExitCode::kInput,
+               "image folder '{}' has no test/ or val/ tree for the test images; add one (DIR/test/CLASS/IMAGE)",
+               spec.dir);
+    return load_image_tree(spec, folder_tree(spec, "test").empty() ? "val" : "test", opts);
+  }
   if (spec.format == Format::kCifar10) {
     std::vector<std::string> files;
     if (train) {
@@ -75,6 +128,28 @@ ImageSet load_set(const DatasetSpec& spec, bool train) {
   std::string images = find_idx(spec.dir, prefix + "-images-idx3-ubyte");
   std::string labels = find_idx(spec.dir, prefix + "-labels-idx1-ubyte");
   return read_idx_pair(images, labels);
+}
+
+void normalization_preset(const std::string& name, std::vector<double>& mean, std::vector<double>& std) {
+  if (name == "imagenet") {
+    mean = {0.485, 0.456, 0.406};
+    std = {0.229, 0.224, 0.225};
+  } else if (name == "none") {
+    mean.clear();
+    std.clear();
+  } else {
+    XCEL_FAIL(ExitCode::kUsage, "unknown --normalize '{}'; use imagenet or none (or --mean/--std)", name);
+  }
+}
+
+void check_normalization(const std::vector<double>& mean, const std::vector<double>& std, std::int64_t channels) {
+  XCEL_CHECK(mean.size() == std.size(), ExitCode::kUsage, "--mean has {} values and --std {}; give both, one per channel",
+             mean.size(), std.size());
+  if (mean.empty()) return;
+  XCEL_CHECK(mean.size() == 1 || static_cast<std::int64_t>(mean.size()) == channels, ExitCode::kUsage,
+             "--mean/--std have {} values but the images have {} channel(s); give one value per channel", mean.size(),
+             channels);
+  for (double s : std) XCEL_CHECK(s > 0, ExitCode::kUsage, "--std values must be positive (got {})", s);
 }
 
 }  // namespace xcel::data

@@ -8,9 +8,16 @@ namespace xcel::data {
 at::Tensor images(const ImageSet& set, std::int64_t begin, std::int64_t end) {
   XCEL_ASSERT(0 <= begin && begin <= end && end <= set.size(), "bad range [{}, {})", begin, end);
   auto* p = const_cast<std::uint8_t*>(set.pixels.data()) + begin * set.image_bytes();
-  return torch::from_blob(p, {end - begin, set.channels, set.height, set.width}, torch::kUInt8)
-      .to(torch::kFloat32)
-      .div_(255.0f);
+  at::Tensor x = torch::from_blob(p, {end - begin, set.channels, set.height, set.width}, torch::kUInt8)
+                     .to(torch::kFloat32)
+                     .div_(255.0f);
+  if (set.mean.empty()) return x;
+  // Per channel (one value: every channel), as torchvision's Normalize.
+  auto per_channel = [&](const std::vector<double>& v) {
+    std::vector<float> f(v.begin(), v.end());
+    return torch::tensor(f).view({1, static_cast<std::int64_t>(f.size()), 1, 1});
+  };
+  return x.sub_(per_channel(set.mean)).div_(per_channel(set.std));
 }
 
 at::Tensor labels(const ImageSet& set, std::int64_t begin, std::int64_t end) {

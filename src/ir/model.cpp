@@ -122,4 +122,10 @@ torch::jit::Module deploy_for_mobile(const torch::jit::Module& module, std::stri
   }
 }
 
+std::int64_t input_channels(const torch::jit::Module& module) {
+  for (const auto& p : module.parameters(true))
+    if (p.dim() == 4) return p.size(1);
+  return 0;
+}
+
 }  // namespace xcel::ir

@@ -8,6 +8,7 @@
 #include "xcel/core/fs.h"
 #include "xcel/device/target.h"
 #include "xcel/ir/model.h"
+#include "xcel/jobs/inputs.h"
 #include "xcel/latency/oracle.h"
 #include "xcel/train/evaluate.h"
 
@@ -35,7 +36,7 @@ EvalReport evaluate_model(const EvalOptions& o, const std::string& path, const d
   r.threads = o.threads;
   r.blas = runtime::blas_info();
   auto module = ir::load_model(path);
-  data::ImageSet set = data::load_split(data::parse_spec(o.data), data::parse_split(o.split), o.split_opts);
+  data::ImageSet set = data::load_split(data::parse_spec(o.data), data::parse_split(o.split), for_model(o.split_opts, module));
   if (o.limit > 0 && o.limit < set.size()) set = data::head(set, o.limit, set.name);
   r.summary = ir::analyze(module, {1, set.channels, set.height, set.width});
   r.summary.path = path;

@@ -9,6 +9,7 @@
 #include "xcel/core/runtime.h"
 #include "xcel/data/augment.h"
 #include "xcel/ir/model.h"
+#include "xcel/jobs/inputs.h"
 #include "xcel/train/evaluate.h"
 
 namespace xcel::jobs {
@@ -53,12 +54,13 @@ nlohmann::json run_finetune(train::FinetuneOptions opts) {
   const train::FinetuneOptions o = resolve(std::move(opts), run);
   ir::set_threads(o.threads);
   const auto spec = data::parse_spec(o.data);
-  data::ImageSet train_set = data::load_split(spec, data::Split::kTrain, o.split);
-  if (o.train_limit > 0 && o.train_limit < train_set.size()) train_set = data::head(train_set, o.train_limit, train_set.name);
-  const data::TensorSet val = data::to_tensors(data::load_split(spec, data::Split::kVal, o.split));
-  const data::Augment aug = data::parse_augment(o.augment, spec, train_set.height);
   run.create();
   torch::jit::Module model = load_trainable(o, run);
+  const data::SplitOptions split = for_model(o.split, model);
+  data::ImageSet train_set = data::load_split(spec, data::Split::kTrain, split);
+  if (o.train_limit > 0 && o.train_limit < train_set.size()) train_set = data::head(train_set, o.train_limit, train_set.name);
+  const data::TensorSet val = data::to_tensors(data::load_split(spec, data::Split::kVal, split));
+  const data::Augment aug = data::parse_augment(o.augment, spec, train_set.height);
   const ir::ModelSummary summary = ir::analyze(model, {1, train_set.channels, train_set.height, train_set.width});
   std::optional<torch::jit::Module> teacher = load_teacher(o.teacher);
   train::Trainer trainer(o, model, summary, train_set, aug, val, teacher ? &*teacher : nullptr, run);
@@ -69,7 +71,7 @@ nlohmann::json run_finetune(train::FinetuneOptions opts) {
     torch::manual_seed(o.split.seed);
     const double val_before = train::evaluate(model, val, o.eval_batch, true).top1;
     const double test_before =
-        o.test ? train::evaluate(model, data::load_split(spec, data::Split::kTest, o.split), o.eval_batch, true).top1 : -1;
+        o.test ? train::evaluate(model, data::load_split(spec, data::Split::kTest, split), o.eval_batch, true).top1 : -1;
     trainer.start(val_before, test_before);
   }
   trainer.run();
@@ -104,7 +106,7 @@ nlohmann::json run_finetune(train::FinetuneOptions opts) {
   if (o.test) {
     torch::jit::Module best = ir::load_model(run.file(RunDir::kFinetuned));
     s["test_top1_before"] = st.test_before;
-    s["test_top1"] = train::evaluate(best, data::load_split(spec, data::Split::kTest, o.split), o.eval_batch, true).top1;
+    s["test_top1"] = train::evaluate(best, data::load_split(spec, data::Split::kTest, for_model(o.split, best)), o.eval_batch, true).top1;
   }
   run.write_json(RunDir::kSummary, s);
   return s;

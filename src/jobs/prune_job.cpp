@@ -1,5 +1,6 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 #include "xcel/jobs/prune_job.h"
+
 #include "xcel/jobs/finetune_job.h"
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include "xcel/core/log.h"
 #include "xcel/core/run_dir.h"
 #include "xcel/ir/model.h"
+#include "xcel/jobs/inputs.h"
 #include "xcel/prune/engine.h"
 #include "xcel/prune/reconstruct.h"
 #include "xcel/prune/repair.h"
@@ -33,8 +35,8 @@ void write_outputs(const PolicyOptions& o, torch::jit::Module& pruned, const nlo
   run.write_json(RunDir::kSummary, summary);
 }
 
-data::ValCalib load_eval_data(const PolicyOptions& o) {
-  return data::load_val_and_calib(data::parse_spec(o.data), o.split, o.calib_images);
+data::ValCalib load_eval_data(const PolicyOptions& o, const torch::jit::Module& model) {
+  return data::load_val_and_calib(data::parse_spec(o.data), for_model(o.split, model), o.calib_images);
 }
 
 nlohmann::json run_weight_pruning(const PolicyOptions& o, torch::jit::Module& model, const ir::Shape& input) {
@@ -63,7 +65,7 @@ nlohmann::json run_weight_pruning(const PolicyOptions& o, torch::jit::Module& mo
                             {"weights", weights},        {"zeros", zeros},
                             {"sparsity", static_cast<double>(zeros) / weights}, {"apply_ms", ms}};
   if (!o.data.empty()) {
-    auto d = load_eval_data(o);
+    auto d = load_eval_data(o, model);
     summary["val_top1_before"] = train::evaluate(model, d.val, o.batch).top1;
     summary["val_top1"] = train::evaluate(pruned, d.val, o.batch).top1;
   }
@@ -125,9 +127,11 @@ nlohmann::json run_policy(const PolicyOptions& o) {
                             {"groups", dg.groups}};
   for (size_t g = 0; g < dg.groups.size(); ++g) summary["groups"][g]["kept"] = kept[g];
   if (!o.data.empty()) {
-    auto d = load_eval_data(o);
+    auto d = load_eval_data(o, model);
     summary["val_images"] = d.val.size();
+    summary["val_source"] = d.val_source;
     summary["val_top1_before"] = train::evaluate(model, d.val, o.batch).top1;
+    check_not_chance(summary["val_top1_before"].get<double>(), d.val.num_classes, o.force, o.data);
     summary["val_top1_pruned"] = train::evaluate(pruned, d.val, o.batch).top1;
     if (o.reconstruct) {
       auto t1 = std::chrono::steady_clock::now();

@@ -16,6 +16,7 @@
 #include "xcel/core/stats.h"
 #include "xcel/device/target.h"
 #include "xcel/ir/model.h"
+#include "xcel/jobs/inputs.h"
 #include "xcel/jobs/latency_model.h"
 #include "xcel/jobs/prune_job.h"
 #include "xcel/latency/oracle.h"
@@ -47,6 +48,7 @@ void search_fields(F&& f, O& o) {
   f("calib_images", o.calib_images);
   f("batch", o.batch);
   f("ddpg", o.ddpg);
+  f("force", o.force, false);
   f("round_to", o.round_to, std::int64_t{0});
   f("latency_model", o.latency_model, std::string("table"));
   f("latency_table", o.latency_table, std::string());
@@ -98,6 +100,7 @@ struct Setup {
   device::TargetProfile target;
   torch::jit::Module model;
   data::DatasetSpec spec;
+  data::SplitOptions split;  // o.split for this model (image channels)
   data::ValCalib data;
   ir::Shape input;
   prune::DependencyGraph dg;
@@ -211,8 +214,11 @@ void set_up(const SearchOptions& o, const RunDir& run, Setup& s) {
   s.target = device::load_target(o.target);
   s.model = ir::load_model(o.model);
   s.spec = data::parse_spec(o.data);
-  s.data = data::load_val_and_calib(s.spec, o.split, o.calib_images);
-  s.input = {1, s.data.val.channels, s.data.val.height, s.data.val.width};
+  s.split = for_model(o.split, s.model);
+  s.data = data::load_val_and_calib(s.spec, s.split, o.calib_images);
+  s.input = checked_input(s.model, s.data.val, o.data_given);
+  s.original_val = train::evaluate(s.model, s.data.val, o.batch, true).top1;
+  check_not_chance(s.original_val, s.data.val.num_classes, o.force, o.data);
   s.dg = prune::build_dependency_graph(s.model, s.input);
   s.summary = ir::analyze(s.model, s.input);
   // The device: measures the latency budget's tables, calibration and result, and probes the channel multiple.
@@ -256,7 +262,6 @@ void set_up(const SearchOptions& o, const RunDir& run, Setup& s) {
                       s.model, s.dg, s.data.val, s.data.calib);
   s.setup_seconds = seconds_since(t_setup);
   s.agent = search::make_agent(o.agent, s.env->state_dim(), o.ddpg, s.env->max_uniform_ratio());
-  s.original_val = train::evaluate(s.model, s.data.val, o.batch, true).top1;
 }
 
 // The best model as files: best.pt, and best.ptl in the phone's deploy form (optimize_for_mobile, for the lite
@@ -407,7 +412,7 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
   ir::ModelSummary after = ir::analyze(best_model, s.input);
   XCEL_ASSERT(after.flops == best.flops && after.flops <= s.env->target_flops(), "best model has {} FLOPs, expected {}",
               after.flops, best.flops);
-  data::ImageSet test = data::load_split(s.spec, data::Split::kTest, o.split);
+  data::ImageSet test = data::load_split(s.spec, data::Split::kTest, s.split);
   const double test_top1 = train::evaluate(best_model, test, o.batch, true).top1;
   const double original_test = train::evaluate(s.model, test, o.batch, true).top1;
   const bool lite = export_best(best_model, run);
@@ -455,6 +460,10 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
       {"seconds_per_episode", st.seconds_per_episode},
       {"setup_seconds", s.setup_seconds},
       {"seed", o.split.seed},
+      {"split_seed", o.split.split_seed},
+      {"val_source", s.data.val_source},
+      {"val_carved_from_training", s.data.val_carved},
+      {"normalization", {{"mean", o.split.mean}, {"std", o.split.std}}},
       {"threads", o.threads},
       {"lite_model", lite},
       {"uniform_ratio", s.env->max_uniform_ratio()},

@@ -7,7 +7,7 @@ set -euo pipefail
 src=$1 model=$2 data=$3 work=$4
 rm -rf "$work"
 sweep() { bash "$src/scripts/batch_prune.sh" -j 2 -o "$work" -m "$model" -f "0.5 0.7" -a "uniform random" -- \
-  --data "$data" --val-size 60 --episodes 4 --batch 64 --threads 1 2>&1; }
+  --data "$data" --val-size 60 --episodes 4 --batch 64 --threads 1 --force 2>&1; }
 sweep > "$work.log1" || { cat "$work.log1"; exit 1; }
 [ "$(grep -c starting "$work.log1")" -eq 4 ] || { echo "FAIL: expected 4 runs started"; cat "$work.log1"; exit 1; }
 [ "$(wc -l < "$work/results.csv")" -eq 5 ] || { echo "FAIL: results.csv"; cat "$work/results.csv"; exit 1; }

@@ -135,7 +135,7 @@ def prune_finetune():
     # prune + fine-tune in one command.
     d = fresh("d")
     s = json.loads(run("prune", "--model", traced_model, "--uniform", "0.5", "--data", "idx:" + small, "--val-size", "50",
-                       "--reconstruct", "--out", d, "--finetune-epochs", "1", "--finetune-batch", "50", "--json").stdout)
+                       "--reconstruct", "--force", "--out", d, "--finetune-epochs", "1", "--finetune-batch", "50", "--json").stdout)
     assert s["finetune"]["epochs"] == 1 and os.path.exists(os.path.join(d, "finetune", "finetuned.pt")), s
     assert json.load(open(os.path.join(d, "summary.json")))["finetune"]["val_top1"] == s["finetune"]["val_top1"]
 

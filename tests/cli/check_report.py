@@ -58,7 +58,7 @@ def problems(path, want_charts):
 
 run = os.path.join(work, "run")
 p = subprocess.run([xcel, "prune", "--model", model, "--data", data, "--val-size", "60", "--flops", "0.5",
-                    "--episodes", "8", "--warmup", "3", "--batch", "64", "--calib-images", "64", "--reconstruct",
+                    "--episodes", "8", "--warmup", "3", "--batch", "64", "--calib-images", "64", "--reconstruct", "--force",
                     "--finetune-epochs", "1", "--finetune-batch", "50", "--out", run, "--json"],
                    capture_output=True, text=True)
 assert p.returncode == 0, p.stderr
@@ -80,7 +80,7 @@ assert open(report).read() == open(report + ".old").read(), "xcel report does no
 # Two runs side by side.
 run_b = os.path.join(work, "run_b")
 p = subprocess.run([xcel, "prune", "--model", model, "--data", data, "--val-size", "60", "--flops", "0.5",
-                    "--episodes", "8", "--agent", "random", "--batch", "64", "--out", run_b], capture_output=True, text=True)
+                    "--episodes", "8", "--agent", "random", "--batch", "64", "--force", "--out", run_b], capture_output=True, text=True)
 assert p.returncode == 0, p.stderr
 cmp_path = os.path.join(work, "compare.html")
 p = subprocess.run([xcel, "report", run, run_b, "--out", cmp_path], capture_output=True, text=True)

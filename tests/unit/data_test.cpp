@@ -4,6 +4,8 @@
 #include <fstream>
 #include <set>
 
+#include <unistd.h>
+
 #include "test_env.h"
 #include "xcel/core/error.h"
 #include "xcel/data/augment.h"
@@ -77,6 +79,15 @@ TEST(Split, ValAndTrainPartitionTheTrainingSetDeterministically) {
   ImageSet other = load_split(idx("idx_small"), Split::kVal, {50, 8});
   EXPECT_NE(val.pixels, other.pixels);
   test::expect_error([] { load_split(idx("idx_small"), Split::kVal, {300, 0}); }, ExitCode::kUsage, "--val-size");
+}
+
+TEST(Split, TheRunSeedNeverChangesTheData) {
+  SplitOptions a{50, 0}, b{50, 0};
+  b.seed = 5;  // --seed: the search's randomness, not the split's
+  EXPECT_EQ(load_split(idx("idx_small"), Split::kVal, a).pixels, load_split(idx("idx_small"), Split::kVal, b).pixels);
+  bool carved = false;
+  EXPECT_NE(validation_source(idx("idx_small"), a, &carved).find("carved from the training set"), std::string::npos);
+  EXPECT_TRUE(carved);
 }
 
 TEST(Cifar10, ReadsRecordsAndRejectsPartialOnes) {
@@ -199,6 +210,94 @@ TEST(TensorData, ScalesToUnitRange) {
   EXPECT_FLOAT_EQ(x[0][0][0][0].item<float>(), set.pixels[10 * 784] / 255.0f);
   EXPECT_LE(x.max().item<float>(), 1.0f);
   EXPECT_EQ(labels(set, 10, 20)[3].item<std::int64_t>(), set.labels[13]);
+}
+
+TEST(TensorData, NormalisesPerChannelAsTorchvision) {
+  ImageSet set = load_split(idx("idx_small"), Split::kTest, {});
+  set.mean = {0.5};
+  set.std = {0.25};
+  at::Tensor x = images(set, 0, 4);
+  EXPECT_NEAR(x[1][0][3][5].item<float>(), (set.pixels[784 + 3 * 28 + 5] / 255.0f - 0.5f) / 0.25f, 1e-6);
+  // Batches for training are normalised the same way (no augmentation: identical).
+  std::vector<float> batch;
+  const std::vector<std::int64_t> idx_ = {0, 1, 2, 3};
+  fill_batch(set, idx_.data(), 4, Augment{}, 0, batch);
+  at::Tensor flat = x.flatten();
+  for (size_t i = 0; i < batch.size(); i += 97) ASSERT_NEAR(batch[i], flat[static_cast<std::int64_t>(i)].item<float>(), 1e-5);
+  test::expect_error([] { check_normalization({0.1, 0.2}, {0.3, 0.4}, 1); }, ExitCode::kUsage, "1 channel");
+  test::expect_error([] { check_normalization({0.1}, {}, 1); }, ExitCode::kUsage, "--mean has 1 values and --std 0");
+  test::expect_error([] { check_normalization({0.1}, {0.0}, 1); }, ExitCode::kUsage, "positive");
+  std::vector<double> mean, std;
+  normalization_preset("imagenet", mean, std);
+  EXPECT_EQ(mean.size(), 3u);
+  test::expect_error([&] { normalization_preset("cifar", mean, std); }, ExitCode::kUsage, "--normalize");
+}
+
+DatasetSpec folder(const std::string& name) { return parse_spec("imagefolder:" + test::fixtures() + "/" + name); }
+
+// The image folders of make_fixtures.py: images/ (Fashion-MNIST, 10 classes, train 12 / val 6 / test 10 per
+// class, PNG, class 0 of train as JPEG), images_rgb/ (RGB JPEGs 40x30), broken ones.
+class ImageFolder : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cache_ = std::filesystem::temp_directory_path() / ("xcel-imagefolder-test-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(cache_);
+    setenv("XCEL_CACHE_DIR", cache_.c_str(), 1);
+  }
+  void TearDown() override { std::filesystem::remove_all(cache_); }
+  std::filesystem::path cache_;
+};
+
+TEST_F(ImageFolder, ReadsTreesWithSortedClassesAndGreyImages) {
+  SplitOptions o;
+  o.channels = 1;
+  ImageSet train = load_set(folder("images"), true, o);
+  EXPECT_EQ(train.size(), 120);
+  EXPECT_EQ(train.num_classes, 10);
+  EXPECT_EQ(train.classes.front(), "0-tshirt");
+  EXPECT_EQ(train.channels * train.height * train.width, 784);  // the images' own size: no resize
+  EXPECT_EQ(std::count(train.labels.begin(), train.labels.end(), 9), 12);
+  // val/ is the held-out validation split (not carved), labelled by the training tree's classes; test/ the test.
+  ImageSet val = load_split(folder("images"), Split::kVal, o);
+  EXPECT_EQ(val.size(), 60);
+  EXPECT_EQ(load_split(folder("images"), Split::kTest, o).size(), 100);
+  bool carved = true;
+  EXPECT_NE(validation_source(folder("images"), o, &carved).find("held out"), std::string::npos);
+  EXPECT_FALSE(carved);
+}
+
+TEST_F(ImageFolder, ResizesAndCropsRgbAndCachesTheDecodedSet) {
+  SplitOptions o;
+  o.channels = 3;
+  o.image_size = 24;
+  ImageSet a = load_set(folder("images_rgb"), true, o);
+  EXPECT_EQ(a.size(), 8);
+  EXPECT_EQ(a.channels, 3);
+  EXPECT_EQ(a.height, 24);
+  EXPECT_EQ(a.width, 24);
+  // Decoded once: the second read comes from the cache file, byte for byte.
+  size_t cached = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(cache_)) cached += e.is_regular_file();
+  EXPECT_EQ(cached, 1u);
+  ImageSet b = load_set(folder("images_rgb"), true, o);
+  EXPECT_EQ(a.pixels, b.pixels);
+  EXPECT_EQ(a.labels, b.labels);
+  // Other options are another entry.
+  o.resize = 30;
+  EXPECT_NE(load_set(folder("images_rgb"), true, o).pixels, a.pixels);
+}
+
+TEST_F(ImageFolder, BadFoldersAndImagesAreNamed) {
+  SplitOptions o;
+  o.channels = 1;
+  test::expect_error([&] { load_split(folder("images_bad"), Split::kVal, o); }, ExitCode::kInput, "broken.png");
+  o.skip_bad_images = true;
+  EXPECT_EQ(load_split(folder("images_bad"), Split::kVal, o).size(), 2);
+  o.skip_bad_images = false;
+  test::expect_error([&] { load_set(folder("images_empty"), true, o); }, ExitCode::kInput, "holds no images");
+  test::expect_error([&] { load_split(folder("images_unknown"), Split::kVal, o); }, ExitCode::kInput,
+                     "not a class of the training images");
+  test::expect_error([&] { load_set(folder("images_empty/a"), true, o); }, ExitCode::kInput, "no class folders");
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ struct JsonReader {
 };
 
 /// The fields every run's config.json starts with (the options types of the search and of fine-tuning name them
-/// alike: model, out_dir, data, split.val_size, split.seed, threads, command_line).
+/// alike: model, out_dir, data, how the data is read and split, threads, command_line).
 template <typename F, typename O>
 void run_fields(F&& f, O& o) {
   f("model", o.model);
@@ -43,6 +43,15 @@ void run_fields(F&& f, O& o) {
   f("data", o.data);
   f("val_size", o.split.val_size);
   f("seed", o.split.seed);
+  // Runs written before the split seed was its own carved validation with `seed`.
+  f("split_seed", o.split.split_seed, o.split.seed);
+  f("val_data", o.split.val_data, std::string());
+  f("mean", o.split.mean, std::vector<double>());
+  f("std", o.split.std, std::vector<double>());
+  f("image_size", o.split.image_size, std::int64_t{0});
+  f("resize", o.split.resize, std::int64_t{0});
+  f("channels", o.split.channels, std::int64_t{0});
+  f("skip_bad_images", o.split.skip_bad_images, false);
   f("threads", o.threads);
   f("command_line", o.command_line, "");
 }

@@ -22,8 +22,8 @@ struct Augment {
 /// Fashion-MNIST and CIFAR-10; crop only for other IDX data (digits and letters must not be mirrored).
 Augment parse_augment(const std::string& spec, const DatasetSpec& data, std::int64_t height);
 
-/// Writes images `indices` of `set` as floats in [0, 1] (N x C x H x W) to `out` (resized), augmented with
-/// `aug` using random numbers drawn from `seed`.
+/// Writes images `indices` of `set` as floats in [0, 1] (N x C x H x W), normalised with the set's mean and std
+/// when it has them, to `out` (resized), augmented with `aug` using random numbers drawn from `seed`.
 void fill_batch(const ImageSet& set, const std::int64_t* indices, std::int64_t n, const Augment& aug,
                 std::uint64_t seed, std::vector<float>& out);
 

@@ -38,6 +38,10 @@ torch::jit::Module deploy_for_mobile(const torch::jit::Module& module, std::stri
 /// Sets LibTorch's intra-op threads and OpenBLAS's pool to `threads` (>= 1).
 void set_threads(int threads);
 
+/// The channels of the model's input as its first layer's weight shows them (dim 1 of the first 4-D parameter),
+/// 0 when no parameter tells.
+std::int64_t input_channels(const torch::jit::Module& module);
+
 /// LibTorch's global CPU generator (dropout draws from it) saved to / restored from a file, so a resumed
 /// run continues with the same random numbers.
 void save_rng_state(const std::string& path);

@@ -20,11 +20,13 @@ struct PruneBase {
   std::string model, out_dir;
   std::string data;                  // empty: a given policy without evaluation or repairs
   std::string importance = "l1";
-  bool reconstruct = false;
-  int bn_recal = 0;                  // batches of calibration images; 0 = off
+  bool reconstruct = true;           // least-squares refit of layers that lost input channels
+  int bn_recal = 4;                  // batches of calibration images for batch-norm re-estimation; 0 = off
   std::int64_t calib_images = 1024;  // from the training split (never validation or test)
   data::SplitOptions split;
   int threads = 1;
+  bool force = false;                // go on when the original scores near chance on the validation images
+  bool data_given = true;            // false: `data` is the default (an unfitting model then asks for --data)
 };
 
 /// The search (--flops R | --latency R | --latency-ms X). config.json of a search run holds these.
