@@ -40,11 +40,11 @@ run_one() {
   name=$(basename "$path" .pt)-$flops-$agent
   local dir=$OUT/$name
   mkdir -p "$dir"
-  if ! mkdir "$dir/.lock" 2>/dev/null; then
+  if ! mkdir "$dir/.batch-lock" 2>/dev/null; then
     echo "batch: $name is being run by another sweep; skipped" >&2
     return 0
   fi
-  trap 'rmdir "$dir/.lock" 2>/dev/null' RETURN
+  trap 'rmdir "$dir/.batch-lock" 2>/dev/null' RETURN
   if [ -f "$dir/summary.json" ]; then
     echo "batch: $name finished before; skipped" >&2
   elif [ -f "$dir/checkpoint/state.json" ]; then

@@ -6,15 +6,19 @@
 namespace xcel {
 namespace {
 volatile std::sig_atomic_t g_interrupted = 0;
+int g_depth = 0;  // nested scopes share the outermost one's flag: a Ctrl-C is never forgotten by an inner scope
 extern "C" void on_sigint(int) { g_interrupted = 1; }
 }  // namespace
 
 InterruptScope::InterruptScope() {
-  g_interrupted = 0;
+  if (g_depth++ == 0) g_interrupted = 0;
   previous_ = std::signal(SIGINT, on_sigint);
 }
 
-InterruptScope::~InterruptScope() { std::signal(SIGINT, previous_); }
+InterruptScope::~InterruptScope() {
+  std::signal(SIGINT, previous_);
+  --g_depth;
+}
 
 bool interrupted() { return g_interrupted != 0; }
 

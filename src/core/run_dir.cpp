@@ -1,8 +1,15 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 #include "xcel/core/run_dir.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "xcel/core/fs.h"
 
@@ -46,6 +53,7 @@ void RunDir::check_out(const std::vector<std::string>& inputs) const {
 
 void RunDir::start_new(const std::string& kind, const std::vector<std::string>& inputs) const {
   check_out(inputs);
+  lock();
   XCEL_CHECK(!has_checkpoint() && !has(kSummary), ExitCode::kUsage,
              "'{}' already holds a {}; continue it with --resume or choose another --out", path_, kind);
 }
@@ -54,6 +62,35 @@ void RunDir::require_checkpoint(const std::string& kind) const {
   XCEL_CHECK(!path_.empty(), ExitCode::kUsage, "--out DIR is required");
   XCEL_CHECK(has_checkpoint(), ExitCode::kInput, "--resume: '{}' has no checkpoint of a {}; start a new run without --resume",
              path_, kind);
+  lock();
+}
+
+// The lock is an flock on DIR/.lock, held until the process ends (the kernel releases it on exit, also on a
+// crash or SIGKILL, so a stale lock never blocks a later run); the file holds the owner's pid for the message.
+void RunDir::lock() const {
+  std::error_code ec;
+  std::filesystem::create_directories(path_, ec);
+  XCEL_CHECK(!ec, ExitCode::kInput, "cannot create --out '{}': {}", path_, ec.message());
+  const std::string path = file(kLock);
+  // Held already by this process (a job that checks the directory twice, or a resumed run in the same process).
+  static std::vector<std::pair<std::string, int>> held;  // canonical directory, fd: open for the process's life
+  const std::string canonical = std::filesystem::canonical(path_, ec).string();
+  for (const auto& h : held)
+    if (h.first == canonical) return;
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  XCEL_CHECK(fd >= 0, ExitCode::kInput, "cannot create '{}': {}", path, std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char owner[32] = {0};
+    const ssize_t n = ::pread(fd, owner, sizeof owner - 1, 0);
+    ::close(fd);
+    XCEL_FAIL(ExitCode::kUsage, "'{}' is in use by another xcel process{}; wait for it to end or choose another --out",
+              path_, n > 0 ? fmt::format(" (pid {})", std::string(owner, static_cast<size_t>(n))) : "");
+  }
+  const std::string pid = std::to_string(::getpid());
+  if (::ftruncate(fd, 0) == 0 && ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    // The pid is only for the message of a run that finds the directory busy.
+  }
+  held.emplace_back(canonical, fd);
 }
 
 void RunDir::create() const {

@@ -10,6 +10,7 @@
 #include "xcel/core/clock.h"
 #include "xcel/core/error.h"
 #include "xcel/core/fs.h"
+#include "xcel/core/interrupt.h"
 #include "xcel/core/json_fields.h"
 #include "xcel/core/log.h"
 #include "xcel/core/run_dir.h"
@@ -219,6 +220,7 @@ void set_up(const SearchOptions& o, const RunDir& run, Setup& s) {
   s.input = checked_input(s.model, s.data.val, o.data_given);
   s.original_val = train::evaluate(s.model, s.data.val, o.batch, true).top1;
   check_not_chance(s.original_val, s.data.val.num_classes, o.force, o.data);
+  if (interrupted()) return;  // run_search says so
   s.dg = prune::build_dependency_graph(s.model, s.input);
   s.summary = ir::analyze(s.model, s.input);
   // The device: measures the latency budget's tables, calibration and result, and probes the channel multiple.
@@ -235,6 +237,7 @@ void set_up(const SearchOptions& o, const RunDir& run, Setup& s) {
   rounding(o, run, s);
   if (o.latency_mode()) {
     latency_model(o, run, s);
+    if (interrupted()) return;
     const double scale = budget_scale(o, run, s);
     s.cost_model->budget_ms = o.latency_ms * scale;
     s.env.emplace(s.dg, s.summary.layers, o.latency > 0 ? o.latency * scale : 1.0, o.ddpg.lbound, s.round_to,
@@ -394,6 +397,12 @@ search::Candidate verified_result(const SearchOptions& o, Setup& s, const search
 }
 
 nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const search::SearchLoop& loop) {
+  // The search is checkpointed at its last episode: a Ctrl-C from here on is continued by --resume, which runs
+  // no more episodes and finishes.
+  auto stop_if_interrupted = [&] {
+    if (interrupted()) run.interrupted("after the last episode, while finishing", "prune");
+  };
+  stop_if_interrupted();
   search::Best best = loop.best();
   nlohmann::json lat;
   if (o.latency_mode()) {
@@ -406,7 +415,19 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
                 {"latency_predicted_ms_before", s.env->cost(s.dg.full_widths())},
                 {"latency_predicted_ms", s.env->cost(best.widths)},
                 {"latency_calibration", s.calibration}});
+  } else {
+    // The uniform policy the budget allows competes with the search's best (validated like it, episode -1): a
+    // search never returns less than the one-line answer (and with a budget the original meets, it is the original).
+    const std::vector<std::int64_t> uniform = s.env->uniform_widths(s.env->max_uniform_ratio());
+    const double uniform_val = s.evaluator->validate(uniform, -1).top1;
+    if (best.widths.empty() || uniform_val > best.val_top1) {
+      spdlog::info("the uniform policy ({:.2f}%) is ahead of the search's best ({:.2f}%) and is the result",
+                   100 * uniform_val, 100 * best.val_top1);
+      best = {-1, uniform_val, 0.0, uniform, s.dg.predict_flops(uniform)};
+    }
+    lat["uniform_val_top1"] = uniform_val;
   }
+  stop_if_interrupted();
   torch::jit::Module best_model = s.evaluator->build(best.widths);
   const double best_val = s.evaluator->accuracy(best_model).top1;
   ir::ModelSummary after = ir::analyze(best_model, s.input);
@@ -415,6 +436,7 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
   data::ImageSet test = data::load_split(s.spec, data::Split::kTest, s.split);
   const double test_top1 = train::evaluate(best_model, test, o.batch, true).top1;
   const double original_test = train::evaluate(s.model, test, o.batch, true).top1;
+  stop_if_interrupted();
   const bool lite = export_best(best_model, run);
   // Measured host latency of the original and the result, per layer (the report's where-time-goes view).
   ir::ModelSummary before = s.summary;
@@ -475,7 +497,7 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
       {"latency_source", fmt::format("measured on the host in deploy form ({}), batch 1, {} rounds in turns with the "
                                      "original (medians of {} runs)", speed.b.form, speed.rounds, prof_after.total_ms.n)},
   };
-  if (o.latency_mode()) result.update(lat);
+  result.update(lat);
   if (!s.latency_cap.is_null()) {
     s.latency_cap["predicted_ms"] = s.env->capped_ms(best.widths);
     result["latency_cap"] = s.latency_cap;
@@ -490,8 +512,12 @@ nlohmann::json run_search(SearchOptions opts, SearchOptions* used) {
   const RunDir run(opts.out_dir);
   const SearchOptions o = resolve(std::move(opts), run);
   if (used != nullptr) *used = o;
+  InterruptScope interrupt_scope;  // Ctrl-C at any stage stops the run with exit 130 and what to do next
   Setup s;
   set_up(o, run, s);
+  XCEL_CHECK(!interrupted(), ExitCode::kInterrupted, "interrupted during set-up, before the first episode; {}",
+             o.resume ? fmt::format("continue with: xcel prune --resume --out {}", o.out_dir)
+                      : std::string("nothing was searched: run the same command again"));
   search::LoopOptions lo{o.reward, o.episodes, o.checkpoint_every, o.progress, {}, ""};
   if (o.latency_mode() && s.device) {
     lo.measured_on = "measured on " + s.device->description();

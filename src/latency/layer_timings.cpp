@@ -9,6 +9,7 @@
 
 #include "xcel/core/error.h"
 #include "xcel/core/fs.h"
+#include "xcel/core/interrupt.h"
 #include "xcel/latency/oracle.h"
 #include "xcel/latency/profile.h"
 
@@ -76,6 +77,9 @@ int measure_missing(Oracle& oracle, const std::vector<ir::Layer>& layers, LayerT
   // and the next run measures only what is missing.
   constexpr size_t kChunk = 16;
   for (size_t begin = 0; begin < todo.size(); begin += kChunk) {
+    XCEL_CHECK(!interrupted(), ExitCode::kInterrupted,
+               "interrupted while measuring the latency table; the {} layers measured so far are kept{}: run the same "
+               "command again to go on", begin, table.path().empty() ? "" : " in " + table.path());
     const size_t end = std::min(todo.size(), begin + kChunk);
     std::vector<std::vector<double>> ms(end - begin);
     Latency last;

@@ -215,8 +215,17 @@ struct Trainer::Impl {
                       (o.kd_temperature * o.kd_temperature);
       loss = (1.0 - o.kd_alpha) * loss + o.kd_alpha * kd;
     }
+    const double loss_value = loss.item<double>();
+    // A loss that is no longer finite means the weights diverged: stop before they are stepped or saved; the best
+    // epoch so far and the last epoch's checkpoint stay as they were.
+    XCEL_CHECK(std::isfinite(loss_value), ExitCode::kInput,
+               "training diverged: the loss is {} at epoch {} step {} (learning rate {:g}); lower --lr. {}", loss_value,
+               st.epoch + 1, st.step + 1, lr_at(std::max<std::int64_t>(0, st.updates)),
+               st.best_epoch > 0 ? fmt::format("The best epoch so far ({}) is kept in {}", st.best_epoch,
+                                               run.file(RunDir::kFinetuned))
+                                 : std::string("No epoch finished, so no model was written"));
     (loss / static_cast<double>(o.accumulate)).backward();
-    st.loss_sum += loss.item<double>() * static_cast<double>(n);
+    st.loss_sum += loss_value * static_cast<double>(n);
     st.correct += logits.argmax(1).eq(y).sum().item<std::int64_t>();
     st.seen += n;
     const bool boundary = (st.step + 1) % o.accumulate == 0 || st.step + 1 == steps_per_epoch;

@@ -20,6 +20,7 @@ End-to-end checks of `xcel prune --flops` (the search) on a small model and data
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -118,6 +119,54 @@ def interrupt():
     assert episodes(d) == episodes(e) and result(d) == result(e), "run resumed after Ctrl-C differs"
 
 
+def one_owner():
+    # Two runs into one --out: the second stops at once (exit 2, naming the first's pid) while the first goes
+    # on (until Ctrl-C here, which saves it); a killed owner leaves no stale lock, so --resume continues its run.
+    f = fresh("f")
+    first = subprocess.Popen([xcel] + base + ["--out", f, "--episodes", "100000"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True, env=dict(os.environ, XCEL_LOG_LEVEL="info"))
+    for line in first.stderr:
+        if "/100000" in line:  # the first progress line: the search is running
+            break
+    p = search(f, 60, check=False)
+    assert p.returncode == 2 and "in use by another xcel process" in p.stderr and str(first.pid) in p.stderr, p.stderr
+    first.send_signal(signal.SIGINT)
+    rest = first.stderr.read()
+    first.wait()
+    assert first.returncode == 130 and "--resume" in rest, (first.returncode, rest)
+    g = fresh("g")
+    killed = subprocess.Popen([xcel] + base + ["--out", g, "--episodes", "60"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for line in killed.stderr:
+        if "episode 6/60" in line:
+            break
+    killed.kill()
+    killed.wait()
+    p = subprocess.run([xcel, "prune", "--resume", "--out", g, "--json"], capture_output=True, text=True)
+    assert p.returncode == 0 and json.loads(p.stdout)["episodes"] == 60, p.stderr
+
+
+def interrupt_setup():
+    # Ctrl-C during set-up (here when the latency table starts) stops the run: exit 130 and one line saying how to
+    # go on; going on then finishes the run.
+    h, cache = fresh("h"), fresh("h-cache")
+    env = dict(os.environ, XCEL_LOG_LEVEL="info", XCEL_CACHE_DIR=cache)
+    cmd = [xcel, "prune", "--model", vgg, "--data", "fashion-mnist", "--val-size", "200", "--batch", "100",
+           "--latency", "0.8", "--target", "host", "--episodes", "3", "--warmup", "1", "--out", h, "--json"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    for line in proc.stderr:
+        if "kept channels are multiples" in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    rest = proc.stderr.read()
+    proc.wait()
+    errors = [l for l in rest.splitlines() if l.startswith("xcel: error:")]
+    assert proc.returncode == 130 and len(errors) == 1 and "interrupted" in errors[0], (proc.returncode, rest)
+    again = cmd if "--resume" not in errors[0] else [xcel, "prune", "--resume", "--out", h, "--json"]
+    p = subprocess.run(again, capture_output=True, text=True, env=env)
+    assert p.returncode == 0 and json.loads(p.stdout)["latency_verified"], p.stderr
+
+
 # Early stop, on the bundled VGG and Fashion-MNIST (the fixtures' random weights give every policy the same
 # accuracy): 200 validation images in batches of 20, checked after every twentieth (each batch), z = 0.5 so
 # that policies at 0.3 do stop.
@@ -193,6 +242,7 @@ def latency_resume():
 
 
 SCENARIOS = {fn.__name__: fn for fn in (outputs, same_seed, resume, no_overwrite, interrupt, early_stop,
-                                         early_stop_resume, early_stop_off, latency_resume)}
+                                         early_stop_resume, early_stop_off, latency_resume, one_owner,
+                                         interrupt_setup)}
 SCENARIOS[scenario]()
 print("ok:", scenario)

@@ -1,7 +1,8 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 #pragma once
 /// Ctrl-C for long runs: while an InterruptScope lives, SIGINT sets a flag instead of killing the process;
-/// the run polls interrupted(), saves its state and throws Error(kInterrupted).
+/// the run polls interrupted(), saves its state and throws Error(kInterrupted). Scopes nest: an inner scope keeps
+/// a Ctrl-C that arrived in the outer one.
 namespace xcel {
 
 class InterruptScope {

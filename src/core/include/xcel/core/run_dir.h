@@ -34,6 +34,7 @@ class RunDir {
   static constexpr const char* kReport = "report.html";
   static constexpr const char* kFinetuneDir = "finetune";      // fine-tuning of a prune run's result
   static constexpr const char* kCheckpoint = "checkpoint";     // resumable state
+  static constexpr const char* kLock = ".lock";                // held by the process that owns the run
   static constexpr const char* kState = "checkpoint/state.json";
 
   explicit RunDir(std::string path);
@@ -56,6 +57,9 @@ class RunDir {
   void start_new(const std::string& kind, const std::vector<std::string>& inputs) const;
   /// Checks for --resume: the checkpoint must exist.
   void require_checkpoint(const std::string& kind) const;
+  /// Makes this process the directory's only user (start_new and require_checkpoint take it): Error(kUsage)
+  /// naming the other process's pid when one holds it. Held until the process ends.
+  void lock() const;
   /// Creates the directory and its checkpoint directory.
   void create() const;
 
