@@ -201,6 +201,7 @@ void register_prune(CLI::App& app) {
   cmd->callback([o, flops, lat, lat_ms, batch, episodes, warmup, lbound, round_to, bn_recal, reconstruct] {
     const bool search = flops->count() > 0 || lat->count() > 0 || lat_ms->count() > 0 || o->search.resume;
     if (o->base.model.empty() && !o->search.resume) throw Error(ExitCode::kUsage, "--model is required");
+    o->search.budget_given = flops->count() > 0 || lat->count() > 0 || lat_ms->count() > 0;
     // The repairs are on by default where there is data; a given policy without --data has none to repair with.
     if (!search && o->base.data.empty()) {
       if (bn_recal->count() == 0) o->base.bn_recal = 0;

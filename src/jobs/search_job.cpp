@@ -73,6 +73,16 @@ SearchOptions resolve(SearchOptions o, const RunDir& run) {
   if (o.resume) {
     run.require_checkpoint("search");
     SearchOptions saved = run.resumed_config<SearchOptions>();
+    // A resumed search is the saved one: a model or budget that differs from it is refused, not ignored.
+    XCEL_CHECK(o.model.empty() || fs::same_file(o.model, saved.model), ExitCode::kUsage,
+               "--resume continues the search of '{}'; drop --model '{}' or start a new run", saved.model, o.model);
+    XCEL_CHECK(!o.budget_given || (o.flops == saved.flops && o.latency == saved.latency && o.latency_ms == saved.latency_ms),
+               ExitCode::kUsage, "--resume continues the saved search with its own budget; drop --flops/--latency/"
+               "--latency-ms or start a new run");
+    const int done = run.read_state().at("next_episode").get<int>();
+    XCEL_CHECK(!o.episodes_given || o.episodes >= done, ExitCode::kUsage,
+               "--episodes {} is below the {} episodes the saved search has run; give a total of at least {}",
+               o.episodes, done, done);
     saved.episodes = o.episodes_given ? o.episodes : saved.episodes;
     saved.out_dir = o.out_dir;
     saved.progress = o.progress;

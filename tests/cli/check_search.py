@@ -122,7 +122,7 @@ def interrupt():
 def one_owner():
     # Two runs into one --out: the second stops at once (exit 2, naming the first's pid) while the first goes
     # on (until Ctrl-C here, which saves it); a killed owner leaves no stale lock, so --resume continues its run.
-    f = fresh("f")
+    f = fresh("owner")
     first = subprocess.Popen([xcel] + base + ["--out", f, "--episodes", "100000"], stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True, env=dict(os.environ, XCEL_LOG_LEVEL="info"))
     for line in first.stderr:
@@ -134,7 +134,7 @@ def one_owner():
     rest = first.stderr.read()
     first.wait()
     assert first.returncode == 130 and "--resume" in rest, (first.returncode, rest)
-    g = fresh("g")
+    g = fresh("owner-killed")
     killed = subprocess.Popen([xcel] + base + ["--out", g, "--episodes", "60"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     for line in killed.stderr:
@@ -149,7 +149,7 @@ def one_owner():
 def interrupt_setup():
     # Ctrl-C during set-up (here when the latency table starts) stops the run: exit 130 and one line saying how to
     # go on; going on then finishes the run.
-    h, cache = fresh("h"), fresh("h-cache")
+    h, cache = fresh("setup-int"), fresh("setup-int-cache")
     env = dict(os.environ, XCEL_LOG_LEVEL="info", XCEL_CACHE_DIR=cache)
     cmd = [xcel, "prune", "--model", vgg, "--data", "fashion-mnist", "--val-size", "200", "--batch", "100",
            "--latency", "0.8", "--target", "host", "--episodes", "3", "--warmup", "1", "--out", h, "--json"]

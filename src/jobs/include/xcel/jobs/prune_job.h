@@ -39,6 +39,7 @@ struct SearchOptions : PruneBase {
   std::string reward = "acc";      // acc | acc-flops | acc-latency (latency budgets)
   int episodes = 300;
   bool episodes_given = false;     // with --resume: extend the saved run to `episodes`
+  bool budget_given = false;       // with --resume: --flops/--latency/--latency-ms must match the saved run
   int checkpoint_every = 10;
   // Early stop of an episode's validation: after each twentieth of the split, a policy whose running top-1 plus
   // `early_stop` standard errors is below the best fully validated policy is not validated further (its
