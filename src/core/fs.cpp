@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -68,6 +69,12 @@ void write_file_atomic(const std::string& path, const std::string& content) {
     XCEL_CHECK(out.good(), ExitCode::kInput, "writing '{}' failed (disk full?)", path);
   }
   commit_atomic(tmp, path);
+}
+
+std::string cache_dir(const std::string& area) {
+  if (const char* env = std::getenv("XCEL_CACHE_DIR")) return std::string(env) + "/" + area;
+  if (const char* home = std::getenv("HOME")) return std::string(home) + "/.cache/xcel/" + area;
+  return "";
 }
 
 }  // namespace xcel::fs

@@ -86,11 +86,7 @@ ImageFolderOptions folder_options(const SplitOptions& opts, std::vector<std::str
 std::vector<std::string> image_folder_classes(const DatasetSpec& spec) {
   const std::string train_dir = folder_tree(spec, "train").empty() ? spec.dir : folder_tree(spec, "train");
   XCEL_CHECK(fs::is_directory(train_dir), ExitCode::kInput, "image folder '{}' not found", train_dir);
-  std::vector<std::string> classes;
-  for (const auto& e : std::filesystem::directory_iterator(train_dir))
-    if (e.is_directory() && e.path().filename().string()[0] != '.') classes.push_back(e.path().filename().string());
-  std::sort(classes.begin(), classes.end());
-  return classes;
+  return class_folders(train_dir);
 }
 
 ImageSet load_image_dir(const std::string& dir, const DatasetSpec& classes_of, const SplitOptions& opts) {

@@ -29,14 +29,6 @@ bool is_image(const sfs::path& p) {
   return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp";
 }
 
-std::vector<std::string> sorted_subdirs(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : sfs::directory_iterator(dir))
-    if (e.is_directory() && e.path().filename().string()[0] != '.') out.push_back(e.path().filename().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 struct File {
   std::string path;
   std::int64_t label = 0;
@@ -49,9 +41,8 @@ std::uint64_t fnv(std::uint64_t h, const std::string& s) {
 }
 
 std::string cache_path(const std::vector<File>& files, const ImageFolderOptions& o) {
-  const char* env = std::getenv("XCEL_CACHE_DIR");
-  const char* home = std::getenv("HOME");
-  if (env == nullptr && home == nullptr) return "";
+  const std::string dir = fs::cache_dir("data");
+  if (dir.empty()) return "";
   std::uint64_t h = fnv(14695981039346656037ULL, fmt::format("v1 {} {} {}", o.size, o.resize, o.channels));
   for (const auto& c : o.classes) h = fnv(h, c + "\n");
   for (const auto& f : files) {
@@ -60,7 +51,6 @@ std::string cache_path(const std::vector<File>& files, const ImageFolderOptions&
     const auto time = sfs::last_write_time(f.path, ec).time_since_epoch().count();
     h = fnv(h, fmt::format("{}\t{}\t{}\t{}\n", sfs::absolute(f.path).string(), size, time, f.label));
   }
-  const std::string dir = env != nullptr ? std::string(env) + "/data" : std::string(home) + "/.cache/xcel/data";
   return fmt::format("{}/imagefolder-{:016x}.bin", dir, h);
 }
 
@@ -128,11 +118,19 @@ ImageSet decode_all(const std::string& dir, const std::vector<File>& files, cons
 
 }  // namespace
 
+std::vector<std::string> class_folders(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : sfs::directory_iterator(dir))
+    if (e.is_directory() && e.path().filename().string()[0] != '.') out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 ImageSet read_image_folder(const std::string& dir, const ImageFolderOptions& o) {
   XCEL_CHECK(fs::is_directory(dir), ExitCode::kInput, "image folder '{}' not found", dir);
   XCEL_CHECK(o.channels == 1 || o.channels == 3, ExitCode::kUsage, "images must be grey (1 channel) or RGB (3), not {}",
              o.channels);
-  const std::vector<std::string> found = sorted_subdirs(dir);
+  const std::vector<std::string> found = class_folders(dir);
   XCEL_CHECK(!found.empty(), ExitCode::kInput,
              "no class folders in '{}': expected {}/CLASS/IMAGE.jpg (torchvision's ImageFolder layout)", dir, dir);
   ImageSet set;

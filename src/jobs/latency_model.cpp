@@ -31,21 +31,26 @@ bool prunable(const prune::DependencyGraph& dg, const prune::ChannelMap& map) {
   return false;
 }
 
-// The widths one side of a layer takes when every prunable group keeps the same share, at `grid` shares evenly
-// from the search's narrowest to the full width (deduplicated, ascending).
+// The group widths when every prunable group keeps share `r` of its channels (rounded, never below lbound).
+std::vector<std::int64_t> uniform_kept(const prune::DependencyGraph& dg, const LatencyModelOptions& o, double r) {
+  std::vector<std::int64_t> kept = dg.full_widths();
+  for (int g : dg.prunable_groups()) {
+    const std::int64_t ch = dg.groups[static_cast<size_t>(g)].channels;
+    kept[static_cast<size_t>(g)] = std::max(prune::keep_count(ch, o.lbound, o.round_to), prune::keep_count(ch, r, o.round_to));
+  }
+  return kept;
+}
+
+// The grid's k-th share (k = 0 .. grid - 1), evenly from the search's narrowest to the full width.
+double grid_share(const LatencyModelOptions& o, int k) { return o.lbound + (1.0 - o.lbound) * k / (o.grid - 1); }
+
+// The widths one side of a layer takes at the grid's shares (deduplicated, ascending).
 std::vector<std::int64_t> side_grid(const prune::DependencyGraph& dg, const prune::ChannelMap& map,
                                     const LatencyModelOptions& o) {
   std::set<std::int64_t> widths;
   const bool changes = prunable(dg, map);
-  for (int k = 0; k < (changes ? o.grid : 1); ++k) {
-    const double r = changes ? o.lbound + (1.0 - o.lbound) * k / (o.grid - 1) : 1.0;
-    std::vector<std::int64_t> kept = dg.full_widths();
-    for (int g : dg.prunable_groups()) {
-      const std::int64_t ch = dg.groups[static_cast<size_t>(g)].channels;
-      kept[static_cast<size_t>(g)] = std::max(prune::keep_count(ch, o.lbound, o.round_to), prune::keep_count(ch, r, o.round_to));
-    }
-    widths.insert(dg.kept_channels(map, kept) * map.factor);
-  }
+  for (int k = 0; k < (changes ? o.grid : 1); ++k)
+    widths.insert(dg.kept_channels(map, uniform_kept(dg, o, changes ? grid_share(o, k) : 1.0)) * map.factor);
   return {widths.begin(), widths.end()};
 }
 
@@ -102,13 +107,8 @@ std::unique_ptr<latency::Oracle> layer_oracle(const std::string& kind, const dev
 std::vector<std::vector<std::int64_t>> uniform_policies(const prune::DependencyGraph& dg, const LatencyModelOptions& o) {
   std::vector<std::vector<std::int64_t>> out;
   for (int k = o.grid - 1; k >= 0; --k) {
-    const double r = o.lbound + (1.0 - o.lbound) * k / (o.grid - 1);
-    std::vector<std::int64_t> kept = dg.full_widths();
-    for (int g : dg.prunable_groups()) {
-      const std::int64_t ch = dg.groups[static_cast<size_t>(g)].channels;
-      kept[static_cast<size_t>(g)] = std::max(prune::keep_count(ch, o.lbound, o.round_to), prune::keep_count(ch, r, o.round_to));
-    }
-    if (std::find(out.begin(), out.end(), kept) == out.end()) out.push_back(kept);
+    std::vector<std::int64_t> kept = uniform_kept(dg, o, grid_share(o, k));
+    if (std::find(out.begin(), out.end(), kept) == out.end()) out.push_back(std::move(kept));
   }
   return out;
 }

@@ -96,11 +96,7 @@ PairedLatency measure_interleaved(Oracle& oracle, const torch::jit::Module& a, c
 
 // ---- cache ----------------------------------------------------------------------------------------
 
-std::string cache_dir() {
-  if (const char* env = std::getenv("XCEL_CACHE_DIR")) return std::string(env) + "/latency";
-  if (const char* home = std::getenv("HOME")) return std::string(home) + "/.cache/xcel/latency";
-  return "";
-}
+std::string cache_dir() { return fs::cache_dir("latency"); }
 
 LatencyCache::LatencyCache(std::string dir) : dir_(std::move(dir)) {
   if (dir_.empty()) dir_ = cache_dir();

@@ -19,6 +19,10 @@ void write_file_atomic(const std::string& path, const std::string& content);
 /// A temporary path beside `path` for atomic writes (same directory, unique per process).
 std::string temp_path_beside(const std::string& path);
 
+/// xcel's cache directory for `area` ("latency", "data"): $XCEL_CACHE_DIR/AREA, else ~/.cache/xcel/AREA; ""
+/// when neither variable is set.
+std::string cache_dir(const std::string& area);
+
 /// Parses a JSON file; Error(kInput) naming the file when it is missing or not JSON.
 nlohmann::json read_json(const std::string& path);
 

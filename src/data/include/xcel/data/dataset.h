@@ -114,6 +114,8 @@ struct ImageFolderOptions {
   std::vector<std::string> classes;
 };
 ImageSet read_image_folder(const std::string& dir, const ImageFolderOptions& opts);
+/// The class folders of an image folder: its sub-folders (hidden ones aside), sorted as torchvision numbers them.
+std::vector<std::string> class_folders(const std::string& dir);
 
 /// Whole file, gunzipped when it is gzip (raw files pass through). Errors name the file.
 std::vector<std::uint8_t> read_maybe_gz(const std::string& path);
