@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "xcel/cli/common.h"
+#include "xcel/cli/config_file.h"
 #include "xcel/core/error.h"
 #include "xcel/core/log.h"
 #include "xcel/core/runtime.h"
@@ -39,6 +40,7 @@ int run(int argc, char** argv) {
   app.add_flag("--quiet,-q", quiet, "Only errors on stderr");
   app.parse_complete_callback([&] { log::init(quiet ? "error" : log_level); });
 
+  add_config_option(app);
   register_inspect(app);
   register_eval(app);
   register_prune(app);
@@ -51,6 +53,9 @@ int run(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
     return app.exit(e);
+  } catch (const CLI::FileError& e) {
+    std::cerr << "xcel: error: cannot read the --config file: " << e.what() << std::endl;
+    return static_cast<int>(ExitCode::kInput);
   } catch (const CLI::ParseError& e) {
     std::cerr << "xcel: error: " << e.what() << "; see 'xcel --help'" << std::endl;
     return static_cast<int>(ExitCode::kUsage);

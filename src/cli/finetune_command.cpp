@@ -5,6 +5,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "xcel/cli/common.h"
+#include "xcel/cli/config_file.h"
 #include "xcel/cli/finetune_options.h"
 #include "xcel/jobs/finetune_job.h"
 #include "xcel/report/table.h"
@@ -79,8 +80,9 @@ void register_finetune(CLI::App& app) {
   cmd->add_flag("--resume", o->resume, "Continue the run saved in --out (Ctrl-C saves a checkpoint)");
   add_threads_option(cmd, o->threads);
   add_output_options(cmd, *out);
-  cmd->callback([o, out] {
+  cmd->callback([o, out, cmd] {
     o->command_line = command_line();
+    o->cli = given_options(cmd);
     auto s = jobs::run_finetune(*o);
     if (out->json) {
       print_json(s);

@@ -5,6 +5,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "xcel/cli/common.h"
+#include "xcel/cli/config_file.h"
 #include "xcel/cli/finetune_options.h"
 #include "xcel/core/error.h"
 #include "xcel/jobs/prune_job.h"
@@ -171,6 +172,9 @@ void register_prune(CLI::App& app) {
   cmd->add_option("--granularity", o->policy.granularity, "channel (physically smaller) or weight (magnitude masks)")
       ->capture_default_str()
       ->check(CLI::IsMember({"channel", "weight"}));
+  cmd->add_option("--exclude", o->base.exclude, "Layers or groups kept unpruned: module names or prefixes as xcel "
+                                                "inspect lists them, comma-separated (e.g. features.0,classifier)")
+      ->delimiter(',');
   add_data_option(cmd, o->base.data, "Evaluate on the validation split and take calibration images from the "
                                      "training split: fashion-mnist | idx:DIR | cifar10:DIR");
   add_split_options(cmd, o->base.split);
@@ -198,9 +202,15 @@ void register_prune(CLI::App& app) {
   cmd->add_flag("--finetune-kd", o->finetune.distil, "Distil from the original model while fine-tuning")
       ->group("Fine-tuning of the result");
   add_finetune_options(cmd, o->finetune.options, "finetune");
-  cmd->callback([o, flops, lat, lat_ms, batch, episodes, warmup, lbound, round_to, bn_recal, reconstruct] {
+  cmd->add_flag("--bake-normalization", o->finetune.bake_normalization,
+                "Also write OUT/deploy.pt and OUT/deploy.ptl: the final model (fine-tuned when it was) with the "
+                "--mean/--std normalisation inside, so the deployed file takes raw pixels in [0, 1]");
+  cmd->callback([o, cmd, flops, lat, lat_ms, batch, episodes, warmup, lbound, round_to, bn_recal, reconstruct] {
     const bool search = flops->count() > 0 || lat->count() > 0 || lat_ms->count() > 0 || o->search.resume;
     if (o->base.model.empty() && !o->search.resume) throw Error(ExitCode::kUsage, "--model is required");
+    if (o->finetune.bake_normalization && !o->search.resume && o->base.split.mean.empty())
+      throw Error(ExitCode::kUsage,
+                  "--bake-normalization needs the model's normalisation: add --mean/--std or --normalize imagenet");
     o->search.budget_given = flops->count() > 0 || lat->count() > 0 || lat_ms->count() > 0;
     // The repairs are on by default where there is data; a given policy without --data has none to repair with.
     if (!search && o->base.data.empty()) {
@@ -217,6 +227,7 @@ void register_prune(CLI::App& app) {
     if (lbound->count() > 0) o->search.lbound = lbound->as<double>();
     if (round_to->count() > 0) o->search.round_to = o->policy.round_to = round_to->as<std::int64_t>();
     o->search.command_line = o->finetune.options.command_line = command_line();
+    o->search.cli = given_options(cmd);
     const nlohmann::json summary = jobs::run_prune(search, o->search, o->policy, o->finetune);
     if (o->out.json) {
       print_json(summary);

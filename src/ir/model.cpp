@@ -122,6 +122,25 @@ torch::jit::Module deploy_for_mobile(const torch::jit::Module& module, std::stri
   }
 }
 
+torch::jit::Module with_input_normalization(const torch::jit::Module& module, const std::vector<double>& mean,
+                                            const std::vector<double>& std) {
+  XCEL_CHECK(!mean.empty() && mean.size() == std.size(), ExitCode::kUsage,
+             "normalisation needs a mean and a std per channel (got {} and {} values)", mean.size(), std.size());
+  auto column = [](const std::vector<double>& v) {
+    return at::tensor(c10::ArrayRef<double>(v)).to(at::kFloat).view({1, static_cast<std::int64_t>(v.size()), 1, 1});
+  };
+  torch::jit::Module wrapper(c10::QualifiedName("__torch__.xcel.NormalizedInput"));
+  wrapper.register_module("model", module);
+  wrapper.register_buffer("mean", column(mean));
+  wrapper.register_buffer("std", column(std));
+  wrapper.define(R"(
+def forward(self, x):
+    return self.model.forward((x - self.mean) / self.std)
+)");
+  wrapper.eval();
+  return wrapper;
+}
+
 std::int64_t input_channels(const torch::jit::Module& module) {
   for (const auto& p : module.parameters(true))
     if (p.dim() == 4) return p.size(1);

@@ -74,6 +74,45 @@ nlohmann::json run_weight_pruning(const PolicyOptions& o, torch::jit::Module& mo
   return summary;
 }
 
+// --bake-normalization: the final model with the run's normalisation in front, as OUT/deploy.pt and .ptl.
+void bake_result(nlohmann::json& summary, const PruneBase& o, const std::string& result, const ResultFinetune& ft) {
+  if (!ft.bake_normalization) return;
+  XCEL_CHECK(!o.split.mean.empty(), ExitCode::kUsage,
+             "--bake-normalization needs the model's normalisation: add --mean/--std or --normalize imagenet");
+  const RunDir run(o.out_dir);
+  const std::string from = summary.contains("finetune") ? summary.at("finetune").at("finetuned").get<std::string>()
+                                                        : run.file(result);
+  torch::jit::Module model = ir::load_model(from);
+  torch::jit::Module deployed = ir::with_input_normalization(model, o.split.mean, o.split.std);
+  // The baked model on raw pixels gives what the model gives on normalised ones.
+  const auto channels = static_cast<std::int64_t>(o.split.mean.size());
+  const ir::Shape shape = summary.contains("input_shape") ? summary.at("input_shape").get<ir::Shape>() : ir::Shape{};
+  if (shape.size() == 4 && shape[1] == channels) {
+    torch::NoGradGuard no_grad;
+    const at::Tensor x = torch::rand({1, shape[1], shape[2], shape[3]});
+    const auto column = [&](const std::vector<double>& v) {
+      return at::tensor(c10::ArrayRef<double>(v)).to(at::kFloat).view({1, channels, 1, 1});
+    };
+    const at::Tensor want = model.forward({(x - column(o.split.mean)) / column(o.split.std)}).toTensor();
+    const at::Tensor got = deployed.forward({x}).toTensor();
+    XCEL_ASSERT(torch::allclose(got, want, 1e-4, 1e-4), "the model with baked normalisation differs from the model");
+  }
+  ir::save_model(deployed, run.file(RunDir::kDeploy));
+  nlohmann::json lite = nullptr;
+  try {
+    ir::save_for_mobile(ir::deploy_for_mobile(deployed), run.file(RunDir::kDeployLite));
+    lite = run.file(RunDir::kDeployLite);
+  } catch (const Error& e) {
+    spdlog::warn("no PyTorch Mobile (.ptl) export of the deployed model: {}", e.what());
+  }
+  summary["deploy"] = {{"model", run.file(RunDir::kDeploy)},
+                       {"lite", lite},
+                       {"from", from},
+                       {"input", "raw pixels in [0, 1]"},
+                       {"normalization", {{"mean", o.split.mean}, {"std", o.split.std}}}};
+  run.write_json(RunDir::kSummary, summary);
+}
+
 }  // namespace
 
 nlohmann::json run_policy(const PolicyOptions& o) {
@@ -94,6 +133,7 @@ nlohmann::json run_policy(const PolicyOptions& o) {
   const Importance importance = parse_importance(o.importance);
   auto t0 = std::chrono::steady_clock::now();
   DependencyGraph dg = build_dependency_graph(model, input);
+  dg.exclude(o.exclude);
   const double analyze_ms = 1000 * seconds_since(t0);
   XCEL_CHECK(!dg.prunable_groups().empty(), ExitCode::kUnsupported,
              "'{}' has no channel group xcel can prune safely (every group reaches the input, the output or an "
@@ -176,11 +216,13 @@ nlohmann::json run_prune(bool search_mode, SearchOptions search, PolicyOptions p
     SearchOptions used;
     summary = run_search(search, &used);
     finetune_result(summary, used, RunDir::kBest, ft);
+    bake_result(summary, used, RunDir::kBest, ft);
   } else {
     XCEL_CHECK(!policy.model.empty(), ExitCode::kUsage, "--model is required");
     summary = run_policy(policy);
     if (policy.data.empty()) policy.data = "fashion-mnist";
     if (summary.at("granularity") == "channel") finetune_result(summary, policy, RunDir::kPruned, ft);
+    bake_result(summary, policy, RunDir::kPruned, ft);
   }
   summary["report"] = report::write_run_report(search_mode ? search.out_dir : policy.out_dir);
   return summary;

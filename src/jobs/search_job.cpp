@@ -54,6 +54,7 @@ void search_fields(F&& f, O& o) {
   f("latency_model", o.latency_model, std::string("table"));
   f("latency_table", o.latency_table, std::string());
   f("table_grid", o.table_grid, 4);
+  f("exclude", o.exclude, std::vector<std::string>());
 }
 
 }  // namespace
@@ -232,6 +233,7 @@ void set_up(const SearchOptions& o, const RunDir& run, Setup& s) {
   check_not_chance(s.original_val, s.data.val.num_classes, o.force, o.data);
   if (interrupted()) return;  // run_search says so
   s.dg = prune::build_dependency_graph(s.model, s.input);
+  s.dg.exclude(o.exclude);
   s.summary = ir::analyze(s.model, s.input);
   // The device: measures the latency budget's tables, calibration and result, and probes the channel multiple.
   if (o.latency_mode() || o.round_to == 0) {
@@ -475,6 +477,7 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
       {"agent", o.agent},
       {"episodes", st.episodes},
       {"flops_target", o.latency_mode() ? nlohmann::json() : nlohmann::json(o.flops)},
+      {"input_shape", s.input},
       {"flops_before", s.dg.flops},
       {"flops", after.flops},
       {"flops_ratio", static_cast<double>(after.flops) / static_cast<double>(s.dg.flops)},

@@ -25,6 +25,37 @@ std::vector<int> DependencyGraph::prunable_groups() const {
   return out;
 }
 
+std::vector<std::string> DependencyGraph::exclude(const std::vector<std::string>& names) {
+  auto under = [](const std::string& module, const std::string& name) {
+    return module == name || (module.size() > name.size() && module.compare(0, name.size(), name) == 0 &&
+                              module[name.size()] == '.');
+  };
+  std::vector<std::string> blocked;
+  for (const auto& name : names) {
+    bool found = false;
+    for (auto& g : groups) {
+      bool match = under(g.name, name);
+      for (const auto& m : g.modules) match = match || under(m, name);
+      if (!match) continue;
+      found = true;
+      if (!g.prunable) continue;
+      g.prunable = false;
+      g.reason = "excluded by --exclude " + name;
+      blocked.push_back(g.name);
+    }
+    if (!found) {
+      std::string known;
+      for (int i : prunable_groups()) known += (known.empty() ? "" : ", ") + groups[i].name;
+      throw Error(ExitCode::kUsage, fmt::format(
+                  "--exclude '{}' names no layer or group of the model; prunable groups: {} (see "
+                  "xcel inspect)", name, known.empty() ? "none" : known));
+    }
+  }
+  XCEL_CHECK(!prunable_groups().empty() || blocked.empty(), ExitCode::kUsage,
+             "--exclude leaves no group to prune (it blocked all {}); exclude fewer layers", blocked.size());
+  return blocked;
+}
+
 std::vector<std::int64_t> DependencyGraph::full_widths() const {
   std::vector<std::int64_t> w;
   for (const auto& g : groups) w.push_back(g.channels);

@@ -11,6 +11,10 @@ model of tests/fixtures/make_fixtures.py:
   the normalisation;
 - near_chance: an original at chance on the validation images (wrong normalisation) stops with exit 3 naming the
   likely causes, unless --force;
+- config_and_bake: options from a JSON --config (the command line wins), --exclude keeps a layer's group whole,
+  --bake-normalization writes deploy.pt/.ptl that score on raw pixels what best.pt scores on normalised ones, and
+  the run's own config.json starts a second run like it; a TOML --config for eval; bad config files and bad
+  --exclude names get their one-line errors;
 - bad_inputs: an undecodable image (exit 3, named; --skip-bad-images goes on), a class without images, a val/ class
   the training tree lacks (exit 3), --mean/--std of the wrong length (exit 2), a model the default data does not
   fit (exit 2, asks for --data).
@@ -85,6 +89,55 @@ def near_chance():
         "--force", "--out", os.path.join(work, "b"))
 
 
+def config_and_bake():
+    cfg = os.path.join(work, "search.json")
+    with open(cfg, "w") as f:
+        json.dump({"model": model, "data": images, "mean": [0.286], "std": [0.353], "flops": 0.25,
+                   "episodes": 3, "warmup": 2, "exclude": "inner.features.0", "bake_normalization": True}, f)
+    out = os.path.join(work, "a")
+    s = json.loads(run("prune", "--config", cfg, "--flops", "0.5", "--out", out, "--json").stdout)
+    assert s["flops_target"] == 0.5 and s["episodes"] == 3, s  # the command line wins over the file
+    policy = json.load(open(os.path.join(out, "policy.json")))
+    assert "inner.features.0.0" not in policy["groups"], policy  # excluded: never pruned
+    widths = json.loads(run("inspect", "--model", os.path.join(out, "best.pt"), "--input", "1,1,28,28",
+                            "--json").stdout)["layers"]
+    assert widths[0]["out_channels"] == 32, widths[0]
+    config = json.load(open(os.path.join(out, "config.json")))
+    assert config["exclude"] == ["inner.features.0"] and config["cli"]["command"] == "prune", config
+    assert config["cli"]["options"]["flops"] == 0.5 and "out" not in config["cli"]["options"], config["cli"]
+    # Baked normalisation: deploy.pt takes raw pixels and scores what best.pt scores with --mean/--std.
+    assert s["deploy"]["model"].endswith("deploy.pt") and s["deploy"]["lite"].endswith("deploy.ptl"), s["deploy"]
+    ev = ["eval", "--data", images, "--split", "test", "--bench-runs", "0", "--json"]
+    best = json.loads(run(*ev, "--model", os.path.join(out, "best.pt"), *norm).stdout)["top1"]
+    baked = json.loads(run(*ev, "--model", os.path.join(out, "deploy.pt")).stdout)["top1"]
+    assert best == baked and best > 0.5, (best, baked)
+    # The run's own config.json starts a new run like it.
+    again = json.loads(run("prune", "--config", os.path.join(out, "config.json"), "--episodes", "2",
+                           "--out", os.path.join(work, "b"), "--json").stdout)
+    assert again["flops_target"] == 0.5 and again["episodes"] == 2 and "deploy" in again, again
+    assert json.load(open(os.path.join(work, "b", "config.json")))["mean"] == [0.286]
+    # TOML, with the command's section.
+    toml = os.path.join(work, "eval.toml")
+    with open(toml, "w") as f:
+        f.write('split = "test"\nbench-runs = 0\n[eval]\nlimit = 40\n')
+    r = json.loads(run("eval", "--config", toml, "--model", model, "--data", images, *norm, "--json").stdout)
+    assert r["images"] == 40 and r["split"] == "test", r
+    # Bad config files and names.
+    bad = os.path.join(work, "bad.json")
+    for text, code, needle in (('{"flopz": 0.5}', 2, "no option --flopz"), ('{"out": "x"}', 2, "--out is never read"),
+                               ('{"flops": ', 3, "not valid JSON")):
+        with open(bad, "w") as f:
+            f.write(text)
+        run("prune", "--config", bad, "--out", os.path.join(work, "c"), code=code, needle=needle)
+    run("prune", "--config", os.path.join(work, "none.json"), "--out", os.path.join(work, "c"), code=3,
+        needle="cannot read the --config file")
+    run("eval", "--config", os.path.join(out, "config.json"), code=2, needle="options of 'xcel prune'")
+    run("prune", "--model", model, "--data", images, *norm, "--uniform", "0.5", "--exclude", "nope",
+        "--out", os.path.join(work, "d"), code=2, needle="--exclude 'nope' names no layer")
+    run("prune", "--model", model, "--data", images, "--flops", "0.5", "--bake-normalization",
+        "--out", os.path.join(work, "e"), code=2, needle="--bake-normalization needs")
+
+
 def bad_inputs():
     bad = "imagefolder:" + os.path.join(fixtures, "images_bad")
     ev = ["eval", "--model", model, "--split", "val", "--bench-runs", "0"]
@@ -99,6 +152,6 @@ def bad_inputs():
         code=2, needle="pass --data")
 
 
-SCENARIOS = {f.__name__: f for f in (eval_matches_pytorch, search, near_chance, bad_inputs)}
+SCENARIOS = {f.__name__: f for f in (eval_matches_pytorch, search, near_chance, config_and_bake, bad_inputs)}
 SCENARIOS[scenario]()
 print("ok:", scenario)

@@ -167,6 +167,29 @@ TEST(Groups, UnknownOpBlocksItsChannels) {
   EXPECT_NE(dg.groups[conv].reason.find("aten::roll"), std::string::npos);
 }
 
+TEST(Groups, ExcludeBlocksGroupsByNameModuleOrPrefix) {
+  auto dg = graph_of("residual");
+  const auto before = dg.prunable_groups().size();
+  // Layer "c" reads the stem's group and writes the down group's: excluding it keeps both whole, so c is untouched.
+  const auto blocked = dg.exclude({"c"});
+  ASSERT_EQ(blocked, (std::vector<std::string>{"stem", "down"}));
+  EXPECT_FALSE(dg.groups[dg.find_group("stem")].prunable);
+  EXPECT_NE(dg.groups[dg.find_group("stem")].reason.find("--exclude c"), std::string::npos);
+  EXPECT_EQ(dg.prunable_groups().size(), before - 2);
+  EXPECT_TRUE(dg.exclude({"stem"}).empty()) << "an already excluded group is not blocked twice";
+  try {
+    dg.exclude({"no_such_layer"});
+    FAIL() << "an unknown name must be refused";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kUsage);
+    EXPECT_NE(std::string(e.what()).find("no_such_layer"), std::string::npos) << e.what();
+  }
+  auto all = graph_of("residual");
+  std::vector<std::string> names;
+  for (int g : all.prunable_groups()) names.push_back(all.groups[g].name);
+  EXPECT_THROW(all.exclude(names), Error) << "excluding every group leaves nothing to prune";
+}
+
 TEST(PerChannel, InstanceNormAndPreluAreCutWithTheirChannels) {
   auto dg = graph_of("per_channel");
   // conv1's channels pass instance norm and a per-channel PReLU into conv2: one prunable group that cuts all of

@@ -35,7 +35,7 @@ struct JsonReader {
 };
 
 /// The fields every run's config.json starts with (the options types of the search and of fine-tuning name them
-/// alike: model, out_dir, data, how the data is read and split, threads, command_line).
+/// alike: model, out_dir, data, how the data is read and split, threads, command_line, cli).
 template <typename F, typename O>
 void run_fields(F&& f, O& o) {
   f("model", o.model);
@@ -54,6 +54,7 @@ void run_fields(F&& f, O& o) {
   f("skip_bad_images", o.split.skip_bad_images, false);
   f("threads", o.threads);
   f("command_line", o.command_line, "");
+  f("cli", o.cli, nlohmann::json());  // the options as given, for --config RUN/config.json
 }
 
 }  // namespace xcel

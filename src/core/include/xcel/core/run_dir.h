@@ -31,6 +31,8 @@ class RunDir {
   static constexpr const char* kBestLite = "best.ptl";         // search result for PyTorch Mobile
   static constexpr const char* kPruned = "pruned.pt";          // result of a given policy
   static constexpr const char* kFinetuned = "finetuned.pt";    // fine-tuning result
+  static constexpr const char* kDeploy = "deploy.pt";          // --bake-normalization: the result taking raw pixels
+  static constexpr const char* kDeployLite = "deploy.ptl";
   static constexpr const char* kReport = "report.html";
   static constexpr const char* kFinetuneDir = "finetune";      // fine-tuning of a prune run's result
   static constexpr const char* kCheckpoint = "checkpoint";     // resumable state

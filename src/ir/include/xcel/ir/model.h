@@ -3,6 +3,7 @@
 /// LibTorch side of the IR: loading, saving and analysing TorchScript modules. Include only from files
 /// that run models; everything else uses summary.h.
 #include <string>
+#include <vector>
 
 #include <torch/script.h>
 
@@ -34,6 +35,13 @@ torch::jit::Module deploy_for_cpu(const torch::jit::Module& module, std::string*
 /// for the lite interpreter (.ptl). The module must be in eval mode; a model the pass cannot handle falls back
 /// to the module itself (`form` "plain", else "mobile").
 torch::jit::Module deploy_for_mobile(const torch::jit::Module& module, std::string* form = nullptr);
+
+/// `module` behind its input normalisation: a new module whose forward takes raw pixels x in [0, 1] and calls
+/// `module` on (x - mean) / std, per channel (torchvision's Normalize), so a deployed file needs no
+/// preprocessing beyond scaling to [0, 1]. The mean and std are buffers of the wrapper; `module` is its
+/// submodule "model" (shared, not copied).
+torch::jit::Module with_input_normalization(const torch::jit::Module& module, const std::vector<double>& mean,
+                                            const std::vector<double>& std);
 
 /// Sets LibTorch's intra-op threads and OpenBLAS's pool to `threads` (>= 1).
 void set_threads(int threads);

@@ -25,6 +25,7 @@ struct PruneBase {
   std::int64_t calib_images = 1024;  // from the training split (never validation or test)
   data::SplitOptions split;
   int threads = 1;
+  std::vector<std::string> exclude;  // layers or groups kept unpruned (--exclude)
   bool force = false;                // go on when the original scores near chance on the validation images
   bool data_given = true;            // false: `data` is the default (an unfitting model then asks for --data)
 };
@@ -59,6 +60,7 @@ struct SearchOptions : PruneBase {
   std::string latency_table;
   int table_grid = 4;
   std::string command_line;
+  nlohmann::json cli;              // the options as given (cli::given_options)
   bool latency_mode() const { return latency > 0 || latency_ms > 0; }
 };
 void to_json(nlohmann::json& j, const SearchOptions& o);
@@ -75,9 +77,12 @@ struct PolicyOptions : PruneBase {
 };
 
 /// Fine-tuning of the result into OUT/finetune (epochs 0 = none); data, split and threads follow the run.
+/// Then, with `bake_normalization`, the final model (fine-tuned when it was) behind its input normalisation as
+/// OUT/deploy.pt and OUT/deploy.ptl, which take raw pixels in [0, 1].
 struct ResultFinetune {
   train::FinetuneOptions options;  // epochs = 0 by default
   bool distil = false;             // the original is the teacher
+  bool bake_normalization = false;
 };
 
 /// Runs (or resumes) the search; returns the summary also written to OUT/summary.json. `used` gets the options

@@ -85,6 +85,10 @@ struct DependencyGraph {
   std::int64_t predict_flops(const std::vector<std::int64_t>& kept) const;
   /// FLOPs of one layer under `kept`.
   std::int64_t layer_flops(const LayerCost& layer, const std::vector<std::int64_t>& kept) const;
+  /// Keeps the named groups unpruned (--exclude): a name is a group, a module of a group, or a module prefix
+  /// ("layer1" keeps every group with a module under layer1.). Returns the groups it blocked; an unknown name
+  /// is a usage error that lists the prunable groups.
+  std::vector<std::string> exclude(const std::vector<std::string>& names);
   /// Original channel counts, one per group.
   std::vector<std::int64_t> full_widths() const;
 };

@@ -44,6 +44,7 @@ struct FinetuneOptions {
   bool resume = false;
   bool progress = true;
   std::string command_line;
+  nlohmann::json cli;  // the options as given on the command line or in --config
 };
 void to_json(nlohmann::json& j, const FinetuneOptions& o);
 void from_json(const nlohmann::json& j, FinetuneOptions& o);
