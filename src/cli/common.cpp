@@ -1,6 +1,7 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 #include "xcel/cli/common.h"
 
+#include <cmath>
 #include <iostream>
 
 #include "xcel/core/error.h"
@@ -23,6 +24,12 @@ CLI::Option* add_data_option(CLI::App* cmd, std::string& data, const std::string
   return cmd->add_option("--data,-d", data, help);
 }
 
+CLI::Option* add_serial_option(CLI::App* cmd, std::string& serial) {
+  return cmd->add_option("--serial,-s", serial,
+                         "Phones: the devices to measure on (\"A\" or \"A,B\"; default: every connected device that "
+                         "matches --target; several share one-layer measurements, whole models go to the first)");
+}
+
 CLI::Option* add_target_option(CLI::App* cmd, std::string& target, const std::string& help) {
   std::string known;
   for (const auto& n : device::list_targets()) known += (known.empty() ? "" : ", ") + n;
@@ -32,10 +39,10 @@ CLI::Option* add_target_option(CLI::App* cmd, std::string& target, const std::st
 void add_bench_options(CLI::App* cmd, int& warmup, int& runs, const std::string& prefix, const std::string& what) {
   cmd->add_option("--" + prefix + "warmup", warmup,
                   fmt::format("Untimed runs before timing (default: the target's, {} on the host)", device::kDefaultWarmup))
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   cmd->add_option("--" + prefix + "runs", runs,
                   fmt::format("Timed {} (default: the target's, {} on the host)", what, device::kDefaultRuns))
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
 }
 
 void add_split_options(CLI::App* cmd, data::SplitOptions& s) {
@@ -68,11 +75,11 @@ void add_split_options(CLI::App* cmd, data::SplitOptions& s) {
       ->excludes(std)
       ->group(group);
   cmd->add_option("--image-size", s.image_size, "Image folders: side of the centre crop fed to the model (default: the first image's shorter side)")
-      ->check(CLI::PositiveNumber)
+      ->check(positive())
       ->group(group);
   cmd->add_option("--resize", s.resize, "Image folders: the shorter side is resized to this before the crop (default: "
                                         "the crop size; torchvision's usual evaluation is --resize 256 --image-size 224)")
-      ->check(CLI::PositiveNumber)
+      ->check(positive())
       ->group(group);
   cmd->add_flag("--skip-bad-images", s.skip_bad_images, "Image folders: skip undecodable files (counted in a "
                                                         "warning) instead of stopping")
@@ -90,20 +97,27 @@ void set_command_line(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) g_command_line += (i > 0 ? " " : "") + std::string(argv[i]);
 }
 
-CLI::Validator positive() {
+namespace {
+// A finite number above (strict) or at least `min`, with a message naming the value.
+CLI::Validator number_from(double min, bool strict, const char* name) {
   return CLI::Validator(
-      [](std::string& v) -> std::string {
+      [min, strict](std::string& v) -> std::string {
         try {
           size_t used = 0;
           const double x = std::stod(v, &used);
-          if (used != v.size()) return "'" + v + "' is not a number";
-          return x > 0 ? std::string() : "must be greater than 0 (got " + v + ")";
+          if (used != v.size() || !std::isfinite(x)) return "'" + v + "' is not a finite number";
+          if (strict ? x > min : x >= min) return std::string();
+          return fmt::format("must be {} {} (got {})", strict ? "greater than" : "at least", min, v);
         } catch (const std::exception&) {
           return "'" + v + "' is not a number";
         }
       },
-      "POSITIVE");
+      name);
 }
+}  // namespace
+
+CLI::Validator positive() { return number_from(0, true, "POSITIVE"); }
+CLI::Validator non_negative() { return number_from(0, false, "NON-NEGATIVE"); }
 
 void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; }
 

@@ -25,7 +25,10 @@ void register_targets(CLI::App& app) {
     using report::Align;
     report::Table t({"target", "kind", "round to", "threads", "benchmark", "description"},
                     {Align::kLeft, Align::kLeft, Align::kRight, Align::kRight, Align::kLeft, Align::kLeft});
-    for (const auto& name : device::list_targets()) {
+    const auto names = device::list_targets();
+    XCEL_CHECK(!names.empty(), ExitCode::kInput, "no target profiles in '{}/targets'; point XCEL_CONFIG_DIR at xcel's "
+               "configs directory (or unset it)", device::config_dir());
+    for (const auto& name : names) {
       const auto p = device::load_target(name);
       all.push_back(p);
       t.add({p.name, p.kind, std::to_string(p.round_to), std::to_string(p.threads), device::benchmark_text(p),
@@ -88,7 +91,7 @@ void register_latency(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "local", "adb", "roofline", "predictor"}));
   cmd->add_option("--predictor", o->job.oracle.predictor, "Predictor file from xcel latency fit (--backend predictor)");
-  cmd->add_option("--serial,-s", o->job.oracle.serial, "adb: measure this device (default: the first matching the target)");
+  add_serial_option(cmd, o->job.oracle.serial);
   add_threads_option(cmd, o->job.oracle.threads, "Threads (default: the target's)");
   add_bench_options(cmd, o->job.oracle.warmup, o->job.oracle.runs, "", "runs");
   cmd->add_flag("--no-cache", o->no_cache, "Measure again even when this file was measured before");
@@ -123,7 +126,7 @@ void register_latency(CLI::App& app) {
   add_bench_options(fit, f->warmup, f->runs, "", "runs per measurement");
   fit->add_option("--rounds", f->rounds, "Interleaved measurement passes (median per variant and layer)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   fit->add_option("--seed", f->seed, "Seed of the variant sampling")->capture_default_str();
   fit->add_option("--input,-i", f->input, "Input shape N,C,H,W")->capture_default_str();
   add_threads_option(fit, f->threads, "Threads the predictor is for");
@@ -169,13 +172,13 @@ void register_latency_table(CLI::App* latency_cmd) {
       ->capture_default_str();
   cmd->add_option("--round-to", o->round_to, "Channel multiple of the grid (default: as a search chooses it, probed on "
                                              "the target)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--serial,-s", o->serial, "adb: measure this device (default: the first matching the target)");
+      ->check(positive());
+  add_serial_option(cmd, o->serial);
   add_threads_option(cmd, o->threads, "Threads (default: the target's)");
   cmd->add_option("--check", o->check, "Also measure this many random prunings whole and report the table's error")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--rounds", o->rounds, "Interleaved rounds per measurement")->capture_default_str()->check(CLI::PositiveNumber);
+      ->check(non_negative());
+  cmd->add_option("--rounds", o->rounds, "Interleaved rounds per measurement")->capture_default_str()->check(positive());
   cmd->add_option("--seed", o->seed, "Seed of the --check prunings")->capture_default_str();
   add_output_options(cmd, *out);
   cmd->callback([o, out] {

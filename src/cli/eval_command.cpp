@@ -53,10 +53,10 @@ void register_eval(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::IsMember({"train", "val", "test"}));
   add_split_options(cmd, o->split_opts);
-  cmd->add_option("--batch", o->batch, "Images per forward pass")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", o->batch, "Images per forward pass")->capture_default_str()->check(positive());
   cmd->add_option("--limit", o->limit, "Evaluate only the first N images of the split (0 = all)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   cmd->add_option("--target", o->target, "Where latency is measured: host (this CPU, --threads threads) or a phone "
                                          "target over adb (xcel targets)")
       ->capture_default_str();
@@ -70,14 +70,14 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--baseline", o->baseline, "Original model to compare against (for --max-drop, --max-flops-ratio)")
       ->group(gate);
   cmd->add_option("--max-drop", o->bounds.max_drop, "Fail when top-1 is more than this many points below the baseline")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->group(gate);
   cmd->add_option("--max-flops-ratio", o->bounds.max_flops_ratio, "Fail when FLOPs exceed this fraction of the baseline's")
-      ->check(CLI::PositiveNumber)
+      ->check(positive())
       ->group(gate);
   cmd->add_option("--max-latency-ms", o->bounds.max_latency_ms,
                   "Fail when the median batch-1 latency on --target exceeds this")
-      ->check(CLI::PositiveNumber)
+      ->check(positive())
       ->group(gate);
   cmd->add_option("--junit", o->junit, "Write the gate's results as JUnit XML to this file")->group(gate);
   cmd->callback([o, out] {

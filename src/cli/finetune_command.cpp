@@ -18,7 +18,7 @@ void add_finetune_options(CLI::App* cmd, train::FinetuneOptions& o, const std::s
   cmd->add_option(p + "lr", o.lr, "Peak learning rate (SGD, Nesterov momentum)")->capture_default_str()->group(group);
   cmd->add_option(p + "batch", o.batch, "Training images per micro-batch")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber)
+      ->check(positive())
       ->group(group);
   cmd->add_option(p + "augment", o.augment,
                   "auto | none | crop | flip | crop-flip (auto: crop + flip for Fashion-MNIST and CIFAR-10, crop "
@@ -53,7 +53,7 @@ void register_finetune(CLI::App& app) {
   cmd->add_option("--out,-o", o->out_dir, "Run directory: finetuned.pt, history.jsonl, summary.json, checkpoint/")
       ->required();
   add_data_option(cmd, o->data, "fashion-mnist | idx:DIR | cifar10:DIR")->capture_default_str();
-  cmd->add_option("--epochs,-e", o->epochs, "Training epochs")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--epochs,-e", o->epochs, "Training epochs")->capture_default_str()->check(positive());
   add_finetune_options(cmd, *o, "");
   cmd->add_option("--momentum", o->momentum, "SGD momentum")->capture_default_str()->group("Training");
   cmd->add_option("--weight-decay", o->weight_decay, "L2 penalty on conv/linear weights")
@@ -64,16 +64,16 @@ void register_finetune(CLI::App& app) {
       ->group("Training");
   cmd->add_option("--accumulate", o->accumulate, "Micro-batches per optimizer step (gradient accumulation)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber)
+      ->check(positive())
       ->group("Training");
   cmd->add_option("--teacher", o->teacher, "Distil from this model (usually the unpruned original)")->group("Training");
   cmd->add_option("--freeze-first", o->freeze_first, "Do not train the first K conv/linear layers")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->group("Training");
   cmd->add_option("--train-limit", o->train_limit, "Train on the first N training images only (0 = all)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->group("Training");
   add_split_options(cmd, o->split);
   cmd->add_flag("--no-test{false}", o->test, "Skip the test-split evaluation before and after");

@@ -43,7 +43,7 @@ void register_profile(CLI::App& app) {
   cmd->add_option("--input,-i", o->input, "Input shape N,C,H,W (N is set to 1)")->capture_default_str();
   add_target_option(cmd, o->target, "Where to measure: host (this CPU, in-process) or a phone target over adb (each "
                                     "layer runs as a one-layer model)");
-  cmd->add_option("--serial,-s", o->serial, "adb: measure this device");
+  add_serial_option(cmd, o->serial);
   add_bench_options(cmd, o->warmup, o->runs, "", "runs per layer and for the model");
   cmd->add_option("--out,-o", o->out, "Also write the profile as JSON to this file");
   add_threads_option(cmd, o->threads);

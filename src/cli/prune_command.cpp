@@ -108,10 +108,12 @@ void register_prune(CLI::App& app) {
   cmd->add_option("--out,-o", o->base.out_dir, "Run directory: pruned.pt, policy.json, summary.json")->required();
   auto* policy = cmd->add_option("--policy", o->policy.policy, "Policy JSON: {\"groups\": {NAME: RATIO | {\"kept\": N}}}");
   auto* uniform = cmd->add_option("--uniform", o->policy.uniform, "Same preserve ratio in (0, 1] for every prunable group")
+                      ->check(positive())
                       ->excludes(policy);
   // Search mode.
   auto* flops = cmd->add_option("--flops", o->search.flops, "Search: FLOPs budget as a fraction of the original; the "
                                                             "result never exceeds it")
+                    ->check(positive())
                     ->excludes(policy)
                     ->excludes(uniform);
   auto* lat = cmd->add_option("--latency", o->search.latency, "Search: latency budget in (0, 1] as a fraction of the "
@@ -135,6 +137,7 @@ void register_prune(CLI::App& app) {
   cmd->add_option("--latency-table", o->search.latency_table,
                   "Latency budgets: the table file to read and extend (default: the cache's file for the target, "
                   "$XCEL_CACHE_DIR/latency/tables/TARGET-tN.json)");
+  add_serial_option(cmd, o->search.serial);
   cmd->add_option("--table-grid", o->search.table_grid, "Latency budgets: widths per layer side in the table (>= 2)")
       ->capture_default_str()
       ->check(CLI::Range(2, 64));
@@ -147,19 +150,19 @@ void register_prune(CLI::App& app) {
       ->check(CLI::IsMember({"acc", "acc-flops", "acc-latency"}));
   auto* episodes = cmd->add_option("--episodes", o->search.episodes, "Search episodes (with --resume: the new total)")
                        ->capture_default_str()
-                       ->check(CLI::PositiveNumber);
+                       ->check(positive());
   auto* warmup = cmd->add_option("--warmup", "Episodes of random actions before DDPG learns (default from the agent "
                                              "config: 100)");
   auto* lbound = cmd->add_option("--lbound", "Smallest preserve ratio per group (default from the agent config: 0.2)");
   cmd->add_option("--agent-config", o->search.agent_config, "DDPG hyperparameters (JSON); default configs/ddpg.json");
   cmd->add_option("--checkpoint-every", o->search.checkpoint_every, "Episodes between checkpoints")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   cmd->add_option("--early-stop", o->search.early_stop,
                   "Stop validating a policy once its running top-1 is this many standard errors below the best "
                   "policy so far (checked after each twentieth of the split; 0 = validate every policy on the whole split)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   cmd->add_flag("--resume", o->search.resume, "Continue the search saved in --out (Ctrl-C saves a checkpoint)");
   cmd->add_option("--input,-i", o->policy.input, "Example input shape N,C,H,W")->capture_default_str();
   cmd->add_option("--importance", o->base.importance, "Channel ranking: l1 or l2 norm of the producing filters")
@@ -168,7 +171,7 @@ void register_prune(CLI::App& app) {
   auto* round_to = cmd->add_option("--round-to", "Kept channel counts are multiples of this (default: a search probes the "
                                                 "target's fast channel multiple, at least the profile's round_to; a "
                                                 "given policy uses 1)")
-                       ->check(CLI::PositiveNumber);
+                       ->check(positive());
   cmd->add_option("--granularity", o->policy.granularity, "channel (physically smaller) or weight (magnitude masks)")
       ->capture_default_str()
       ->check(CLI::IsMember({"channel", "weight"}));
@@ -180,24 +183,24 @@ void register_prune(CLI::App& app) {
   add_split_options(cmd, o->base.split);
   cmd->add_option("--calib-images", o->base.calib_images, "Calibration images for --bn-recal and --reconstruct")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   auto* bn_recal = cmd->add_option("--bn-recal", o->base.bn_recal,
                                    "Re-estimate batch-norm statistics on N calibration batches (0 = off; on by default "
                                    "when there is data)")
                        ->capture_default_str()
-                       ->check(CLI::NonNegativeNumber);
+                       ->check(non_negative());
   auto* reconstruct = cmd->add_flag("--reconstruct,!--no-reconstruct", o->base.reconstruct,
                                     "Least-squares refit of layers that lost input channels (on by default when there "
                                     "is data)");
   cmd->add_flag("--force", o->base.force, "Go on when the original model scores near chance on the validation images");
   auto* batch = cmd->add_option("--batch", o->policy.batch, "Images per forward pass (search default: 250)")
                     ->capture_default_str()
-                    ->check(CLI::PositiveNumber);
+                    ->check(positive());
   add_threads_option(cmd, o->base.threads);
   add_output_options(cmd, o->out);
   cmd->add_option("--finetune-epochs", o->finetune.options.epochs, "Fine-tune the result for N epochs into OUT/finetune (0 = no)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->group("Fine-tuning of the result");
   cmd->add_flag("--finetune-kd", o->finetune.distil, "Distil from the original model while fine-tuning")
       ->group("Fine-tuning of the result");
@@ -205,9 +208,27 @@ void register_prune(CLI::App& app) {
   cmd->add_flag("--bake-normalization", o->finetune.bake_normalization,
                 "Also write OUT/deploy.pt and OUT/deploy.ptl: the final model (fine-tuned when it was) with the "
                 "--mean/--std normalisation inside, so the deployed file takes raw pixels in [0, 1]");
-  cmd->callback([o, cmd, flops, lat, lat_ms, batch, episodes, warmup, lbound, round_to, bn_recal, reconstruct] {
+  cmd->callback([o, cmd, policy, uniform, flops, lat, lat_ms, batch, episodes, warmup, lbound, round_to, bn_recal, reconstruct] {
     const bool search = flops->count() > 0 || lat->count() > 0 || lat_ms->count() > 0 || o->search.resume;
     if (o->base.model.empty() && !o->search.resume) throw Error(ExitCode::kUsage, "--model is required");
+    if (!search && policy->count() == 0 && uniform->count() == 0)
+      throw Error(ExitCode::kUsage, "say what to do: a budget to search under (--flops R, --latency R or --latency-ms "
+                                    "MS) or a policy to apply (--uniform R or --policy FILE)");
+    // Options of one mode given in the other would be silently ignored.
+    if (search && o->policy.granularity != "channel")
+      throw Error(ExitCode::kUsage, "--granularity weight applies to --uniform and --policy; a search (--flops, "
+                                    "--latency, --latency-ms) prunes channels");
+    if (!search) {
+      for (const char* name : {"--agent", "--reward", "--episodes", "--warmup", "--lbound", "--agent-config",
+                               "--checkpoint-every", "--early-stop", "--latency-model", "--latency-table",
+                               "--table-grid"}) {
+        const CLI::Option* opt = cmd->get_option_no_throw(name);
+        if (opt != nullptr && opt->count() > 0)
+          throw Error(ExitCode::kUsage, fmt::format("{} applies to a search (--flops, --latency, --latency-ms); "
+                                                    "--uniform and --policy apply a given policy",
+                                                    name));
+      }
+    }
     if (o->finetune.bake_normalization && !o->search.resume && o->base.split.mean.empty())
       throw Error(ExitCode::kUsage,
                   "--bake-normalization needs the model's normalisation: add --mean/--std or --normalize imagenet");

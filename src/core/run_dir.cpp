@@ -91,6 +91,7 @@ void RunDir::lock() const {
     // The pid is only for the message of a run that finds the directory busy.
   }
   held.emplace_back(canonical, fd);
+  fs::remove_stale_temporaries(path_);  // left by an earlier owner that was killed mid-write
 }
 
 void RunDir::create() const {
@@ -122,6 +123,49 @@ void RunDir::write_lines(const std::string& name, const std::vector<std::string>
 }
 
 void RunDir::write_state(const nlohmann::json& state) const { write(kState, state.dump() + "\n"); }
+
+std::string RunDir::generation_file(const std::string& name, long generation) const {
+  if (generation == 0) return file(name);
+  const std::filesystem::path p(name);
+  return file((p.parent_path() / (p.stem().string() + ".g" + std::to_string(generation) + p.extension().string()))
+                  .string());
+}
+
+long RunDir::generation_of(const nlohmann::json& state) { return state.value("generation", 0L); }
+
+long RunDir::next_generation() const {
+  if (!has_checkpoint()) return 1;
+  try {
+    return generation_of(read_state()) + 1;
+  } catch (const std::exception&) {
+    return 1;
+  }
+}
+
+void RunDir::commit_state(nlohmann::json state, long generation, const std::vector<std::string>& names) const {
+  state["generation"] = generation;
+  write_state(state);
+  for (const auto& name : names) {
+    const std::filesystem::path p(file(name));
+    const std::string stem = p.stem().string(), ext = p.extension().string();
+    const std::string keep = std::filesystem::path(generation_file(name, generation)).filename().string();
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator(p.parent_path(), ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+      const std::string f = it->path().filename().string();
+      if (f == keep || f.size() < stem.size() + ext.size()) continue;
+      const bool plain = f == stem + ext;
+      const std::string middle = f.substr(stem.size(), f.size() - stem.size() - ext.size());
+      const bool other = f.compare(0, stem.size(), stem) == 0 && f.compare(f.size() - ext.size(), ext.size(), ext) == 0 &&
+                         middle.size() > 2 && middle.compare(0, 2, ".g") == 0 &&
+                         middle.find_first_not_of("0123456789", 2) == std::string::npos;
+      if (plain || other) {
+        std::error_code rm;
+        std::filesystem::remove(it->path(), rm);
+      }
+    }
+  }
+}
 
 void RunDir::interrupted(const std::string& where, const std::string& command) const {
   XCEL_FAIL(ExitCode::kInterrupted, "interrupted {}; state saved, continue with: xcel {} --resume --out {}", where,

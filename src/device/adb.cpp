@@ -173,4 +173,32 @@ SelectedDevice select_device(const TargetProfile& target, const std::string& ser
   return out;
 }
 
+std::vector<SelectedDevice> select_devices(const TargetProfile& target, const std::string& serials) {
+  std::vector<SelectedDevice> out;
+  if (!serials.empty()) {
+    std::string rest = serials;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      const std::string s = rest.substr(0, comma);
+      rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+      if (s.empty()) continue;
+      XCEL_CHECK(std::none_of(out.begin(), out.end(), [&](const SelectedDevice& d) { return d.serial == s; }),
+                 ExitCode::kUsage, "--serial names device {} twice", s);
+      out.push_back(select_device(target, s));
+    }
+    XCEL_CHECK(!out.empty(), ExitCode::kUsage, "--serial '{}' names no device", serials);
+    return out;
+  }
+  out.push_back(select_device(target, ""));
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : target.device_match) keys.push_back(k);
+  for (const auto& d : adb_devices()) {
+    if (d.state != "device" || d.serial == out.front().serial) continue;
+    auto props = adb_getprops(d.serial, keys);
+    if (matches(target, props)) out.push_back({d.serial, props});
+  }
+  if (out.size() > 1) spdlog::info("adb: {} devices match target {}; they share the measurements", out.size(), target.name);
+  return out;
+}
+
 }  // namespace xcel::device

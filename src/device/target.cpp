@@ -19,7 +19,8 @@ std::string config_dir() {
 std::vector<std::string> list_targets() {
   std::vector<std::string> names;
   std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(config_dir() + "/targets", ec))
+  const std::string dir = config_dir() + "/targets";
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
     if (e.path().extension() == ".json") names.push_back(e.path().stem().string());
   std::sort(names.begin(), names.end());
   return names;
@@ -110,9 +111,13 @@ TargetProfile parse_target(const nlohmann::json& j, const std::string& path) {
     XCEL_CHECK(!t.benchmark.binary.empty() && t.benchmark.binary[0] == '/', ExitCode::kInput,
                "target profile '{}': 'benchmark.binary' must be an absolute path on the device", path);
     t.benchmark.format = b.str("format", t.benchmark.format);
-    XCEL_CHECK(t.benchmark.format == "speed_benchmark_torch" || t.benchmark.format == "tflite_benchmark_model",
-               ExitCode::kInput, "target profile '{}': 'benchmark.format' must be speed_benchmark_torch or "
-               "tflite_benchmark_model", path);
+    // TFLite's benchmark_model runs .tflite graphs, which xcel does not write: such a profile could measure
+    // nothing xcel produces, so it is refused rather than offered.
+    XCEL_CHECK(t.benchmark.format != "tflite_benchmark_model", ExitCode::kInput,
+               "target profile '{}': 'benchmark.format' tflite_benchmark_model cannot run the TorchScript models xcel "
+               "writes; use speed_benchmark_torch (PyTorch's binary, which runs .ptl files)", path);
+    XCEL_CHECK(t.benchmark.format == "speed_benchmark_torch", ExitCode::kInput,
+               "target profile '{}': 'benchmark.format' must be speed_benchmark_torch", path);
     t.benchmark.model_format = b.str("model_format", t.benchmark.model_format);
     XCEL_CHECK(t.benchmark.model_format == "ptl" || t.benchmark.model_format == "pt", ExitCode::kInput,
                "target profile '{}': 'benchmark.model_format' must be ptl or pt", path);

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <sstream>
 
 #include "xcel/core/error.h"
 #include "xcel/core/fs.h"
@@ -23,6 +24,15 @@ std::string short_what(const std::exception& e) {
   // LibTorch messages often span lines; the first meaningful one says what happened.
   size_t start = msg.find_first_not_of(" \n");
   msg = start == std::string::npos ? "" : msg.substr(start);
+  // An error inside the TorchScript interpreter comes with its traceback; the cause is the last "...Error: " line.
+  if (msg.rfind("The following operation failed in the TorchScript interpreter", 0) == 0) {
+    size_t cause = std::string::npos;
+    for (size_t at = msg.find("Error: "); at != std::string::npos; at = msg.find("Error: ", at + 1)) cause = at;
+    if (cause != std::string::npos) {
+      const size_t begin = cause + 7, end = msg.find('\n', begin);
+      return msg.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+    }
+  }
   auto nl = msg.find('\n');
   return nl == std::string::npos ? msg : msg.substr(0, nl);
 }
@@ -44,15 +54,16 @@ torch::jit::Module load_model(const std::string& path) {
   }
 }
 
+// Models are serialised to memory and written by fs::write_file_atomic, the one path whose failures (a full disk)
+// are clean errors; LibTorch's file writer aborts the process when its final write fails.
 void save_model(torch::jit::Module& module, const std::string& path) {
-  std::string tmp = fs::temp_path_beside(path);
+  std::ostringstream bytes;
   try {
-    module.save(tmp);
+    module.save(bytes);
   } catch (const std::exception& e) {
-    std::remove(tmp.c_str());
     XCEL_FAIL(ExitCode::kInput, "cannot save model to '{}': {}", path, short_what(e));
   }
-  fs::commit_atomic(tmp, path);
+  fs::write_file_atomic(path, bytes.str());
 }
 
 void set_threads(int threads) {
@@ -80,14 +91,25 @@ void load_rng_state(const std::string& path) {
 }
 
 void save_for_mobile(const torch::jit::Module& module, const std::string& path) {
-  const std::string tmp = fs::temp_path_beside(path);
+  std::ostringstream bytes;
   try {
-    module._save_for_mobile(tmp);
+    module._save_for_mobile(bytes);
   } catch (const std::exception& e) {
-    std::filesystem::remove(tmp);
     XCEL_FAIL(ExitCode::kInput, "cannot write '{}' for the lite interpreter ({})", path, short_what(e));
   }
-  fs::commit_atomic(tmp, path);
+  fs::write_file_atomic(path, bytes.str());
+}
+
+bool export_for_mobile(const torch::jit::Module& module, const std::string& path, std::string* why) {
+  std::ostringstream bytes;
+  try {
+    deploy_for_mobile(module)._save_for_mobile(bytes);
+  } catch (const std::exception& e) {
+    if (why != nullptr) *why = short_what(e);
+    return false;
+  }
+  fs::write_file_atomic(path, bytes.str());
+  return true;
 }
 
 torch::jit::Module deploy_for_cpu(const torch::jit::Module& module, std::string* form) {

@@ -38,7 +38,7 @@ EvalReport evaluate_model(const EvalOptions& o, const std::string& path, const d
   auto module = ir::load_model(path);
   data::ImageSet set = data::load_split(data::parse_spec(o.data), data::parse_split(o.split), for_model(o.split_opts, module));
   if (o.limit > 0 && o.limit < set.size()) set = data::head(set, o.limit, set.name);
-  r.summary = ir::analyze(module, {1, set.channels, set.height, set.width});
+  r.summary = ir::analyze(module, checked_input(module, set, true));
   r.summary.path = path;
   r.summary.file_bytes = fs::file_size(path);
   const auto t0 = std::chrono::steady_clock::now();

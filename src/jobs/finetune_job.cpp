@@ -33,7 +33,7 @@ train::FinetuneOptions resolve(train::FinetuneOptions o, const RunDir& run) {
 
 // The model to train (the checkpoint's when resuming), with training flags that follow train/eval mode.
 torch::jit::Module load_trainable(const train::FinetuneOptions& o, const RunDir& run) {
-  torch::jit::Module model = ir::load_model(o.resume ? run.file("checkpoint/model.pt") : o.model);
+  torch::jit::Module model = ir::load_model(o.resume ? train::checkpoint_model(run) : o.model);
   const int patched = train::wire_training_flags(model);
   if (patched > 0)
     spdlog::info("finetune: {} batch-norm/dropout training flags were constants (a traced model); now they follow "
@@ -42,9 +42,30 @@ torch::jit::Module load_trainable(const train::FinetuneOptions& o, const RunDir&
 }
 
 // The teacher, frozen and optimised for inference: it only runs forward passes.
-std::optional<torch::jit::Module> load_teacher(const std::string& path) {
+// The teacher, after checking that it takes the model's input and scores the same classes (distillation
+// compares the two score vectors class by class).
+std::optional<torch::jit::Module> load_teacher(const std::string& path, torch::jit::Module& model, const ir::Shape& input,
+                                               const std::string& data) {
   if (path.empty()) return std::nullopt;
-  return ir::deploy_for_cpu(ir::load_model(path));
+  // Checked in its plain form: the frozen, optimised one runs prepacked kernels that do not check their input.
+  torch::jit::Module teacher = ir::load_model(path);
+  torch::NoGradGuard no_grad;
+  const at::Tensor x = torch::zeros(input);
+  at::Tensor t;
+  try {
+    t = teacher.forward({x}).toTensor();
+  } catch (const std::exception& e) {
+    XCEL_FAIL(ExitCode::kInput, "the teacher '{}' does not take the images of {} ({}); distil from a teacher trained "
+              "on the same data", path, data, ir::short_what(e));
+  }
+  const bool was_training = model.is_training();
+  model.eval();
+  const at::Tensor s = model.forward({x}).toTensor();
+  if (was_training) model.train();
+  XCEL_CHECK(t.sizes() == s.sizes(), ExitCode::kInput,
+             "the teacher '{}' outputs [{}] where the model outputs [{}]; distil from a teacher that scores the same "
+             "classes", path, fmt::join(t.sizes(), ", "), fmt::join(s.sizes(), ", "));
+  return ir::deploy_for_cpu(teacher);
 }
 
 }  // namespace
@@ -61,8 +82,9 @@ nlohmann::json run_finetune(train::FinetuneOptions opts) {
   if (o.train_limit > 0 && o.train_limit < train_set.size()) train_set = data::head(train_set, o.train_limit, train_set.name);
   const data::TensorSet val = data::to_tensors(data::load_split(spec, data::Split::kVal, split));
   const data::Augment aug = data::parse_augment(o.augment, spec, train_set.height);
-  const ir::ModelSummary summary = ir::analyze(model, {1, train_set.channels, train_set.height, train_set.width});
-  std::optional<torch::jit::Module> teacher = load_teacher(o.teacher);
+  const ir::Shape input = checked_input(model, train_set, true);
+  const ir::ModelSummary summary = ir::analyze(model, input);
+  std::optional<torch::jit::Module> teacher = load_teacher(o.teacher, model, input, o.data);
   train::Trainer trainer(o, model, summary, train_set, aug, val, teacher ? &*teacher : nullptr, run);
   if (o.resume) {
     trainer.restore();

@@ -20,7 +20,17 @@ ir::Shape checked_input(const torch::jit::Module& model, const data::ImageSet& d
   try {
     ir::analyze(model, input);
   } catch (const Error& e) {
-    if (data_given || e.code() != ExitCode::kInput) throw;
+    if (e.code() != ExitCode::kInput) throw;
+    if (data_given) {
+      // The data is what does not fit (these commands have no --input): say so, with the model's complaint.
+      std::string why = e.what();
+      const auto open = why.find(" ("), close = why.rfind("); pass --input");
+      why = open != std::string::npos && close != std::string::npos && close > open ? why.substr(open + 2, close - open - 2)
+                                                                                    : why;
+      XCEL_FAIL(ExitCode::kInput, "the model does not take the images of {} ({}x{}x{}, channels x height x width): {}; "
+                "use data of the image size and channels the model was trained on (image folders: --image-size; "
+                "their channels follow the model)", data.name, data.channels, data.height, data.width, why);
+    }
     XCEL_FAIL(ExitCode::kUsage, "the model does not take the default data's images ({}x{}x{}, Fashion-MNIST): pass "
               "--data with its own images, e.g. --data imagefolder:DIR (and --image-size, --mean/--std as it was "
               "trained)", data.channels, data.height, data.width);

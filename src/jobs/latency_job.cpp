@@ -38,6 +38,10 @@ Variants sample_variants(const FitOptions& o, const device::TargetProfile& targe
     torch::jit::Module model = ir::load_model(path);
     const auto dg = prune::build_dependency_graph(model, input);
     const auto prunable = dg.prunable_groups();
+    // Variants of a model with nothing to prune are all the original: a fit on them measures nothing.
+    XCEL_CHECK(!prunable.empty(), ExitCode::kUnsupported,
+               "'{}' has no channel group xcel can prune, so its variants would all be the original; fit on models "
+               "with prunable layers (xcel inspect shows them)", path);
     for (int k = 0; k <= o.variants; ++k) {
       std::vector<std::int64_t> widths = dg.full_widths();
       if (k > 0) {

@@ -3,6 +3,7 @@
 // the search loop, and the finish (the best policy rebuilt, measured, exported and summarised).
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <functional>
 #include <map>
 #include <optional>
@@ -55,6 +56,7 @@ void search_fields(F&& f, O& o) {
   f("latency_table", o.latency_table, std::string());
   f("table_grid", o.table_grid, 4);
   f("exclude", o.exclude, std::vector<std::string>());
+  f("serial", o.serial, std::string());
 }
 
 }  // namespace
@@ -67,6 +69,47 @@ void to_json(nlohmann::json& j, const SearchOptions& o) {
 void from_json(const nlohmann::json& j, SearchOptions& o) { search_fields(JsonReader{j}, o); }
 
 namespace {
+
+// The agent's hyperparameters from a JSON file: every key must be one the agent has, of its type and in range
+// (Error(kInput) naming the file and the key otherwise); keys not given keep their defaults.
+rl::DdpgConfig read_agent_config(const std::string& path) {
+  const nlohmann::json j = fs::read_json(path);
+  XCEL_CHECK(j.is_object(), ExitCode::kInput, "agent config '{}' is not a JSON object", path);
+  const nlohmann::json known = rl::DdpgConfig{};
+  for (const auto& [key, value] : j.items()) {
+    if (known.contains(key)) continue;
+    std::vector<std::string> keys;
+    for (const auto& k : known.items()) keys.push_back(k.key());
+    XCEL_FAIL(ExitCode::kInput, "unknown key '{}' in agent config '{}'; known keys: {}", key, path,
+              fmt::join(keys, ", "));
+  }
+  rl::DdpgConfig c;
+  try {
+    c = j.get<rl::DdpgConfig>();
+  } catch (const std::exception& e) {
+    XCEL_FAIL(ExitCode::kInput, "agent config '{}' has a value of the wrong type ({})", path, e.what());
+  }
+  auto check = [&](bool ok, const char* key, const char* range) {
+    XCEL_CHECK(ok, ExitCode::kInput, "agent config '{}': '{}' is {}, must be {}", path, key, j.at(key).dump(), range);
+  };
+  auto positive = [](double v) { return std::isfinite(v) && v > 0; };
+  check(c.hidden1 >= 1, "hidden1", "at least 1");
+  check(c.hidden2 >= 1, "hidden2", "at least 1");
+  check(positive(c.lr_actor), "lr_actor", "positive");
+  check(positive(c.lr_critic), "lr_critic", "positive");
+  check(positive(c.tau) && c.tau <= 1, "tau", "in (0, 1]");
+  check(c.discount >= 0 && c.discount <= 1, "discount", "in [0, 1]");
+  check(c.batch >= 1, "batch", "at least 1");
+  check(c.replay >= c.batch, "replay", "at least batch");
+  check(c.warmup >= 0, "warmup", "at least 0");
+  check(c.noise_sigma >= 0 && std::isfinite(c.noise_sigma), "noise_sigma", "at least 0");
+  check(positive(c.noise_decay) && c.noise_decay <= 1, "noise_decay", "in (0, 1]");
+  check(c.lbound > 0 && c.lbound <= 1, "lbound", "in (0, 1]");
+  check(c.rbound >= c.lbound && c.rbound <= 1, "rbound", "in [lbound, 1]");
+  check(c.baseline_alpha >= 0 && c.baseline_alpha <= 1, "baseline_alpha", "in [0, 1]");
+  check(c.updates_per_step >= 1, "updates_per_step", "at least 1");
+  return c;
+}
 
 // The options a run uses: a resumed run is the saved run (more episodes if asked); a new run reads the agent
 // configuration and checks its flags.
@@ -99,8 +142,7 @@ SearchOptions resolve(SearchOptions o, const RunDir& run) {
   XCEL_CHECK(o.episodes >= 1, ExitCode::kUsage, "--episodes must be at least 1");
   check_latency_model_kind(o.latency_model);
   run.start_new("search", {o.model});
-  o.ddpg = fs::read_json(o.agent_config.empty() ? device::config_dir() + "/ddpg.json" : o.agent_config)
-               .get<rl::DdpgConfig>();
+  o.ddpg = read_agent_config(o.agent_config.empty() ? device::config_dir() + "/ddpg.json" : o.agent_config);
   if (o.warmup) o.ddpg.warmup = *o.warmup;
   if (o.lbound) o.ddpg.lbound = *o.lbound;
   o.ddpg.seed = o.split.seed;
@@ -235,11 +277,19 @@ void set_up(const SearchOptions& o, const RunDir& run, Setup& s) {
   s.dg = prune::build_dependency_graph(s.model, s.input);
   s.dg.exclude(o.exclude);
   s.summary = ir::analyze(s.model, s.input);
+  {
+    // The FLOPs wall and the latency model rely on the analysis: check it once on a uniform pruning before
+    // searching (a graph it misreads stops here with exit 4, not with a result over budget).
+    const auto kept = prune::resolve_widths(s.dg, prune::uniform_policy(s.dg, 0.5), 1);
+    const auto pruned = prune::apply(s.model, s.dg, prune::select_channels(s.model, s.dg, kept, prune::Importance::kL1));
+    prune::check_prediction(s.model, pruned, s.dg, kept);
+  }
   // The device: measures the latency budget's tables, calibration and result, and probes the channel multiple.
   if (o.latency_mode() || o.round_to == 0) {
     try {
       latency::OracleOptions oo;
       oo.use_cache = false;  // every round measures
+      oo.serial = o.serial;
       s.device = latency::make_oracle(s.target, oo);
     } catch (const Error& e) {
       if (e.code() != ExitCode::kDevice) throw;
@@ -283,13 +333,10 @@ void set_up(const SearchOptions& o, const RunDir& run, Setup& s) {
 // interpreter) when LibTorch can export it.
 bool export_best(torch::jit::Module& best, const RunDir& run) {
   ir::save_model(best, run.file(RunDir::kBest));
-  try {
-    ir::save_for_mobile(ir::deploy_for_mobile(best), run.file(RunDir::kBestLite));
-    return true;
-  } catch (const Error& e) {
-    spdlog::warn("no PyTorch Mobile (.ptl) export: {}", e.what());
-    return false;
-  }
+  std::string why;
+  if (ir::export_for_mobile(best, run.file(RunDir::kBestLite), &why)) return true;
+  spdlog::warn("no PyTorch Mobile (.ptl) export: LibTorch cannot export the model for the lite interpreter ({})", why);
+  return false;
 }
 
 // Interleaved measurement rounds per candidate, and candidates measured at most, in the budget's verification.
@@ -442,6 +489,7 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
   stop_if_interrupted();
   torch::jit::Module best_model = s.evaluator->build(best.widths);
   const double best_val = s.evaluator->accuracy(best_model).top1;
+  prune::check_prediction(s.model, best_model, s.dg, best.widths);
   ir::ModelSummary after = ir::analyze(best_model, s.input);
   XCEL_ASSERT(after.flops == best.flops && after.flops <= s.env->target_flops(), "best model has {} FLOPs, expected {}",
               after.flops, best.flops);

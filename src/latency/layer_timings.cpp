@@ -82,12 +82,14 @@ int measure_missing(Oracle& oracle, const std::vector<ir::Layer>& layers, LayerT
                "command again to go on", begin, table.path().empty() ? "" : " in " + table.path());
     const size_t end = std::min(todo.size(), begin + kChunk);
     std::vector<std::vector<double>> ms(end - begin);
+    const std::vector<const ir::Layer*> chunk(todo.begin() + static_cast<std::ptrdiff_t>(begin),
+                                              todo.begin() + static_cast<std::ptrdiff_t>(end));
     Latency last;
-    for (int r = 0; r < rounds; ++r)
-      for (size_t i = begin; i < end; ++i) {
-        last = oracle.layer(*todo[i]);
-        ms[i - begin].push_back(last.ms.median);
-      }
+    for (int r = 0; r < rounds; ++r) {
+      const std::vector<Latency> round = oracle.layers(chunk);
+      for (size_t i = 0; i < chunk.size(); ++i) ms[i].push_back(round[i].ms.median);
+      last = round.back();
+    }
     for (size_t i = begin; i < end; ++i) table.put(layer_signature(*todo[i]), {summarize(ms[i - begin]), last.source});
     table.provenance() = {{"device", last.device}, {"method", last.method}, {"form", last.form},
                           {"oracle", oracle.description()}};

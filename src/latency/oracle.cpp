@@ -4,10 +4,13 @@
 #include <ATen/Parallel.h>
 
 #include <filesystem>
+#include <mutex>
 #include <sstream>
 
 #include "xcel/core/error.h"
 #include "xcel/core/fs.h"
+#include "xcel/core/log.h"
+#include "xcel/device/adb.h"
 #include "xcel/ir/model.h"
 #include "xcel/latency/host_bench.h"
 #include "xcel/latency/oracle.h"
@@ -73,18 +76,33 @@ std::string AdbOracle::deployed_file(const torch::jit::Module& module, std::stri
 
 // A module is deployed and pushed once per content (its saved bytes) and kept for the oracle's life: rounds of
 // interleaved measurements then run the same file on the phone instead of a new export each time.
+namespace {
+std::mutex& export_mutex() {
+  static std::mutex m;
+  return m;
+}
+}  // namespace
+
 Latency AdbOracle::latency(const torch::jit::Module& module, const ir::ModelSummary& summary) {
-  std::ostringstream bytes;
-  module.save(bytes);
-  return deployed_latency("module-" + bytes_hash(bytes.str()), module, summary);
+  std::string key;
+  {
+    std::lock_guard<std::mutex> lock(export_mutex());
+    std::ostringstream bytes;
+    module.save(bytes);
+    key = "module-" + bytes_hash(bytes.str());
+  }
+  return deployed_latency(key, [&] { return module; }, summary);
 }
 
-Latency AdbOracle::deployed_latency(const std::string& key, const torch::jit::Module& module,
+Latency AdbOracle::deployed_latency(const std::string& key, const std::function<torch::jit::Module()>& make,
                                     const ir::ModelSummary& summary) {
   auto it = deployed_.find(key);
   if (it == deployed_.end()) {
-    std::string form;
-    const std::string path = deployed_file(module, form);
+    std::string form, path;
+    {
+      std::lock_guard<std::mutex> lock(export_mutex());
+      path = deployed_file(make(), form);
+    }
     it = deployed_.emplace(key, std::make_pair(path, form)).first;
   }
   Latency l = latency(it->second.first, summary);
@@ -94,7 +112,8 @@ Latency AdbOracle::deployed_latency(const std::string& key, const torch::jit::Mo
 }
 
 Latency AdbOracle::layer(const ir::Layer& layer) {
-  return deployed_latency("layer-" + layer_signature(layer), single_layer_module(layer), ir::one_layer_summary(layer));
+  return deployed_latency("layer-" + layer_signature(layer), [&] { return single_layer_module(layer); },
+                          ir::one_layer_summary(layer));
 }
 
 namespace {
@@ -171,7 +190,16 @@ class PredictorOracle : public Oracle {
   std::string backend() const override { return "predictor"; }
 
  private:
-  Latency estimate(const ir::ModelSummary& summary) const {
+  Latency estimate(const ir::ModelSummary& summary) {
+    if (!warned_) {
+      const std::string why = predictor_.outside_fit(summary);
+      if (!why.empty()) {
+        spdlog::warn("latency predictor '{}' is used outside what it was fitted on: {}; its estimates may be far "
+                     "off: fit one on this model with xcel latency fit --models MODEL",
+                     path_, why);
+        warned_ = true;
+      }
+    }
     Latency l;
     l.ms = point_stats(predictor_.predict_ms(summary), 0);
     l.source = "estimated";
@@ -184,6 +212,7 @@ class PredictorOracle : public Oracle {
 
   Predictor predictor_;
   std::string path_, target_;
+  bool warned_ = false;  // once per run
 };
 
 }  // namespace
@@ -200,7 +229,13 @@ std::unique_ptr<Oracle> make_oracle(const device::TargetProfile& target, const O
                "target '{}' is a phone: measure it with the adb backend (or estimate with --backend roofline)", target.name);
     inner = std::make_unique<LocalOracle>(target.name, threads, warmup, runs);
   } else if (backend == "adb") {
-    inner = std::make_unique<AdbOracle>(target, o);
+    std::vector<std::unique_ptr<AdbOracle>> devices;
+    for (auto& d : device::select_devices(target, o.serial)) devices.push_back(std::make_unique<AdbOracle>(target, o, d));
+    if (devices.size() == 1) {
+      inner = std::move(devices.front());
+    } else {
+      inner = std::make_unique<DevicePool>(std::move(devices));
+    }
   } else if (backend == "predictor") {
     XCEL_CHECK(!o.predictor.empty(), ExitCode::kUsage, "--backend predictor needs --predictor FILE (from xcel latency fit)");
     return std::make_unique<PredictorOracle>(o.predictor, target.name);  // instant: not cached

@@ -11,6 +11,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <spdlog/fmt/fmt.h>
 
@@ -139,43 +140,12 @@ Stats parse_speed_benchmark_torch(const std::string& out) {
   return point_stats(std::stod(m[1]) / 1e3, 1);
 }
 
-Stats parse_tflite_benchmark(const std::string& out) {
-  // "count=50 first=1234 curr=1000 min=990 max=1100 avg=1010.5 std=20" (microseconds); the last such line is
-  // the main run (the first is the warm-up).
-  static const std::regex stats_line(
-      R"(count=([0-9]+)\s+first=[0-9.]+\s+curr=[0-9.]+\s+min=([0-9.]+)\s+max=([0-9.]+)\s+avg=([0-9.eE+-]+)\s+std=([0-9.]+))");
-  std::smatch m, last;
-  bool found = false;
-  for (auto it = out.cbegin(); std::regex_search(it, out.cend(), m, stats_line); it = m.suffix().first) {
-    last = m;
-    found = true;
-  }
-  Stats s;
-  if (found) {
-    s.n = std::stoi(last[1]);
-    s.min = std::stod(last[2]) / 1e3;
-    s.max = std::stod(last[3]) / 1e3;
-    s.mean = s.median = std::stod(last[4]) / 1e3;
-    s.std = std::stod(last[5]) / 1e3;
-    s.p10 = s.min;
-    s.p90 = s.max;
-    return s;
-  }
-  static const std::regex avg(R"(Inference \(avg\):\s*([0-9.eE+-]+))");
-  XCEL_CHECK(std::regex_search(out, m, avg), ExitCode::kDevice,
-             "could not read benchmark_model's output (no 'count=... avg=' line); it said: {}", first_line(out));
-  return point_stats(std::stod(m[1]) / 1e3, 1);
-}
-
 // ---- the ADB oracle -------------------------------------------------------------------------------
 
-AdbOracle::AdbOracle(device::TargetProfile target, OracleOptions options)
-    : target_(std::move(target)), options_(std::move(options)) {
+AdbOracle::AdbOracle(device::TargetProfile target, OracleOptions options, device::SelectedDevice device)
+    : target_(std::move(target)), options_(std::move(options)), serial_(device.serial), props_(device.props) {
   XCEL_CHECK(target_.kind == "android", ExitCode::kUsage,
              "target '{}' is not an Android device; the adb backend measures android targets", target_.name);
-  const device::SelectedDevice d = device::select_device(target_, options_.serial);
-  serial_ = d.serial;
-  props_ = d.props;
 }
 
 std::string AdbOracle::device_label() const {
@@ -252,7 +222,7 @@ Latency AdbOracle::latency(const std::string& model_path, const ir::ModelSummary
              "device, or raise benchmark.timeout_seconds in {}", serial_, b.retries + 1, b.timeout_seconds, target_.path);
   XCEL_CHECK(r.exit_code == 0, ExitCode::kDevice, "the benchmark on {} failed: {}", serial_, first_line(r.err + r.out));
   Latency l;
-  l.ms = b.format == "speed_benchmark_torch" ? parse_speed_benchmark_torch(r.out) : parse_tflite_benchmark(r.out);
+  l.ms = parse_speed_benchmark_torch(r.out);
   l.source = "measured";
   l.method = "adb:" + b.format;
   const bool lite = model_path.size() > 4 && model_path.compare(model_path.size() - 4, 4, ".ptl") == 0;
@@ -262,6 +232,90 @@ Latency AdbOracle::latency(const std::string& model_path, const ir::ModelSummary
   l.model_hash = hash;
   l.threads = threads;
   return l;
+}
+
+std::vector<Latency> Oracle::layers(const std::vector<const ir::Layer*>& ls) {
+  std::vector<Latency> out;
+  out.reserve(ls.size());
+  for (const ir::Layer* l : ls) out.push_back(layer(*l));
+  return out;
+}
+
+DevicePool::DevicePool(std::vector<std::unique_ptr<AdbOracle>> devices) : devices_(std::move(devices)) {
+  XCEL_ASSERT(!devices_.empty(), "a device pool needs a device");
+}
+
+std::string DevicePool::description() const {
+  std::string s;
+  for (const auto& d : devices_) s += (s.empty() ? "" : ", ") + d->device_label();
+  return fmt::format("adb on {} device(s): {}", devices_.size(), s);
+}
+
+void DevicePool::leave(std::size_t index, const std::string& why) {
+  spdlog::warn("adb: device {} leaves the pool ({}); {} device(s) go on", devices_[index]->device_label(), why,
+               devices_.size() - 1);
+  devices_.erase(devices_.begin() + static_cast<std::ptrdiff_t>(index));
+}
+
+Latency DevicePool::on_first(const std::function<Latency(Oracle&)>& measure) {
+  for (;;) {
+    try {
+      return measure(*devices_.front());
+    } catch (const Error& e) {
+      if (e.code() != ExitCode::kDevice || devices_.size() == 1) throw;
+      leave(0, e.what());
+    }
+  }
+}
+
+Latency DevicePool::latency(const std::string& model_path, const ir::ModelSummary& summary) {
+  return on_first([&](Oracle& d) { return d.latency(model_path, summary); });
+}
+
+Latency DevicePool::latency(const torch::jit::Module& module, const ir::ModelSummary& summary) {
+  return on_first([&](Oracle& d) { return d.latency(module, summary); });
+}
+
+Latency DevicePool::layer(const ir::Layer& l) {
+  return on_first([&](Oracle& d) { return d.layer(l); });
+}
+
+std::vector<Latency> DevicePool::layers(const std::vector<const ir::Layer*>& ls) {
+  std::vector<Latency> out(ls.size());
+  std::vector<char> done(ls.size(), 0);
+  for (;;) {
+    std::vector<std::size_t> todo;
+    for (std::size_t i = 0; i < ls.size(); ++i)
+      if (!done[i]) todo.push_back(i);
+    if (todo.empty()) return out;
+    // Contiguous shares, one per device, each measured by its own thread.
+    const std::size_t n = std::min(devices_.size(), todo.size());
+    std::vector<std::exception_ptr> failed(n);
+    std::vector<std::thread> threads;
+    for (std::size_t d = 0; d < n; ++d) {
+      threads.emplace_back([&, d] {
+        try {
+          for (std::size_t k = d * todo.size() / n; k < (d + 1) * todo.size() / n; ++k) {
+            out[todo[k]] = devices_[d]->layer(*ls[todo[k]]);
+            done[todo[k]] = 1;
+          }
+        } catch (...) {
+          failed[d] = std::current_exception();
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    // Devices with a device error leave (from the back, so indices stay valid); any other error is raised.
+    for (std::size_t d = n; d-- > 0;) {
+      if (!failed[d]) continue;
+      try {
+        std::rethrow_exception(failed[d]);
+      } catch (const Error& e) {
+        if (e.code() != ExitCode::kDevice || devices_.size() == 1) throw;
+        leave(d, e.what());
+      }
+    }
+  }
 }
 
 }  // namespace xcel::latency

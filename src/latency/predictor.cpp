@@ -13,6 +13,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -91,6 +92,18 @@ struct Predictor::Impl {
   std::map<std::string, std::vector<double>> family_coef;  // per model family (same layer names), when fitted
   Mlp mlp;
   float mean_log = 0;
+  std::vector<float> feature_min, feature_max;  // of the fitted layers (empty in files from before they were kept)
+
+  // Whether a layer's features lie within those of the layers the predictor was fitted on.
+  bool inside(const ir::Layer& l) const {
+    if (feature_min.size() != static_cast<size_t>(kFeatures)) return true;
+    const auto f = features(l);
+    for (int i = 0; i < kFeatures; ++i) {
+      const float margin = 0.05f * std::max(1.f, feature_max[i] - feature_min[i]);
+      if (f[i] < feature_min[i] - margin || f[i] > feature_max[i] + margin) return false;
+    }
+    return true;
+  }
 
   double layer_ms(const ir::Layer& l, int* regressed) const {
     auto it = lut.find(layer_signature(l));
@@ -130,6 +143,8 @@ Predictor::Predictor(const std::string& path) : impl_(std::make_unique<Impl>()) 
     impl_->coef = j.at("coef").get<std::vector<double>>();
     impl_->family_coef = j.value("family_coef", std::map<std::string, std::vector<double>>{});
     impl_->mean_log = j.at("mlp").at("mean_log");
+    impl_->feature_min = j.value("feature_min", std::vector<float>{});
+    impl_->feature_max = j.value("feature_max", std::vector<float>{});
     torch::NoGradGuard no_grad;
     for (auto& p : impl_->mlp.named_parameters()) p.value().copy_(tensor_from(j.at("mlp").at("params").at(p.key())));
   } catch (const Error&) {
@@ -144,6 +159,29 @@ Predictor::~Predictor() = default;
 Predictor::Predictor(Predictor&&) noexcept = default;
 double Predictor::predict_ms(const ir::ModelSummary& s, int* regressed) const { return impl_->predict(s, regressed); }
 const std::string& Predictor::target() const { return impl_->target; }
+
+std::string Predictor::outside_fit(const ir::ModelSummary& s) const {
+  const Impl& m = *impl_;
+  int outside = 0, untabled = 0;
+  std::string first;
+  for (const auto& l : s.layers) {
+    if (m.lut.count(layer_signature(l)) == 0) ++untabled;
+    if (!m.inside(l)) {
+      if (first.empty()) first = layer_signature(l);
+      ++outside;
+    }
+  }
+  const bool whole = s.layers.size() > 1;
+  const bool other_family = whole && !m.family_coef.empty() && m.family_coef.count(family_key(s)) == 0;
+  const int n = static_cast<int>(s.layers.size());
+  if (outside == 0 && !(other_family && 2 * untabled > n)) return "";
+  std::string why;
+  if (outside > 0) why = fmt::format("{} of {} layers lie outside the layer sizes it was fitted on (first: {})", outside, n, first);
+  if (other_family && 2 * untabled > n)
+    why += fmt::format("{}{} of {} layers are not in its table and its whole-model calibration is for other models",
+                       why.empty() ? "" : "; ", untabled, n);
+  return why;
+}
 int Predictor::threads() const { return impl_->threads; }
 
 namespace {
@@ -226,7 +264,16 @@ nlohmann::json fit_predictor(const FitData& d, const std::string& out) {
 
   nlohmann::json params;
   for (const auto& p : impl->mlp.named_parameters()) params[p.key()] = tensor_json(p.value().detach());
+  std::vector<float> lo(kFeatures, std::numeric_limits<float>::max()), hi(kFeatures, std::numeric_limits<float>::lowest());
+  for (const auto& [sig, l] : d.layers) {
+    const auto f = features(l);
+    for (int i = 0; i < kFeatures; ++i) {
+      lo[static_cast<size_t>(i)] = std::min(lo[static_cast<size_t>(i)], f[static_cast<size_t>(i)]);
+      hi[static_cast<size_t>(i)] = std::max(hi[static_cast<size_t>(i)], f[static_cast<size_t>(i)]);
+    }
+  }
   nlohmann::json saved = {{"target", d.target}, {"threads", d.threads}, {"lut", d.layer_ms}, {"coef", impl->coef},
+                          {"feature_min", lo}, {"feature_max", hi},
                           {"family_coef", impl->family_coef},
                           {"coef_terms", {"conv_linear_ms", "batchnorm_ms", "activation_melements", "constant"}},
                           {"mlp", {{"mean_log", impl->mean_log}, {"params", params}}}};

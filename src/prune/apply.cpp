@@ -151,11 +151,30 @@ torch::jit::Module apply(const torch::jit::Module& module, const DependencyGraph
     result.forward({torch::zeros(dg.input_shape)});
   } catch (const std::exception& e) {
     spdlog::debug("forward of the pruned model failed: {}", e.what());
-    XCEL_FAIL(ExitCode::kInternal, "the pruned model does not run ({}); please report this as a bug",
+    XCEL_FAIL(ExitCode::kUnsupported, "the pruned model does not run ({}): this graph has a structure xcel's analysis "
+              "does not follow; keep the layers involved whole with --exclude, and please report the model",
               ir::short_what(e));
   }
   lap("check forward");
   return result;
+}
+
+void check_prediction(const torch::jit::Module& original, const torch::jit::Module& pruned, const DependencyGraph& dg,
+                      const std::vector<std::int64_t>& kept) {
+  torch::NoGradGuard no_grad;
+  const at::Tensor x = torch::zeros(dg.input_shape);
+  auto shape = [&](const torch::jit::Module& m) {
+    const c10::IValue y = const_cast<torch::jit::Module&>(m).forward({x});
+    return y.isTensor() ? y.toTensor().sizes().vec() : std::vector<std::int64_t>{};
+  };
+  const auto want = shape(original), got = shape(pruned);
+  XCEL_CHECK(want == got, ExitCode::kUnsupported, "the pruned model outputs [{}] where the original outputs [{}]: this "
+             "graph has a structure xcel's analysis does not follow; keep the layers involved whole with --exclude, "
+             "and please report the model", fmt::join(got, ", "), fmt::join(want, ", "));
+  const std::int64_t predicted = dg.predict_flops(kept), flops = ir::analyze(pruned, dg.input_shape).flops;
+  XCEL_CHECK(flops == predicted, ExitCode::kUnsupported, "the pruned model has {} FLOPs where xcel's analysis predicts "
+             "{}: this graph has a structure the analysis does not follow; keep the layers involved whole with "
+             "--exclude, and please report the model", flops, predicted);
 }
 
 }  // namespace xcel::prune

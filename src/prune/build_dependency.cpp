@@ -2,6 +2,7 @@
 // Builds the DependencyGraph by walking the probed forward graph once, in execution order.
 #include <map>
 #include <numeric>
+#include <unordered_set>
 
 #include "xcel/core/error.h"
 #include "xcel/core/log.h"
@@ -75,6 +76,33 @@ class Builder {
     for (size_t i = 0; i < a.segments.size(); ++i) unite(a.segments[i].space, b.segments[i].space, why);
   }
   bool has_map(const Value* v) const { return maps_.count(v) > 0; }
+  // A list or tuple that holds tensors computed from the input: built from them (prim::ListConstruct), returned
+  // by an op (aten::chunk, aten::split) or mutated with them (aten::append). What is taken out of it is derived.
+  bool carries(const Value* v) const {
+    if (derived_.count(v) > 0) return true;
+    const auto k = v->node()->kind();
+    if (k == prim::ListConstruct || k == prim::TupleConstruct)
+      for (const Value* item : v->node()->inputs())
+        if (has_map(item) || carries(item)) return true;
+    return false;
+  }
+  // Whether a list is changed after it is built (aten::append, aten::insert, ...): its ListConstruct inputs are then
+  // not what a reader of it sees.
+  static bool mutated(const Value* list) {
+    for (const auto& use : list->uses()) {
+      const auto k = use.user->kind();
+      if (k != aten::cat && k != aten::stack && k != aten::len && k != aten::__getitem__ && k != prim::ListUnpack)
+        return true;
+    }
+    return false;
+  }
+  // Blocks every channel space a value reaches: its own map, or the tensors of a list or tuple built from them.
+  void block_value(const Value* v, const std::string& why) {
+    if (has_map(v)) block(map_of(v), why);
+    const auto k = v->node()->kind();
+    if (k == prim::ListConstruct || k == prim::TupleConstruct)
+      for (const Value* item : v->node()->inputs()) block_value(item, why);
+  }
   const ChannelMap& map_of(const Value* v) { return maps_.at(v); }
   void add_param(const std::string& module, const std::string& name, bool buffer, int dim, const ChannelMap& m,
                  bool producer = false) {
@@ -110,6 +138,7 @@ class Builder {
   std::vector<Space> spaces_;
   std::vector<int> parent_;
   std::unordered_map<const Value*, ChannelMap> maps_;
+  std::unordered_set<const Value*> derived_;  // lists and tuples holding derived tensors (carries)
   DependencyGraph dg_;
 };
 
@@ -201,6 +230,7 @@ void Builder::visit_cat(const Node* n) {
   std::int64_t dim = ir::const_int(n->input(1), -99);
   if (dim < 0) dim += r;
   if (list->kind() != prim::ListConstruct) return visit_opaque(n, "cat of a computed list");
+  if (mutated(n->input(0))) return visit_opaque(n, "cat of a list changed in place (append)");
   for (const Value* v : list->inputs())
     if (!has_map(v)) return visit_opaque(n, "cat with a tensor not computed from the input");
   if (dim != 1) {
@@ -257,21 +287,24 @@ void Builder::visit_binary(const Node* n) {
 }
 
 void Builder::visit_opaque(const Node* n, const std::string& why) {
-  for (const Value* v : n->inputs())
-    if (has_map(v)) block(map_of(v), why);
-  for (const Value* o : n->outputs())
-    if (ir::is_tensor_type(o)) maps_[o] = fresh_blocked(o, "output of " + why);
+  for (const Value* v : n->inputs()) block_value(v, why);
+  for (const Value* o : n->outputs()) {
+    if (ir::is_tensor_type(o)) {
+      maps_[o] = fresh_blocked(o, "output of " + why);
+    } else if (ir::holds_tensor(o->type())) {
+      derived_.insert(o);  // a list of derived tensors: what is taken out of it is blocked (see visit)
+    }
+  }
+  // An op that changes a list in place (aten::append) makes the list carry what it added.
+  if (!n->inputs().empty() && !ir::is_tensor_type(n->input(0)) && ir::holds_tensor(n->input(0)->type()))
+    derived_.insert(n->input(0));
 }
 
 void Builder::visit(const Node* n) {
   const auto k = n->kind();
   if (k == prim::ListConstruct) return;  // read by the op that consumes the list (cat)
   bool any_input_map = false;
-  for (const Value* v : n->inputs()) {
-    any_input_map |= has_map(v);
-    if (v->node()->kind() == prim::ListConstruct)
-      for (const Value* item : v->node()->inputs()) any_input_map |= has_map(item);
-  }
+  for (const Value* v : n->inputs()) any_input_map |= has_map(v) || carries(v);
   bool makes_tensor = false;
   for (const Value* o : n->outputs()) makes_tensor |= ir::holds_tensor(o->type());
   if (!makes_tensor) return;  // shape queries (aten::size, aten::dim) and checks

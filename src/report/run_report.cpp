@@ -67,8 +67,16 @@ Run load_run(const std::string& dir) {
   const RunDir run(dir);
   const RunDir ft = run.sub(RunDir::kFinetuneDir);
   auto summary = read_json(run.file(RunDir::kSummary));
-  XCEL_CHECK(summary.has_value(), ExitCode::kInput,
-             "'{}' holds no finished xcel run (no summary.json); finish it with xcel prune --resume --out {}", dir, dir);
+  if (!summary) {
+    // A run in progress (or stopped) has a checkpoint and can be finished; anything else is not a run at all.
+    const auto config = read_json(run.file(RunDir::kConfig));
+    const std::string command = config && config->contains("cli") ? config->at("cli").value("command", "prune") : "prune";
+    XCEL_CHECK(!run.has_checkpoint(), ExitCode::kInput,
+               "'{}' holds an unfinished run (a checkpoint, no summary.json); finish it with xcel {} --resume --out {}",
+               dir, command, dir);
+    XCEL_FAIL(ExitCode::kInput, "'{}' is not an xcel run directory (no summary.json); pass the --out of a finished "
+              "prune or finetune run", dir);
+  }
   r.summary = *summary;
   r.config = read_json(run.file(RunDir::kConfig)).value_or(json::object());
   r.policy = read_json(run.file(RunDir::kPolicy)).value_or(json::object());

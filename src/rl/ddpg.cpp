@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "xcel/core/error.h"
+#include "xcel/core/fs.h"
 
 namespace xcel::rl {
 namespace {
@@ -218,7 +219,9 @@ void Ddpg::save(const std::string& path) const {
   ar.write("meta", c10::IValue(meta.dump()));
   ar.write("states", m.states);
   ar.write("next_states", m.next_states);
-  ar.save_to(path);
+  std::ostringstream bytes;
+  ar.save_to(bytes);
+  fs::write_file_atomic(path, bytes.str());
 }
 
 void Ddpg::load(const std::string& path) {

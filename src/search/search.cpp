@@ -41,6 +41,17 @@ SearchLoop::SearchLoop(const LoopOptions& opts, Env& env, PolicyValidator& valid
     : o_(opts), env_(env), validator_(validator), agent_(agent), run_(std::move(run)) {}
 
 void SearchLoop::restore() {
+  try {
+    restore_checkpoint();
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    XCEL_FAIL(ExitCode::kInput, "--resume: the checkpoint in '{}' is damaged ({}); start a new run in another --out",
+              run_.file(RunDir::kCheckpoint), ir::short_what(e));
+  }
+}
+
+void SearchLoop::restore_checkpoint() {
   const nlohmann::json state = run_.read_state();
   start_ = state.at("next_episode");
   best_ = best_from(state.at("best"));
@@ -51,10 +62,18 @@ void SearchLoop::restore() {
                                                         e.size() > 2 ? e.at(2).get<std::int64_t>() : validator_.val_size(),
                                                         e.size() > 3 ? e.at(3).get<int>() : -1,
                                                         e.size() > 4 ? e.at(4).get<double>() : -1.0};
-  agent_.load(run_.file(kAgentFile));
-  ir::load_rng_state(run_.file(kRngFile));
+  generation_ = RunDir::generation_of(state);
+  agent_.load(run_.generation_file(kAgentFile, generation_));
+  ir::load_rng_state(run_.generation_file(kRngFile, generation_));
   episode_lines_ = run_.read_lines(RunDir::kEpisodes);
-  episode_lines_.resize(static_cast<size_t>(std::min<int>(start_, static_cast<int>(episode_lines_.size()))));
+  // The episodes file is written before the state that counts them: it holds at least start_ whole lines unless
+  // something else damaged it.
+  bool whole = episode_lines_.size() >= static_cast<size_t>(start_);
+  for (int i = 0; whole && i < start_; ++i) whole = nlohmann::json::accept(episode_lines_[static_cast<size_t>(i)]);
+  XCEL_CHECK(whole, ExitCode::kInput,
+             "--resume: '{}' is damaged (fewer than the {} whole episode lines the checkpoint counts); start a new run",
+             run_.file(RunDir::kEpisodes), start_);
+  episode_lines_.resize(static_cast<size_t>(start_));
   run_.write_lines(RunDir::kEpisodes, episode_lines_);
   spdlog::info("resuming {} at episode {}/{}", run_.path(), start_, o_.episodes);
 }
@@ -62,10 +81,13 @@ void SearchLoop::restore() {
 void SearchLoop::save_checkpoint(int next_episode) {
   nlohmann::json c = nlohmann::json::array();
   for (const auto& [w, v] : cache_) c.push_back({w, v.top1, v.images, v.episode, v.measured_ms});
-  agent_.save(run_.file(kAgentFile));
-  ir::save_rng_state(run_.file(kRngFile));
+  const long generation = generation_ + 1;
+  agent_.save(run_.generation_file(kAgentFile, generation));
+  ir::save_rng_state(run_.generation_file(kRngFile, generation));
   run_.write_lines(RunDir::kEpisodes, episode_lines_);
-  run_.write_state({{"next_episode", next_episode}, {"best", best_json(best_)}, {"seconds", spent_seconds_}, {"cache", c}});
+  run_.commit_state({{"next_episode", next_episode}, {"best", best_json(best_)}, {"seconds", spent_seconds_}, {"cache", c}},
+                    generation, {kAgentFile, kRngFile});
+  generation_ = generation;
 }
 
 // One episode: the agent's walk, the validation (or the cached result), the reward; returns its top-1.

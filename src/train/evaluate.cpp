@@ -40,9 +40,12 @@ Accuracy evaluate(torch::jit::Module& module_in, const data::TensorSet& set, int
       XCEL_FAIL(ExitCode::kInput, "the model fails on {} images of {} ({})", set.name,
                 fmt::join(set.image_shape, "x"), ir::short_what(e));
     }
-    XCEL_CHECK(logits.dim() == 2 && logits.size(0) == end - i && logits.size(1) >= set.num_classes,
-               ExitCode::kInput, "the model outputs shape [{}] but {} needs [batch, {}] class scores",
-               fmt::join(logits.sizes(), ", "), set.name, set.num_classes);
+    XCEL_CHECK(logits.dim() == 2 && logits.size(0) == end - i, ExitCode::kInput,
+               "the model outputs shape [{}], not [batch, classes] class scores", fmt::join(logits.sizes(), ", "));
+    XCEL_CHECK(logits.size(1) >= set.num_classes, ExitCode::kInput,
+               "the labels of {} go up to {} but the model scores {} classes: the labels do not fit the model (a "
+               "damaged label file, or data of another task)",
+               set.name, set.num_classes - 1, logits.size(1));
     at::Tensor y = set.y.slice(0, i, end);
     int64_t k = std::min<int64_t>(5, logits.size(1));
     at::Tensor hit = std::get<1>(logits.topk(k, 1)).eq(y.unsqueeze(1));

@@ -14,6 +14,7 @@
 #include <functional>
 #include <optional>
 #include <set>
+#include <sstream>
 
 #include "xcel/core/clock.h"
 #include "xcel/core/error.h"
@@ -83,16 +84,16 @@ double learning_rate(double base, std::int64_t update, std::int64_t total, std::
 
 template <typename T>
 void save_atomic(const T& object, const std::string& path) {
-  const std::string tmp = fs::temp_path_beside(path);
-  torch::save(object, tmp);
-  fs::commit_atomic(tmp, path);
+  std::ostringstream bytes;
+  torch::save(object, bytes);
+  fs::write_file_atomic(path, bytes.str());
 }
 
 }  // namespace
 
 void check_options(const FinetuneOptions& o) {
   XCEL_CHECK(o.epochs >= 1, ExitCode::kUsage, "--epochs must be at least 1 (got {})", o.epochs);
-  XCEL_CHECK(o.lr > 0, ExitCode::kUsage, "--lr must be positive (got {})", o.lr);
+  XCEL_CHECK(o.lr > 0 && std::isfinite(o.lr), ExitCode::kUsage, "--lr must be a positive finite number (got {})", o.lr);
   XCEL_CHECK(o.momentum >= 0 && o.momentum < 1, ExitCode::kUsage, "--momentum must be in [0, 1) (got {})", o.momentum);
   XCEL_CHECK(o.weight_decay >= 0, ExitCode::kUsage, "--weight-decay must not be negative (got {})", o.weight_decay);
   XCEL_CHECK(o.warmup_epochs >= 0 && o.warmup_epochs <= o.epochs, ExitCode::kUsage,
@@ -183,11 +184,13 @@ struct Trainer::Impl {
 
   void save_checkpoint() {
     st.peak_rss_mb = std::max(st.peak_rss_mb, peak_mb());
-    ir::save_model(model, run.file(kModelFile));
-    save_atomic(optimizer, run.file(kOptimizerFile));
-    ir::save_rng_state(run.file(kRngFile));
+    const long next = generation + 1;
+    ir::save_model(model, run.generation_file(kModelFile, next));
+    save_atomic(optimizer, run.generation_file(kOptimizerFile, next));
+    ir::save_rng_state(run.generation_file(kRngFile, next));
     run.write_lines(RunDir::kHistory, st.history);
-    run.write_state(st);
+    run.commit_state(st, next, {kModelFile, kOptimizerFile, kRngFile});
+    generation = next;
   }
 
   double lr_at(std::int64_t update) const { return learning_rate(o.lr, update, total_updates, warmup_updates); }
@@ -308,6 +311,7 @@ struct Trainer::Impl {
   torch::optim::SGD optimizer;
   std::int64_t steps_per_epoch = 0, total_updates = 0, warmup_updates = 0;
   TrainState st;
+  long generation = 0;  // of the last checkpoint (RunDir::commit_state)
   std::vector<float> buffer;
   std::vector<std::string> frozen_list;
 };
@@ -321,6 +325,10 @@ Trainer::Trainer(const FinetuneOptions& o, torch::jit::Module& model, const ir::
 
 Trainer::~Trainer() = default;
 
+std::string checkpoint_model(const RunDir& run) {
+  return run.generation_file(kModelFile, RunDir::generation_of(run.read_state()));
+}
+
 void Trainer::start(double val_before, double test_before) {
   impl_->st.val_before = val_before;
   impl_->st.test_before = test_before;
@@ -332,9 +340,18 @@ void Trainer::start(double val_before, double test_before) {
 
 void Trainer::restore() {
   auto& i = *impl_;
-  i.st = i.run.read_state().get<TrainState>();
-  torch::load(i.optimizer, i.run.file(kOptimizerFile));
-  ir::load_rng_state(i.run.file(kRngFile));
+  try {
+    const nlohmann::json state = i.run.read_state();
+    i.st = state.get<TrainState>();
+    i.generation = RunDir::generation_of(state);
+    torch::load(i.optimizer, i.run.generation_file(kOptimizerFile, i.generation));
+    ir::load_rng_state(i.run.generation_file(kRngFile, i.generation));
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    XCEL_FAIL(ExitCode::kInput, "--resume: the checkpoint in '{}' is damaged ({}); start a new run in another --out",
+              i.run.file(RunDir::kCheckpoint), ir::short_what(e));
+  }
   spdlog::info("resuming {} at epoch {}/{}, step {}/{}", i.run.path(), i.st.epoch + 1, i.o.epochs, i.st.step,
                i.steps_per_epoch);
 }

@@ -19,7 +19,10 @@ scenario has a fake device and a latency cache of its own (ctest: cli.adb.SCENAR
 - law: the fake phone with a latency law of its own (a fixed cost per op, channels in blocks of 8): the channel
   probe finds its block of 8, the measured table predicts it better than the roofline, a latency-budgeted search
   with the table meets the budget when measured, and a phone lost mid-table or mid-verification stops the run
-  with exit 6 and loses nothing (the table keeps what was measured; the search resumes).
+  with exit 6 and loses nothing (the table keeps what was measured; the search resumes);
+- pool: two phones of the target share the table's measurements (about half each, the same table as one phone
+  builds), --serial picks among them, a phone lost mid-table or mid-verification leaves the pool and the run
+  goes on (exit 6 only when none is left).
 """
 import json
 import os
@@ -43,10 +46,10 @@ weird["benchmark"].update({"remote_dir": "/data/local/tmp/x cel;touch pwned", "t
 json.dump(weird, open(os.path.join(configs, "targets", "pixel1-weird.json"), "w"))
 
 
-def run(*args, mode="ok", code=0, replay=None, law=False, lose_after=None):
+def run(*args, mode="ok", code=0, replay=None, law=False, lose_after=None, devices=1):
     env = dict(os.environ, PATH=fake_dir + os.pathsep + os.environ["PATH"], FAKE_ADB_ROOT=root, FAKE_ADB_MODE=mode,
                FAKE_ADB_BENCH=bench, XCEL_CACHE_DIR=cache, XCEL_CONFIG_DIR=configs, XCEL_LOG_LEVEL="warn",
-               FAKE_ADB_LATENCY="law" if law else "bench")
+               FAKE_ADB_LATENCY="law" if law else "bench", FAKE_ADB_DEVICES=str(devices))
     if lose_after is not None:
         env["FAKE_ADB_LOSE_AFTER"] = str(lose_after)
     if replay:
@@ -161,9 +164,19 @@ def search():
     assert s["latency_measured_ms"] is None and "no Android device" in s["latency_measure_error"], s
 
 
-def benchmarks():
-    path = os.path.join(root, "benchmarks.count")
+def benchmark_file(serial="FAKE001"):
+    return os.path.join(root, "benchmarks.count" if serial == "FAKE001" else f"benchmarks-{serial}.count")
+
+
+def benchmarks(serial="FAKE001"):
+    path = benchmark_file(serial)
     return int(open(path).read()) if os.path.exists(path) else 0
+
+
+def reset_benchmarks():
+    for serial in ("FAKE001", "FAKE002"):
+        if os.path.exists(benchmark_file(serial)):
+            os.remove(benchmark_file(serial))
 
 
 def law():
@@ -212,6 +225,59 @@ def law():
     assert s4["latency_verified"] and s4["val_top1"] == s3["val_top1"] and s4["flops"] == s3["flops"], (s3, s4)
 
 
-SCENARIOS = {fn.__name__: fn for fn in (devices, measure, replay, quoting, failures, gate, profile, fit, search, law)}
+def same_table(a, b):
+    """The same calibrated grid values, to 3% (the fake phone's law is read from a profile of the model run)."""
+    x = [v for l in a["layers"] for v in l["ms"]]
+    y = [v for l in b["layers"] for v in l["ms"]]
+    return len(x) == len(y) and all(abs(p - q) <= 0.03 * p for p, q in zip(x, y))
+
+
+def pool():
+    table = ["latency", "table", "--model", model, "--target", "pixel1", "--table-grid", "2", "--json"]
+    tables = lambda name: ["--latency-table", os.path.join(work, name + ".json")]
+    one = json.loads(run(*table, *tables("one"), law=True).stdout)
+    single = benchmarks()
+    # Two phones of the target share the table's one-layer measurements, about half each, and build the table one
+    # phone builds (the fake phone's law is deterministic); whole models (the calibration) go to the first.
+    reset_benchmarks()
+    p = run(*table, *tables("two"), law=True, devices=2)
+    two = json.loads(p.stdout)
+    a, b = benchmarks("FAKE001"), benchmarks("FAKE002")
+    print("benchmark runs: one phone", single, "two phones", a, "+", b)
+    assert a + b == single and b >= 0.3 * single, (single, a, b)
+    assert "2 device(s)" in two["info"]["oracle"], two["info"]
+    assert same_table(one, two), (one["layers"], two["layers"])
+    # --serial picks the devices.
+    reset_benchmarks()
+    m = json.loads(run(*MEASURE, "--no-cache", "--serial", "FAKE002", law=True, devices=2).stdout)
+    assert m["device"].startswith("FAKE002") and benchmarks("FAKE001") == 0 and benchmarks("FAKE002") == 1, m
+    run(*MEASURE, "--no-cache", "--serial", "FAKE002,FAKE009", law=True, devices=2, code=6)
+    # A phone lost mid-table leaves the pool; the other finishes the same table.
+    reset_benchmarks()
+    p = run(*table, *tables("lost"), law=True, devices=2, lose_after="FAKE002:10")
+    assert "FAKE002" in p.stderr and "leaves the pool" in p.stderr, p.stderr
+    lost = json.loads(p.stdout)
+    assert same_table(one, lost), (one["layers"], lost["layers"])
+    # Both lost: exit 6 with the device error.
+    run(*table, *tables("gone"), law=True, devices=2, mode="lost", code=6)
+    # A latency-budgeted search whose first phone is lost in the final verification goes on on the second and
+    # ends as the same search did with both phones.
+    search = ["prune", "--model", model, "--data", "fashion-mnist", "--val-size", "200", "--latency", "0.6",
+              "--target", "pixel1", "--episodes", "4", "--warmup", "2", "--batch", "100", "--table-grid", "2",
+              *tables("one"), "--json"]
+    reset_benchmarks()
+    s1 = json.loads(run(*search, "--out", os.path.join(work, "s1"), law=True, devices=2).stdout)
+    first = benchmarks("FAKE001")
+    assert s1["latency_measured_on"].startswith("FAKE001") and s1["latency_verified"], s1
+    reset_benchmarks()
+    p = run(*search, "--out", os.path.join(work, "s2"), law=True, devices=2, lose_after=f"FAKE001:{first - 2}")
+    s2 = json.loads(p.stdout)
+    assert "leaves the pool" in p.stderr, p.stderr
+    assert s2["latency_measured_on"].startswith("FAKE002") and s2["latency_verified"], s2
+    assert s2["val_top1"] == s1["val_top1"] and s2["flops"] == s1["flops"], (s1, s2)
+
+
+SCENARIOS = {fn.__name__: fn for fn in (devices, measure, replay, quoting, failures, gate, profile, fit, search, law,
+                                        pool)}
 SCENARIOS[scenario]()
 print("ok:", scenario)

@@ -100,7 +100,7 @@ assert not bad, bad
 
 # Not a run directory.
 p = subprocess.run([xcel, "report", work], capture_output=True, text=True)
-assert p.returncode == 3 and "no finished xcel run" in p.stderr, (p.returncode, p.stderr)
+assert p.returncode == 3 and "is not an xcel run directory" in p.stderr, (p.returncode, p.stderr)
 
 # The checker catches a broken page.
 broken = os.path.join(work, "broken.html")

@@ -15,7 +15,9 @@ End-to-end checks of `xcel prune --flops` (the search) on a small model and data
 - early_stop_resume: a resumed early-stopping run ends identically; early_stop_off: --early-stop 0 validates
   everything;
 - latency_resume: a resumed latency-budgeted run reuses its saved budget calibration, and its result is measured
-  within the budget.
+  within the budget;
+- damaged: a checkpoint damaged by something else (truncated agent, rng or state, a state without a key, garbage
+  config, truncated episodes) stops --resume with exit 3 and one line.
 """
 import json
 import os
@@ -241,8 +243,36 @@ def latency_resume():
     assert s["episodes"] == 4 and len(episodes(out)) == 4
 
 
+def damaged():
+    # A checkpoint damaged by something else (a truncated file, a missing key, garbage) stops --resume with exit 3
+    # and one line naming the checkpoint, never a crash or an internal error.
+    c = fresh("damaged-base")
+    search(c, 4)
+    ck = os.path.join(c, "checkpoint")
+    agent = [f for f in os.listdir(ck) if f.startswith("agent")][0]
+    rng = [f for f in os.listdir(ck) if f.startswith("torch_rng")][0]
+    cases = {"state.json truncated": ("checkpoint/state.json", lambda b: b[:len(b) // 2]),
+             "state.json without a key": ("checkpoint/state.json", lambda b: b'{"next_episode": 2}'),
+             "agent truncated": ("checkpoint/" + agent, lambda b: b[:len(b) // 3]),
+             "rng state truncated": ("checkpoint/" + rng, lambda b: b[:30]),
+             "config.json garbage": ("config.json", lambda b: b"garbage"),
+             "episodes truncated": ("episodes.jsonl", lambda b: b[:100])}
+    for name, (path, damage) in cases.items():
+        d = fresh("damaged")
+        shutil.copytree(c, d)
+        f = os.path.join(d, path)
+        data = open(f, "rb").read()
+        open(f, "wb").write(damage(data))
+        p = subprocess.run([xcel, "prune", "--resume", "--out", d, "--episodes", "6"], capture_output=True, text=True)
+        lines = [l for l in p.stderr.strip().splitlines() if not l.startswith("[warning]")]  # a fixture at chance
+        assert p.returncode == 3 and len(lines) == 1 and lines[0].startswith("xcel: error: "), (name, p.returncode,
+                                                                                               p.stderr[-2000:])
+        assert "start a new run" in lines[0] or "not valid JSON" in lines[0], (name, lines[0])
+        print(f"{name}: {lines[0]}")
+
+
 SCENARIOS = {fn.__name__: fn for fn in (outputs, same_seed, resume, no_overwrite, interrupt, early_stop,
                                          early_stop_resume, early_stop_off, latency_resume, one_owner,
-                                         interrupt_setup)}
+                                         interrupt_setup, damaged)}
 SCENARIOS[scenario]()
 print("ok:", scenario)

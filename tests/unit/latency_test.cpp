@@ -29,20 +29,6 @@ TEST(Parsers, SpeedBenchmarkTorchPerIterationAndSummary) {
                      "it said: Segmentation fault");
 }
 
-TEST(Parsers, TfliteBenchmarkModel) {
-  const std::string out =
-      "Running benchmark for at least 1 iterations and at least 0.5 seconds\n"
-      "count=19 first=30021 curr=26010 min=25873 max=30021 avg=26353.2 std=911\n"
-      "Running benchmark for at least 50 iterations and at least 1 seconds\n"
-      "count=50 first=26100 curr=25990 min=25800 max=27001 avg=26020.5 std=301\n"
-      "Inference timings in us: Init: 3000, First inference: 30021, Warmup (avg): 26353.2, Inference (avg): 26020.5\n";
-  Stats s = parse_tflite_benchmark(out);
-  EXPECT_EQ(s.n, 50);  // the main run, not the warm-up line
-  EXPECT_DOUBLE_EQ(s.mean, 26.0205);
-  EXPECT_DOUBLE_EQ(s.std, 0.301);
-  EXPECT_DOUBLE_EQ(parse_tflite_benchmark("Inference (avg): 1500\n").median, 1.5);
-}
-
 TEST(Roofline, ComputeBoundLayersScaleWithFlopsAndAreLabelledEstimated) {
   const auto t = device::load_target("pixel1");
   ir::ModelSummary s;

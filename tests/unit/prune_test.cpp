@@ -261,3 +261,60 @@ TEST(Repair, MagnitudePruningZeroesTheSmallestWeights) {
 
 }  // namespace
 }  // namespace xcel::prune
+
+namespace xcel::prune {
+namespace {
+
+// ---- random graphs (tests/fixtures/random_graphs.py) ------------------------------------------------------------
+
+// Every random graph, under the uniform policy at 0.5 and a random policy (a share in [0.1, 1] per group, seeded by
+// the graph's seed), either prunes to a model that runs, has the analysis's predicted FLOPs and the original's output
+// shape, or is refused with Error(kUnsupported) (exit 4). Any other failure names the graph's seed:
+// `tests/fixtures/random_graphs.py /tmp/g 1 SEED` rebuilds it alone.
+TEST(RandomGraphs, PruneToThePredictionOrRefuse) {
+  const std::string dir = test::fixtures() + "/random_graphs";
+  const nlohmann::json manifest = fs::read_json(dir + "/manifest.json");
+  ASSERT_GE(manifest.size(), 100u);
+  int pruned = 0, refused = 0, nothing = 0, cut_groups = 0;
+  for (const auto& g : manifest) {
+    const int seed = g.at("seed");
+    const std::string file = g.at("file");
+    SCOPED_TRACE(fmt::format("graph seed {} ({}), blocks {}", seed, file, g.at("blocks").dump()));
+    const torch::jit::Module model = ir::load_model(file);
+    const ir::Shape input = g.at("input").get<ir::Shape>();
+    try {
+      const DependencyGraph dg = build_dependency_graph(model, input);
+      if (dg.prunable_groups().empty()) {
+        ++nothing;
+        continue;
+      }
+      std::mt19937_64 rng(static_cast<std::uint64_t>(seed));
+      Policy random;
+      for (int gi : dg.prunable_groups())
+        random.groups[dg.groups[static_cast<size_t>(gi)].name].ratio = std::uniform_real_distribution<double>(0.1, 1.0)(rng);
+      for (const Policy& policy : {uniform_policy(dg, 0.5), random}) {
+        const auto kept = resolve_widths(dg, policy, 1);
+        const torch::jit::Module out = apply(model, dg, select_channels(model, dg, kept, Importance::kL1));
+        check_prediction(model, out, dg, kept);
+        for (int gi : dg.prunable_groups())
+          cut_groups += kept[static_cast<size_t>(gi)] < dg.groups[static_cast<size_t>(gi)].channels ? 1 : 0;
+      }
+      ++pruned;
+    } catch (const Error& e) {
+      if (e.code() != ExitCode::kUnsupported) {
+        ADD_FAILURE() << "exit " << static_cast<int>(e.code()) << ": " << e.what();
+        continue;
+      }
+      ++refused;
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "not an xcel error: " << ir::short_what(e);
+    }
+  }
+  std::printf("random graphs: %d pruned under both policies (%d groups cut), %d refused (exit 4), %d with nothing to "
+              "prune\n", pruned, cut_groups, refused, nothing);
+  // The property must be exercised: most graphs have groups the engine can cut.
+  EXPECT_GE(pruned, static_cast<int>(manifest.size()) / 2);
+}
+
+}  // namespace
+}  // namespace xcel::prune

@@ -24,13 +24,17 @@ CLI::Option* add_threads_option(CLI::App* cmd, int& threads,
 void add_split_options(CLI::App* cmd, data::SplitOptions& s);
 /// --data/-d with the dataset forms xcel reads.
 CLI::Option* add_data_option(CLI::App* cmd, std::string& data, const std::string& help);
+/// --serial/-s A[,B...]: the phones a measurement may use.
+CLI::Option* add_serial_option(CLI::App* cmd, std::string& serial);
 /// --target NAME (a profile in configs/targets; the known names are listed in the help).
 CLI::Option* add_target_option(CLI::App* cmd, std::string& target, const std::string& help);
 /// --PREFIXwarmup and --PREFIXruns of a latency measurement; -1 means the target's counts.
 void add_bench_options(CLI::App* cmd, int& warmup, int& runs, const std::string& prefix, const std::string& what);
 
-/// A value that must be a number greater than 0 ("--latency: must be greater than 0 (got 0)").
+/// A value that must be a finite number greater than 0 ("--latency: must be greater than 0 (got 0)").
 CLI::Validator positive();
+/// A value that must be a finite number at least 0.
+CLI::Validator non_negative();
 
 /// Prints `j` (pretty) to stdout followed by a newline.
 void print_json(const nlohmann::json& j);

@@ -13,8 +13,14 @@ std::int64_t file_size(const std::string& path);
 /// True when both paths name the same existing file (after resolving links), or are the same path.
 bool same_file(const std::string& a, const std::string& b);
 
-/// Writes `content` to `path` atomically: a temporary file in the same directory, then rename.
+/// Writes `content` to `path` atomically: a temporary file in the same directory, synced, then renamed. Every file
+/// xcel writes goes through here (models and checkpoints are serialised to memory first). On failure (a full disk,
+/// an I/O error) the temporary file is removed, `path` keeps its old content and Error(kInput) names the file and
+/// the cause. XCEL_FAULT_WRITE=enospc|eio|kill:N simulates a failure of the process's N-th write (tests).
 void write_file_atomic(const std::string& path, const std::string& content);
+
+/// Removes the temporaries (NAME.tmp.PID, files or directories) under `dir` left by processes that no longer run.
+void remove_stale_temporaries(const std::string& dir);
 
 /// A temporary path beside `path` for atomic writes (same directory, unique per process).
 std::string temp_path_beside(const std::string& path);

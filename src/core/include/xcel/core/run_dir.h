@@ -90,6 +90,19 @@ class RunDir {
   nlohmann::json read_state() const { return read_json(kState); }
   void write_state(const nlohmann::json& state) const;
 
+  /// Checkpoints in generations, so that a write failing half-way (a full disk, a kill) leaves the previous
+  /// checkpoint whole: a checkpoint writes its files under a new generation (generation_file), then the state
+  /// naming that generation (commit_state: the commit point), then removes the other generations' files.
+  /// "checkpoint/agent.pt" of generation 3 is "checkpoint/agent.g3.pt"; generation 0 is the plain name.
+  std::string generation_file(const std::string& name, long generation) const;
+  /// The generation a saved state names (0 for a state without one).
+  static long generation_of(const nlohmann::json& state);
+  /// One more than the saved state's generation (1 when there is no state).
+  long next_generation() const;
+  /// Writes `state` naming `generation` and removes the files of `names` (kState-relative names like
+  /// "checkpoint/agent.pt") of every other generation.
+  void commit_state(nlohmann::json state, long generation, const std::vector<std::string>& names) const;
+
   /// Throws Error(kInterrupted): "interrupted WHERE; state saved, continue with: xcel COMMAND --resume --out PATH".
   [[noreturn]] void interrupted(const std::string& where, const std::string& command) const;
 

@@ -51,5 +51,8 @@ struct SelectedDevice {
 /// The device to measure `target` on: `serial` when given (a warning if it does not match), else the first
 /// connected device that matches the profile. Error(kDevice) that says what to do when none can be used.
 SelectedDevice select_device(const TargetProfile& target, const std::string& serial);
+/// The devices to share `target`'s measurements: those of `serials` ("A,B"; each as select_device), else every
+/// connected device that matches the profile (the first as select_device picks it, then the others).
+std::vector<SelectedDevice> select_devices(const TargetProfile& target, const std::string& serials);
 
 }  // namespace xcel::device

@@ -17,7 +17,7 @@ constexpr int kDefaultRuns = 50;
 
 struct BenchmarkSpec {
   std::string binary;                          // absolute path on the device
-  std::string format = "speed_benchmark_torch";  // or "tflite_benchmark_model"
+  std::string format = "speed_benchmark_torch";  // the only benchmark that runs what xcel writes
   std::string model_format = "ptl";  // what the binary loads: ptl (lite interpreter, deploy form) or pt
   int warmup = kDefaultWarmup, iter = kDefaultRuns;  // every target (host: in-process runs)
   std::string taskset;                         // CPU mask in hex for `taskset`, e.g. "0c" (empty: no pinning)

@@ -20,6 +20,11 @@ void save_model(torch::jit::Module& module, const std::string& path);
 /// Saves for the lite interpreter (.ptl) atomically.
 void save_for_mobile(const torch::jit::Module& module, const std::string& path);
 
+/// Writes the phone's deploy form of `module` (deploy_for_mobile) to `path` for the lite interpreter; false,
+/// with the reason in `why`, when LibTorch cannot export it (an op the lite interpreter lacks). A failed write
+/// (a full disk) throws like any write: a result is never silently missing.
+bool export_for_mobile(const torch::jit::Module& module, const std::string& path, std::string* why);
+
 /// Layer table of `module` at `input`; runs the module once (in eval mode, without gradients).
 ModelSummary analyze(const torch::jit::Module& module, const Shape& input);
 

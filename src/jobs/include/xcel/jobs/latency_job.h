@@ -51,7 +51,7 @@ struct TableOptions {
   std::string model, target = "host", input = "1,1,28,28";
   std::string latency_model = "table";  // table | roofline | predictor:FILE
   std::string table;                    // the table file (default: the cache's file for the target)
-  std::string serial;                   // adb: this device
+  std::string serial;                   // adb: these devices ("A,B"; default: all matching the target)
   int grid = 4;
   double lbound = 0.2;
   std::int64_t round_to = 0;            // 0: as a search chooses it (see channel_rounding)

@@ -59,6 +59,7 @@ struct SearchOptions : PruneBase {
   std::string latency_model = "table";
   std::string latency_table;
   int table_grid = 4;
+  std::string serial;              // phones: the devices to measure on ("A,B"; default: all matching the target)
   std::string command_line;
   nlohmann::json cli;              // the options as given (cli::given_options)
   bool latency_mode() const { return latency > 0 || latency_ms > 0; }

@@ -51,7 +51,8 @@ class LayerTimings {
 };
 
 /// Measures, through `oracle`, every layer of `layers` whose signature `table` lacks: in chunks of 16, `rounds`
-/// rounds each timing every layer of the chunk once (so a drift of the device's speed hits all alike); the median
+/// rounds each timing every layer of the chunk once (so a drift of the device's speed hits all alike; a pool of
+/// devices shares each round out, see DevicePool); the median
 /// per layer goes into the table, which is saved after each chunk when it has a file. Returns the number of
 /// signatures measured.
 int measure_missing(Oracle& oracle, const std::vector<ir::Layer>& layers, LayerTimings& table, int rounds);

@@ -26,7 +26,7 @@ struct Latency {
   Stats ms;                 // per forward pass, batch 1 (an estimate has n = 0 and no spread)
   std::string source;       // measured | estimated
   std::string device;       // "host" or the device's serial and model, e.g. "FA7AB1A00123 (Pixel)"
-  std::string method;       // local-libtorch | adb:speed_benchmark_torch | adb:tflite_benchmark_model | roofline |
+  std::string method;       // local-libtorch | adb:speed_benchmark_torch | roofline |
                             // predictor (lookup table + regressor)
   std::string form = "plain";  // what was timed: frozen+optimized | frozen (CPU deploy form), mobile (phone deploy
                                // form, .ptl after optimize_for_mobile), lite (a .ptl as saved), plain (a .pt as saved)
@@ -40,7 +40,7 @@ void from_json(const nlohmann::json& j, Latency& l);
 struct OracleOptions {
   std::string backend = "auto";  // auto (local for host, adb for android) | local | adb | roofline | predictor
   std::string predictor;         // predictor backend: the file `xcel latency fit` wrote
-  std::string serial;            // adb: this device instead of the first one matching the target
+  std::string serial;            // adb: these devices ("A" or "A,B") instead of every device matching the target
   int threads = 0;               // 0: the target's thread count
   int warmup = -1, runs = 0;     // -1 / 0: the target's benchmark counts (device::kDefaultWarmup / kDefaultRuns)
   bool use_cache = true;
@@ -57,6 +57,9 @@ class Oracle {
   /// One conv / linear / batch-norm layer on its own at its input shape (default: a one-layer TorchScript
   /// model with deterministic weights, so equal layers give equal files, measured as a file).
   virtual Latency layer(const ir::Layer& layer);
+  /// Several layers, each on its own (default: one after the other; a pool of devices shares them out and
+  /// measures in parallel). Results in the order of `layers`.
+  virtual std::vector<Latency> layers(const std::vector<const ir::Layer*>& layers);
   virtual std::string backend() const = 0;
   /// How the oracle arrives at its numbers, for logs and run summaries.
   virtual std::string description() const { return backend(); }
@@ -96,16 +99,15 @@ std::string file_hash(const std::string& path);
 std::string bytes_hash(const std::string& bytes);
 
 /// The oracle for a target: `auto` measures in-process when the target is this machine and over adb when it
-/// is a phone.
+/// is a phone: on every connected device that matches the target (or those of `serial`), pooled when there are
+/// several (see DevicePool).
 std::unique_ptr<Oracle> make_oracle(const device::TargetProfile& target, const OracleOptions& options);
 /// This machine, in-process, `threads` threads, uncached (reports' profiles of the original and the result).
 std::unique_ptr<Oracle> make_host_oracle(int threads);
 
 /// Benchmark output parsers: milliseconds per run. speed_benchmark_torch: the per-iteration
 /// `PyTorchObserver {... "value": "us"}` lines when present (--report_pep), else the `Microseconds per iter`
-/// figure. TFLite benchmark_model: the `count=... avg=... std=...` line or `Inference (avg): us`.
-/// Error(kDevice) naming the first line when nothing can be read.
+/// figure. Error(kDevice) naming the first line when nothing can be read.
 Stats parse_speed_benchmark_torch(const std::string& out);
-Stats parse_tflite_benchmark(const std::string& out);
 
 }  // namespace xcel::latency

@@ -1,7 +1,9 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 #pragma once
 /// The oracle's backends and its cache (use make_oracle() in oracle.h; these are exposed for tests).
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -30,18 +32,22 @@ class LatencyCache {
 /// lite interpreter as .ptl) when the profile's benchmark reads .ptl (benchmark.model_format), once per content.
 class AdbOracle : public Oracle {
  public:
-  AdbOracle(device::TargetProfile target, OracleOptions options);
+  AdbOracle(device::TargetProfile target, OracleOptions options, device::SelectedDevice device);
   Latency latency(const std::string& model_path, const ir::ModelSummary& summary) override;
   Latency latency(const torch::jit::Module& module, const ir::ModelSummary& summary) override;
   Latency layer(const ir::Layer& layer) override;
   std::string backend() const override { return "adb"; }
+  std::string description() const override { return "adb on " + device_label(); }
+  std::string device_label() const;
 
  private:
-  std::string device_label() const;
   ProcessResult shell(const std::string& command, double timeout);
   std::string push_once(const std::string& local, const std::string& hash);
   std::string deployed_file(const torch::jit::Module& module, std::string& form);
-  Latency deployed_latency(const std::string& key, const torch::jit::Module& module, const ir::ModelSummary& summary);
+  // The module `make` builds, exported in deploy form once per `key` (LibTorch's side runs one thread at a time,
+  // so devices of a pool can measure in parallel), then measured on the device.
+  Latency deployed_latency(const std::string& key, const std::function<torch::jit::Module()>& make,
+                           const ir::ModelSummary& summary);
 
   device::TargetProfile target_;
   OracleOptions options_;
@@ -49,6 +55,29 @@ class AdbOracle : public Oracle {
   std::vector<std::pair<std::string, std::string>> props_;
   std::set<std::string> pushed_;
   std::map<std::string, std::pair<std::string, std::string>> deployed_;  // content key -> scratch file, form
+};
+
+/// Several devices of one target. Single measurements go to the first device still in the pool; a batch of
+/// layers is shared out over all of them, measured in parallel (one thread per device). A device that fails
+/// (disconnected, benchmark missing or timing out: any device error) leaves the pool with a warning, and what
+/// it had not measured goes to the others; the device error is raised only when no device is left.
+class DevicePool : public Oracle {
+ public:
+  explicit DevicePool(std::vector<std::unique_ptr<AdbOracle>> devices);
+  using Oracle::latency;
+  Latency latency(const std::string& model_path, const ir::ModelSummary& summary) override;
+  Latency latency(const torch::jit::Module& module, const ir::ModelSummary& summary) override;
+  Latency layer(const ir::Layer& layer) override;
+  std::vector<Latency> layers(const std::vector<const ir::Layer*>& layers) override;
+  std::string backend() const override { return "adb"; }
+  std::string description() const override;
+  std::size_t size() const { return devices_.size(); }
+
+ private:
+  Latency on_first(const std::function<Latency(Oracle&)>& measure);
+  void leave(std::size_t index, const std::string& why);
+
+  std::vector<std::unique_ptr<AdbOracle>> devices_;
 };
 
 class RooflineOracle : public Oracle {
@@ -87,6 +116,7 @@ class CachedOracle : public Oracle {
     return inner_->latency(module, summary);  // no file, no content hash: never cached
   }
   Latency layer(const ir::Layer& l) override { return inner_->layer(l); }
+  std::vector<Latency> layers(const std::vector<const ir::Layer*>& ls) override { return inner_->layers(ls); }
   std::string backend() const override { return inner_->backend(); }
   std::string description() const override { return inner_->description(); }
 

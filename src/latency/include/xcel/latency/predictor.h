@@ -48,6 +48,9 @@ class Predictor {
   /// did not hold.
   double predict_ms(const ir::ModelSummary& summary, int* regressed = nullptr) const;
   const std::string& target() const;
+  /// Why a prediction for `summary` is outside what the predictor was fitted on: layers whose sizes lie outside
+  /// the fitted layers', or a model of another family whose layers are mostly not in the table. "" when inside.
+  std::string outside_fit(const ir::ModelSummary& summary) const;
   int threads() const;
 
  private:

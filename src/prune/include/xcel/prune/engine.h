@@ -24,8 +24,13 @@ Selection select_channels(const torch::jit::Module& module, const DependencyGrap
                           const std::vector<std::int64_t>& kept, Importance importance);
 
 /// A new module with the unselected channels physically removed; `module` is not modified. The result is
-/// checked by a forward pass at dg.input_shape (Error kInternal if it fails).
+/// checked by a forward pass at dg.input_shape (Error kUnsupported if it fails: a graph the analysis misread).
 torch::jit::Module apply(const torch::jit::Module& module, const DependencyGraph& dg, const Selection& selection);
+
+/// Checks a pruned model against the analysis: the original's output shape and the predicted FLOPs for `kept`.
+/// Error(kUnsupported) naming what differs: the FLOPs wall of a search relies on the prediction.
+void check_prediction(const torch::jit::Module& original, const torch::jit::Module& pruned, const DependencyGraph& dg,
+                      const std::vector<std::int64_t>& kept);
 
 /// Indices along a dimension indexed by `map` that survive `selection` (ascending).
 std::vector<std::int64_t> surviving_indices(const DependencyGraph& dg, const ChannelMap& map,

@@ -111,7 +111,9 @@ class SearchLoop {
   PolicyValidator& validator_;
   Agent& agent_;
   RunDir run_;
+  void restore_checkpoint();  // restore() without the translation of a damaged file's errors
   int start_ = 0;
+  long generation_ = 0;  // of the last checkpoint (RunDir::commit_state)
   Best best_;
   struct Validated {
     double top1 = 0;

@@ -68,6 +68,9 @@ struct TrainState {
   std::vector<std::string> history;
 };
 
+/// The model saved with a fine-tuning run's checkpoint (what --resume continues from).
+std::string checkpoint_model(const RunDir& run);
+
 /// Trains `model` in place: each epoch's batches come from splitmix64 streams keyed by (seed, epoch, step), so a
 /// resumed run continues with exactly the batches of an uninterrupted one. The best epoch is saved as
 /// RUN/finetuned.pt.
