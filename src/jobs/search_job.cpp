@@ -70,47 +70,6 @@ void from_json(const nlohmann::json& j, SearchOptions& o) { search_fields(JsonRe
 
 namespace {
 
-// The agent's hyperparameters from a JSON file: every key must be one the agent has, of its type and in range
-// (Error(kInput) naming the file and the key otherwise); keys not given keep their defaults.
-rl::DdpgConfig read_agent_config(const std::string& path) {
-  const nlohmann::json j = fs::read_json(path);
-  XCEL_CHECK(j.is_object(), ExitCode::kInput, "agent config '{}' is not a JSON object", path);
-  const nlohmann::json known = rl::DdpgConfig{};
-  for (const auto& [key, value] : j.items()) {
-    if (known.contains(key)) continue;
-    std::vector<std::string> keys;
-    for (const auto& k : known.items()) keys.push_back(k.key());
-    XCEL_FAIL(ExitCode::kInput, "unknown key '{}' in agent config '{}'; known keys: {}", key, path,
-              fmt::join(keys, ", "));
-  }
-  rl::DdpgConfig c;
-  try {
-    c = j.get<rl::DdpgConfig>();
-  } catch (const std::exception& e) {
-    XCEL_FAIL(ExitCode::kInput, "agent config '{}' has a value of the wrong type ({})", path, e.what());
-  }
-  auto check = [&](bool ok, const char* key, const char* range) {
-    XCEL_CHECK(ok, ExitCode::kInput, "agent config '{}': '{}' is {}, must be {}", path, key, j.at(key).dump(), range);
-  };
-  auto positive = [](double v) { return std::isfinite(v) && v > 0; };
-  check(c.hidden1 >= 1, "hidden1", "at least 1");
-  check(c.hidden2 >= 1, "hidden2", "at least 1");
-  check(positive(c.lr_actor), "lr_actor", "positive");
-  check(positive(c.lr_critic), "lr_critic", "positive");
-  check(positive(c.tau) && c.tau <= 1, "tau", "in (0, 1]");
-  check(c.discount >= 0 && c.discount <= 1, "discount", "in [0, 1]");
-  check(c.batch >= 1, "batch", "at least 1");
-  check(c.replay >= c.batch, "replay", "at least batch");
-  check(c.warmup >= 0, "warmup", "at least 0");
-  check(c.noise_sigma >= 0 && std::isfinite(c.noise_sigma), "noise_sigma", "at least 0");
-  check(positive(c.noise_decay) && c.noise_decay <= 1, "noise_decay", "in (0, 1]");
-  check(c.lbound > 0 && c.lbound <= 1, "lbound", "in (0, 1]");
-  check(c.rbound >= c.lbound && c.rbound <= 1, "rbound", "in [lbound, 1]");
-  check(c.baseline_alpha >= 0 && c.baseline_alpha <= 1, "baseline_alpha", "in [0, 1]");
-  check(c.updates_per_step >= 1, "updates_per_step", "at least 1");
-  return c;
-}
-
 // The options a run uses: a resumed run is the saved run (more episodes if asked); a new run reads the agent
 // configuration and checks its flags.
 SearchOptions resolve(SearchOptions o, const RunDir& run) {
@@ -142,7 +101,7 @@ SearchOptions resolve(SearchOptions o, const RunDir& run) {
   XCEL_CHECK(o.episodes >= 1, ExitCode::kUsage, "--episodes must be at least 1");
   check_latency_model_kind(o.latency_model);
   run.start_new("search", {o.model});
-  o.ddpg = read_agent_config(o.agent_config.empty() ? device::config_dir() + "/ddpg.json" : o.agent_config);
+  o.ddpg = rl::read_ddpg_config(o.agent_config.empty() ? device::config_dir() + "/ddpg.json" : o.agent_config);
   if (o.warmup) o.ddpg.warmup = *o.warmup;
   if (o.lbound) o.ddpg.lbound = *o.lbound;
   o.ddpg.seed = o.split.seed;

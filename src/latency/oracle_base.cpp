@@ -128,16 +128,28 @@ void LatencyCache::put(const std::string& key, const Latency& l) const {
   }
 }
 
+namespace {
+// A latency the benchmark printed, in ms: a positive finite number of microseconds, else Error(kDevice).
+double benchmark_ms(const std::string& us, const std::string& out) {
+  char* end = nullptr;
+  const double v = std::strtod(us.c_str(), &end);
+  XCEL_CHECK(end == us.c_str() + us.size() && std::isfinite(v) && v > 0, ExitCode::kDevice,
+             "speed_benchmark_torch printed '{}' as a latency in microseconds; its output is damaged: {}", us,
+             first_line(out));
+  return v / 1e3;
+}
+}  // namespace
+
 Stats parse_speed_benchmark_torch(const std::string& out) {
   std::vector<double> ms;
   static const std::regex pep(R"(PyTorchObserver\s*\{[^}]*"metric"\s*:\s*"latency"[^}]*"value"\s*:\s*"?([0-9.eE+-]+))");
-  for (std::sregex_iterator it(out.begin(), out.end(), pep), end; it != end; ++it) ms.push_back(std::stod((*it)[1]) / 1e3);
+  for (std::sregex_iterator it(out.begin(), out.end(), pep), end; it != end; ++it) ms.push_back(benchmark_ms((*it)[1], out));
   if (!ms.empty()) return summarize(ms);
   static const std::regex per_iter(R"(Microseconds per iter:\s*([0-9.eE+-]+))");
   std::smatch m;
   XCEL_CHECK(std::regex_search(out, m, per_iter), ExitCode::kDevice,
              "could not read speed_benchmark_torch's output (no 'Microseconds per iter'); it said: {}", first_line(out));
-  return point_stats(std::stod(m[1]) / 1e3, 1);
+  return point_stats(benchmark_ms(m[1], out), 1);
 }
 
 // ---- the ADB oracle -------------------------------------------------------------------------------

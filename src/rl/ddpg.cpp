@@ -7,6 +7,7 @@
 #include <torch/serialize.h>
 #include <torch/utils.h>
 
+#include <cmath>
 #include <random>
 #include <sstream>
 
@@ -190,6 +191,45 @@ void Ddpg::end_episode(const std::vector<std::vector<float>>& states, const std:
     for (size_t t = 0; t < states.size() * static_cast<size_t>(m.cfg.updates_per_step); ++t) m.update();
     m.sigma *= m.cfg.noise_decay;
   }
+}
+
+DdpgConfig read_ddpg_config(const std::string& path) {
+  const nlohmann::json j = fs::read_json(path);
+  XCEL_CHECK(j.is_object(), ExitCode::kInput, "agent config '{}' is not a JSON object", path);
+  const nlohmann::json known = DdpgConfig{};
+  for (const auto& [key, value] : j.items()) {
+    if (known.contains(key)) continue;
+    std::vector<std::string> keys;
+    for (const auto& k : known.items()) keys.push_back(k.key());
+    XCEL_FAIL(ExitCode::kInput, "unknown key '{}' in agent config '{}'; known keys: {}", key, path,
+              fmt::join(keys, ", "));
+  }
+  DdpgConfig c;
+  try {
+    c = j.get<rl::DdpgConfig>();
+  } catch (const std::exception& e) {
+    XCEL_FAIL(ExitCode::kInput, "agent config '{}' has a value of the wrong type ({})", path, e.what());
+  }
+  auto check = [&](bool ok, const char* key, const char* range) {
+    XCEL_CHECK(ok, ExitCode::kInput, "agent config '{}': '{}' is {}, must be {}", path, key, j.at(key).dump(), range);
+  };
+  auto positive = [](double v) { return std::isfinite(v) && v > 0; };
+  check(c.hidden1 >= 1, "hidden1", "at least 1");
+  check(c.hidden2 >= 1, "hidden2", "at least 1");
+  check(positive(c.lr_actor), "lr_actor", "positive");
+  check(positive(c.lr_critic), "lr_critic", "positive");
+  check(positive(c.tau) && c.tau <= 1, "tau", "in (0, 1]");
+  check(c.discount >= 0 && c.discount <= 1, "discount", "in [0, 1]");
+  check(c.batch >= 1, "batch", "at least 1");
+  check(c.replay >= c.batch, "replay", "at least batch");
+  check(c.warmup >= 0, "warmup", "at least 0");
+  check(c.noise_sigma >= 0 && std::isfinite(c.noise_sigma), "noise_sigma", "at least 0");
+  check(positive(c.noise_decay) && c.noise_decay <= 1, "noise_decay", "in (0, 1]");
+  check(c.lbound > 0 && c.lbound <= 1, "lbound", "in (0, 1]");
+  check(c.rbound >= c.lbound && c.rbound <= 1, "rbound", "in [lbound, 1]");
+  check(c.baseline_alpha >= 0 && c.baseline_alpha <= 1, "baseline_alpha", "in [0, 1]");
+  check(c.updates_per_step >= 1, "updates_per_step", "at least 1");
+  return c;
 }
 
 double Ddpg::sigma() const { return impl_->sigma; }

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 # Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
-"""usage: check_latency_fit.py XCEL MODEL_A MODEL_B WORK_DIR
+"""usage: check_latency_fit.py XCEL MODEL_A MODEL_B WORK_DIR OTHER_MODEL OTHER_INPUT
 
 `xcel latency fit` on two small models: it writes a predictor and reports held-out accuracy with its fields in
 range; `xcel latency measure --backend predictor` answers from it, labelled estimated; a predictor fitted for
-one target is refused for another; a damaged predictor file is a clear error.
+one target is refused for another; a damaged predictor file is a clear error; a model of another family with
+layers outside the fitted sizes (OTHER_MODEL at OTHER_INPUT) gets its estimate with a warning saying so, a model
+it was fitted on gets none.
 """
 import json
 import os
@@ -12,7 +14,7 @@ import shutil
 import subprocess
 import sys
 
-xcel, a, b, work = sys.argv[1:5]
+xcel, a, b, work, other, other_input = sys.argv[1:7]
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 pred = os.path.join(work, "host.json")
@@ -42,8 +44,14 @@ assert all(abs(e) < 2.0 for e in rel), rel
 saved = json.load(open(pred))
 assert saved["target"] == "host" and len(saved["coef"]) == 4 and saved["lut"], saved.keys()
 
-m = json.loads(run("latency", "measure", "--model", a, "--backend", "predictor", "--predictor", pred, "--json").stdout)
+p = run("latency", "measure", "--model", a, "--backend", "predictor", "--predictor", pred, "--json")
+m = json.loads(p.stdout)
 assert m["source"] == "estimated" and m["method"] == "predictor" and m["ms"]["median"] > 0, m
+assert "outside what it was fitted on" not in p.stderr, p.stderr
+p = run("latency", "measure", "--model", other, "--input", other_input, "--backend", "predictor", "--predictor", pred,
+        "--json")
+assert "outside what it was fitted on" in p.stderr and "layer sizes it was fitted on" in p.stderr, p.stderr
+assert json.loads(p.stdout)["ms"]["median"] > 0
 p = run("latency", "measure", "--model", a, "--target", "pixel1", "--backend", "predictor", "--predictor", pred, code=2)
 assert "fitted for target 'host'" in p.stderr, p.stderr
 open(os.path.join(work, "bad.json"), "w").write("{\"target\": \"host\"")

@@ -1,12 +1,15 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 // Units of the latency module without a device: benchmark output parsers, the roofline estimate, in-process
 // timing, the oracle's local backend for files, modules and single layers, per-layer profiles.
+#include <unistd.h>
+
 #include "test_env.h"
 #include "xcel/core/error.h"
 #include "xcel/device/target.h"
 #include "xcel/ir/model.h"
 #include "xcel/latency/host_bench.h"
 #include "xcel/latency/oracle.h"
+#include "xcel/latency/oracle_backends.h"
 #include "xcel/latency/profile.h"
 
 namespace xcel::latency {
@@ -27,6 +30,36 @@ TEST(Parsers, SpeedBenchmarkTorchPerIterationAndSummary) {
   EXPECT_DOUBLE_EQ(s.median, 1.52325);
   test::expect_error([] { parse_speed_benchmark_torch("Segmentation fault\n"); }, ExitCode::kDevice,
                      "it said: Segmentation fault");
+}
+
+// An oracle that answers the input's height as milliseconds and counts its measurements.
+class ShapeOracle : public Oracle {
+ public:
+  using Oracle::latency;
+  Latency latency(const std::string& model_path, const ir::ModelSummary& summary) override {
+    ++calls;
+    Latency l;
+    l.ms = point_stats(static_cast<double>(summary.input_shape.at(2)), 1);
+    l.source = "measured";
+    return l;
+  }
+  std::string backend() const override { return "shape"; }
+  int calls = 0;
+};
+
+TEST(Cache, OneFileAtTwoInputSizesIsTwoEntries) {
+  const std::string dir = ::testing::TempDir() + "xcel_latency_cache_" + std::to_string(::getpid());
+  auto inner = std::make_unique<ShapeOracle>();
+  ShapeOracle* counted = inner.get();
+  CachedOracle cached(std::move(inner), "shape", LatencyCache(dir));
+  const std::string model = test::fixtures() + "/plain.pt";
+  ir::ModelSummary small, large;
+  small.input_shape = {1, 1, 28, 28};
+  large.input_shape = {1, 1, 56, 56};
+  EXPECT_EQ(cached.latency(model, small).ms.median, 28);
+  EXPECT_EQ(cached.latency(model, large).ms.median, 56);  // not the 28x28 entry
+  EXPECT_EQ(cached.latency(model, small).ms.median, 28);
+  EXPECT_EQ(counted->calls, 2);
 }
 
 TEST(Roofline, ComputeBoundLayersScaleWithFlopsAndAreLabelledEstimated) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "xcel/core/subprocess.h"
+#include "xcel/device/adb.h"
 #include "xcel/device/target.h"
 #include "xcel/latency/oracle.h"
 
@@ -106,7 +107,9 @@ class CachedOracle : public Oracle {
   CachedOracle(std::unique_ptr<Oracle> inner, std::string key_prefix, LatencyCache cache)
       : inner_(std::move(inner)), prefix_(std::move(key_prefix)), cache_(std::move(cache)) {}
   Latency latency(const std::string& model_path, const ir::ModelSummary& summary) override {
-    const std::string key = prefix_ + "-" + file_hash(model_path);
+    // The file's content and the input it runs on: one model measured at two input sizes is two entries.
+    std::string key = prefix_ + "-" + file_hash(model_path) + "-in";
+    for (const auto d : summary.input_shape) key += "_" + std::to_string(d);
     if (auto hit = cache_.get(key)) return *hit;
     Latency l = inner_->latency(model_path, summary);
     cache_.put(key, l);

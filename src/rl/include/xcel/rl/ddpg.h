@@ -35,6 +35,10 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DdpgConfig, hidden1, hidden2, lr
                                                 batch, replay, warmup, noise_sigma, noise_decay, lbound, rbound,
                                                 baseline_alpha, updates_per_step, seed)
 
+/// The hyperparameters in a JSON file (--agent-config): every key must be one of DdpgConfig's, of its type and in
+/// range (Error(kInput) naming the file and the key otherwise); keys not given keep their defaults.
+DdpgConfig read_ddpg_config(const std::string& path);
+
 class Ddpg {
  public:
   Ddpg(int state_dim, const DdpgConfig& cfg);
