@@ -129,11 +129,12 @@ void LatencyCache::put(const std::string& key, const Latency& l) const {
 }
 
 namespace {
-// A latency the benchmark printed, in ms: a positive finite number of microseconds, else Error(kDevice).
+// A latency the benchmark printed, in ms: a positive finite number of microseconds (what follows it, such as a
+// sentence's full stop, is not part of it), else Error(kDevice).
 double benchmark_ms(const std::string& us, const std::string& out) {
   char* end = nullptr;
   const double v = std::strtod(us.c_str(), &end);
-  XCEL_CHECK(end == us.c_str() + us.size() && std::isfinite(v) && v > 0, ExitCode::kDevice,
+  XCEL_CHECK(end != us.c_str() && std::isfinite(v) && v > 0, ExitCode::kDevice,
              "speed_benchmark_torch printed '{}' as a latency in microseconds; its output is damaged: {}", us,
              first_line(out));
   return v / 1e3;

@@ -30,6 +30,11 @@ TEST(Parsers, SpeedBenchmarkTorchPerIterationAndSummary) {
   EXPECT_DOUBLE_EQ(s.median, 1.52325);
   test::expect_error([] { parse_speed_benchmark_torch("Segmentation fault\n"); }, ExitCode::kDevice,
                      "it said: Segmentation fault");
+  // A number that is not one (found by xcel-fuzz: it ended in std::stod's exception), zero or negative.
+  test::expect_error([] { parse_speed_benchmark_torch("Microseconds per iter: .\n"); }, ExitCode::kDevice,
+                     "printed '.' as a latency");
+  test::expect_error([] { parse_speed_benchmark_torch("Microseconds per iter: -5\n"); }, ExitCode::kDevice,
+                     "printed '-5' as a latency");
 }
 
 // An oracle that answers the input's height as milliseconds and counts its measurements.
