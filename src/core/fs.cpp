@@ -7,9 +7,8 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
-#include <cstring>
-
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -41,20 +40,6 @@ bool same_file(const std::string& a, const std::string& b) {
   return stdfs::weakly_canonical(a, ec) == stdfs::weakly_canonical(b, ec);
 }
 
-std::string temp_path_beside(const std::string& path) {
-  return path + ".tmp." + std::to_string(::getpid());
-}
-
-void commit_atomic(const std::string& tmp, const std::string& path) {
-  std::error_code ec;
-  stdfs::rename(tmp, path, ec);
-  if (ec) {
-    stdfs::remove(tmp, ec);
-    XCEL_FAIL(ExitCode::kInput, "cannot write '{}': {}; check that its directory exists and is writable", path,
-              ec.message());
-  }
-}
-
 nlohmann::json read_json(const std::string& path) {
   std::ifstream in(path);
   XCEL_CHECK(in.good(), ExitCode::kInput, "cannot read '{}'", path);
@@ -66,6 +51,22 @@ nlohmann::json read_json(const std::string& path) {
 }
 
 namespace {
+
+// A temporary path beside `path` (same directory, unique per process).
+std::string temp_path_beside(const std::string& path) {
+  return path + ".tmp." + std::to_string(::getpid());
+}
+
+// Renames `tmp` to `path`, removing `tmp` on failure; Error(kInput) naming `path`.
+void commit_atomic(const std::string& tmp, const std::string& path) {
+  std::error_code ec;
+  stdfs::rename(tmp, path, ec);
+  if (ec) {
+    stdfs::remove(tmp, ec);
+    XCEL_FAIL(ExitCode::kInput, "cannot write '{}': {}; check that its directory exists and is writable", path,
+              ec.message());
+  }
+}
 
 // XCEL_FAULT_WRITE=WHAT:N makes the N-th atomic write of the process (1-based) fail as a full disk (enospc), an I/O
 // error (eio) or a killed process (kill: half the temporary file written, then SIGKILL), for the tests of what a

@@ -133,15 +133,6 @@ std::string RunDir::generation_file(const std::string& name, long generation) co
 
 long RunDir::generation_of(const nlohmann::json& state) { return state.value("generation", 0L); }
 
-long RunDir::next_generation() const {
-  if (!has_checkpoint()) return 1;
-  try {
-    return generation_of(read_state()) + 1;
-  } catch (const std::exception&) {
-    return 1;
-  }
-}
-
 void RunDir::commit_state(nlohmann::json state, long generation, const std::vector<std::string>& names) const {
   state["generation"] = generation;
   write_state(state);

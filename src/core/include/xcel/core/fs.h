@@ -22,17 +22,11 @@ void write_file_atomic(const std::string& path, const std::string& content);
 /// Removes the temporaries (NAME.tmp.PID, files or directories) under `dir` left by processes that no longer run.
 void remove_stale_temporaries(const std::string& dir);
 
-/// A temporary path beside `path` for atomic writes (same directory, unique per process).
-std::string temp_path_beside(const std::string& path);
-
 /// xcel's cache directory for `area` ("latency", "data"): $XCEL_CACHE_DIR/AREA, else ~/.cache/xcel/AREA; ""
 /// when neither variable is set.
 std::string cache_dir(const std::string& area);
 
 /// Parses a JSON file; Error(kInput) naming the file when it is missing or not JSON.
 nlohmann::json read_json(const std::string& path);
-
-/// Renames `tmp` to `path`, removing `tmp` on failure; throws Error(kInput) naming `path`.
-void commit_atomic(const std::string& tmp, const std::string& path);
 
 }  // namespace xcel::fs

@@ -97,8 +97,6 @@ class RunDir {
   std::string generation_file(const std::string& name, long generation) const;
   /// The generation a saved state names (0 for a state without one).
   static long generation_of(const nlohmann::json& state);
-  /// One more than the saved state's generation (1 when there is no state).
-  long next_generation() const;
   /// Writes `state` naming `generation` and removes the files of `names` (kState-relative names like
   /// "checkpoint/agent.pt") of every other generation.
   void commit_state(nlohmann::json state, long generation, const std::vector<std::string>& names) const;
