@@ -5,7 +5,9 @@
 # measured latency of the result in deploy form (median of 5 rounds in turns with the original), whether the
 # measurement met the budget, how many policies were measured to find one, and validation/test top-1.
 # Exit 5 of a run (no searched policy met the budget when measured) is reported as such, never as a result.
-# AGENTS compares the DDPG search with the uniform policy under the same measured budget (equal measured latency).
+# AGENTS compares the DDPG search with the uniform policy under the same measured budget (equal measured latency);
+# the agent "flops" is a DDPG search under --flops at the FLOPs ratio of the same run's ddpg result (run ddpg
+# first), whose speed-up is measured in deploy form the same way: what a FLOPs budget buys at that size.
 # usage: [MODELS="vgg resnet mobilenet"] [BUDGETS="0.5 0.25"] [REPEAT=3] [AGENTS="ddpg uniform"] \
 #        bench/bench_latency_budget.sh [EPISODES=100] [WARMUP=50] [THREADS=1]
 set -euo pipefail
@@ -31,8 +33,18 @@ for m in $MODELS; do
       rm -rf "$dir"
       start=$(date +%s.%N)
       code=0
-      "$B/xcel" -q prune --model "models/$m.pt" --data fashion-mnist --target host --latency "$budget" \
-        --episodes "$EPISODES" --warmup "$WARMUP" --threads "$THREADS" --seed "$r" --reconstruct --agent "$agent" \
+      if [ "$agent" = flops ]; then
+        ref="$OUT/$m-$budget-ddpg-$r/summary.json"
+        [ -f "$ref" ] || { echo "| $m | $budget | flops | $r | | | | | no ddpg result to match | | | | |"; continue; }
+        fl=$($py -c "import json; print('%.4f' % json.load(open('$ref'))['flops_ratio'])")
+        budget_args=(--flops "$fl")
+        search_agent=ddpg
+      else
+        budget_args=(--latency "$budget")
+        search_agent=$agent
+      fi
+      "$B/xcel" -q prune --model "models/$m.pt" --data fashion-mnist --target host "${budget_args[@]}" \
+        --episodes "$EPISODES" --warmup "$WARMUP" --threads "$THREADS" --seed "$r" --reconstruct --agent "$search_agent" \
         --out "$dir" > /dev/null 2> "$dir.err" || code=$?
       secs=$($py -c "import time; print('%.0f' % (time.time() - $start))")
       if [ "$code" -ne 0 ]; then
@@ -43,6 +55,12 @@ for m in $MODELS; do
 import json, sys
 s = json.load(open(sys.argv[1]))
 m, budget, r, secs, agent = sys.argv[2:7]
+if agent == "flops":
+    # A FLOPs search: its speed-up was measured in deploy form in turns with the original.
+    ratio = 1 / s["speedup"]
+    print(f"| {m} | {budget} | flops {s['flops_ratio']:.3f} | {r} | | | {ratio:.3f} | | "
+          f"{'yes' if ratio <= float(budget) else 'NO'} | | {100 * s['val_top1']:.2f}% | {100 * s['test_top1']:.2f}% | {secs} |")
+    sys.exit(0)
 pred = s["latency_predicted_ms"] / s["latency_predicted_ms_before"]
 print(f"| {m} | {budget} | {agent} | {r} | {s['latency_measured_ms_before']:.4f} | {s['latency_measured_ms']:.4f} | "
       f"{s['latency_measured_ratio']:.3f} | {pred:.3f} | {'yes' if s['latency_verified'] else 'NO'} | "

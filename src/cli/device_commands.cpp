@@ -140,10 +140,11 @@ void register_latency(CLI::App& app) {
     }
     std::cout << fmt::format(
         "fitted on {} variants, {} held out: {:.1f}% within +-10% of measured, RMSE {:.4f} ms ({:.1f}% relative)\n"
-        "table: {} layer signatures; regressor used for {:.1f}% of held-out layers; {:.0f} s\nwrote {}\n",
+        "table: {} layer signatures, {} layer classes fitted; MLP used for {:.1f}% of held-out layers; {:.0f} s\n"
+        "wrote {}\n",
         r.at("fitted").get<int>(), r.at("held_out").get<int>(), 100 * r.at("within_10pct").get<double>(),
         r.at("rmse_ms").get<double>(), 100 * r.at("rmse_relative").get<double>(), r.at("table_entries").get<int>(),
-        100 * r.at("regressed_layer_share").get<double>(), r.at("seconds").get<double>(), r.at("out").get<std::string>());
+        r.at("layer_classes_fitted").get<int>(), 100 * r.at("regressed_layer_share").get<double>(), r.at("seconds").get<double>(), r.at("out").get<std::string>());
   });
 }
 

@@ -113,6 +113,16 @@ int write_all(int fd, const std::string& content, bool fault) {
 
 }  // namespace
 
+void check_writable(const std::string& path, const std::string& option) {
+  const stdfs::path p(path);
+  const std::string dir = p.parent_path().empty() ? "." : p.parent_path().string();
+  XCEL_CHECK(!is_directory(path), ExitCode::kUsage, "{} '{}' is a directory; give a file name", option, path);
+  XCEL_CHECK(is_directory(dir), ExitCode::kUsage, "{} '{}': directory '{}' does not exist; create it first", option,
+             path, dir);
+  XCEL_CHECK(::access(dir.c_str(), W_OK) == 0, ExitCode::kUsage, "{} '{}': directory '{}' is not writable", option,
+             path, dir);
+}
+
 void write_file_atomic(const std::string& path, const std::string& content) {
   static std::atomic<long> writes{0};
   const long n = ++writes;

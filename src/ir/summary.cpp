@@ -78,10 +78,13 @@ void to_json(nlohmann::json& j, const ModelSummary& s) {
 
 Layer with_channels(const Layer& l, std::int64_t in, std::int64_t out) {
   Layer n = l;
-  const bool depthwise = l.depthwise();
+  // Depthwise and grouped convolutions with as many outputs as inputs per group keep their group width: the
+  // output follows the input, and the group count follows both.
+  const bool follows = l.kind == LayerKind::kConv && l.groups > 1 && l.in_channels == l.out_channels;
+  const std::int64_t per_group = follows ? l.in_channels / l.groups : 1;
   n.in_channels = in;
-  n.out_channels = depthwise ? in : out;
-  if (depthwise) n.groups = in;
+  n.out_channels = follows ? in : out;
+  if (follows) n.groups = in / per_group;
   const std::int64_t group_in = n.in_channels / std::max<std::int64_t>(1, n.groups);
   if (n.kind == LayerKind::kLinear) {
     n.input_shape.back() = n.in_channels;

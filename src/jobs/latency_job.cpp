@@ -46,7 +46,7 @@ Variants sample_variants(const FitOptions& o, const device::TargetProfile& targe
       std::vector<std::int64_t> widths = dg.full_widths();
       if (k > 0) {
         std::uniform_real_distribution<double> ratio(o.lbound, 1.0);
-        for (int g : prunable) widths[g] = prune::keep_count(widths[g], ratio(rng), target.round_to);
+        for (int g : prunable) widths[g] = prune::keep_count(widths[g], ratio(rng), dg.step(g, target.round_to));
       }
       torch::jit::Module m =
           k == 0 ? model : prune::apply(model, dg, prune::select_channels(model, dg, widths, prune::Importance::kL1));
@@ -93,6 +93,7 @@ latency::Latency run_latency_measure(const MeasureOptions& o) {
 latency::Profile run_profile(const ProfileOptions& o) {
   const auto target = device::load_target(o.target);
   XCEL_CHECK(o.out.empty() || !fs::same_file(o.out, o.model), ExitCode::kUsage, "--out '{}' is the input model", o.out);
+  if (!o.out.empty()) fs::check_writable(o.out, "--out");
   ir::set_threads(o.threads);
   auto module = ir::load_model(o.model);
   ir::ModelSummary summary = ir::analyze(module, batch_one(o.input));
@@ -115,6 +116,7 @@ nlohmann::json run_latency_fit(const FitOptions& o) {
   XCEL_CHECK(!o.out.empty(), ExitCode::kUsage, "--out FILE is required");
   for (const auto& m : o.models)
     XCEL_CHECK(!fs::same_file(o.out, m), ExitCode::kUsage, "--out '{}' is an input model", o.out);
+  fs::check_writable(o.out, "--out");
   const auto target = device::load_target(o.target);
   const auto t0 = std::chrono::steady_clock::now();
   ir::set_threads(o.threads);
@@ -150,7 +152,7 @@ nlohmann::json check_table(const TableOptions& o, const LatencyModel& m, torch::
   std::vector<ir::ModelSummary> summaries;
   for (int k = 0; k < o.check; ++k) {
     std::vector<std::int64_t> w = dg.full_widths();
-    for (int g : dg.prunable_groups()) w[g] = prune::keep_count(w[g], ratio(rng), round_to);
+    for (int g : dg.prunable_groups()) w[g] = prune::keep_count(w[g], ratio(rng), dg.step(g, round_to));
     modules.push_back(prune::apply(model, dg, prune::select_channels(model, dg, w, prune::Importance::kL1)));
     summaries.push_back(ir::analyze(modules.back(), input));
     widths.push_back(std::move(w));
@@ -188,6 +190,7 @@ nlohmann::json check_table(const TableOptions& o, const LatencyModel& m, torch::
 nlohmann::json run_latency_table(const TableOptions& o) {
   XCEL_CHECK(o.lbound > 0 && o.lbound <= 1, ExitCode::kUsage, "--lbound {} is outside (0, 1]", o.lbound);
   XCEL_CHECK(o.check >= 0 && o.rounds >= 1, ExitCode::kUsage, "--check must be >= 0 and --rounds >= 1");
+  if (!o.table.empty()) fs::check_writable(o.table, "--latency-table");
   device::TargetProfile target = device::load_target(o.target);
   if (o.threads > 0) target.threads = o.threads;
   ir::set_threads(target.threads);

@@ -36,7 +36,8 @@ std::vector<std::int64_t> uniform_kept(const prune::DependencyGraph& dg, const L
   std::vector<std::int64_t> kept = dg.full_widths();
   for (int g : dg.prunable_groups()) {
     const std::int64_t ch = dg.groups[static_cast<size_t>(g)].channels;
-    kept[static_cast<size_t>(g)] = std::max(prune::keep_count(ch, o.lbound, o.round_to), prune::keep_count(ch, r, o.round_to));
+    const std::int64_t step = dg.step(g, o.round_to);
+    kept[static_cast<size_t>(g)] = std::max(prune::keep_count(ch, o.lbound, step), prune::keep_count(ch, r, step));
   }
   return kept;
 }

@@ -1,6 +1,8 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
-// Fitted latency predictors: measured layers fill a lookup table (signature -> median ms), an MLP learns
-// log-latency from layer features for unseen signatures, and a least-squares fit maps [sum of conv/linear
+// Fitted latency predictors: measured layers fill a lookup table (signature -> median ms); a signature not in
+// it is predicted from the measured layers of its class (same kernel, stride, input size and group width, other
+// channel counts) by a least-squares fit in the channel counts when it lies within their widths, else by an MLP
+// that learns log-latency from layer features; and a least-squares fit maps [sum of conv/linear
 // times, sum of batch-norm times, activation elements, 1] to the whole model's measured latency. Variants held
 // out of the fit (and of the table) measure the predictor's accuracy. The variants themselves are built and
 // measured by the `latency fit` job.
@@ -11,6 +13,7 @@
 #include <torch/optim/adam.h>
 #include <torch/utils.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -42,6 +45,35 @@ std::vector<float> features(const ir::Layer& l) {
           static_cast<float>(stride),
           l.depthwise() ? 1.f : 0.f,
           static_cast<float>(std::log1p(static_cast<double>(l.flops)) / 10.0 + std::log(hw) / 10.0)};
+}
+
+// Layers that differ only in their channel counts share a class: a convolution's kernel, stride, input size and
+// group width (depthwise, plain, or channels per group), a linear layer, a batch norm's input size.
+std::string class_key(const ir::Layer& l) {
+  const std::string in = l.input_shape.size() == 4 ? fmt::format(" in{}x{}", l.input_shape[2], l.input_shape[3]) : "";
+  switch (l.kind) {
+    case ir::LayerKind::kConv: {
+      const std::string g = l.depthwise() ? "dw" : l.groups == 1 ? "g1" : fmt::format("gw{}", l.in_channels / l.groups);
+      return fmt::format("conv k{}x{} s{} {}{}", l.kernel.size() > 0 ? l.kernel[0] : 1, l.kernel.size() > 1 ? l.kernel[1] : 1,
+                         l.stride.empty() ? 1 : l.stride[0], g, in);
+    }
+    case ir::LayerKind::kLinear:
+      return "linear";
+    case ir::LayerKind::kBatchNorm:
+      return "batchnorm" + in;
+  }
+  return "?";
+}
+
+// Whether a class's cost follows one channel count (depthwise and grouped convs, batch norm) or two.
+bool one_width(const ir::Layer& l) {
+  return l.kind == ir::LayerKind::kBatchNorm || (l.kind == ir::LayerKind::kConv && l.groups > 1);
+}
+
+std::vector<double> class_terms(const ir::Layer& l) {
+  const double ci = static_cast<double>(l.in_channels), co = static_cast<double>(l.out_channels);
+  if (one_width(l)) return {1.0, co};
+  return {1.0, ci, co, ci * co};
 }
 
 struct Mlp : torch::nn::Module {
@@ -105,9 +137,32 @@ struct Predictor::Impl {
     return true;
   }
 
+  // Per class of layers (see class_key): least-squares coefficients of class_terms and the channel range fitted.
+  struct ClassFit {
+    std::vector<double> coef;
+    std::int64_t in_lo = 0, in_hi = 0, out_lo = 0, out_hi = 0;
+  };
+  std::map<std::string, ClassFit> classes;
+
+  // A layer between measured widths of its class: the class's fit; outside them (or in no class): the MLP.
+  const ClassFit* class_fit(const ir::Layer& l) const {
+    auto it = classes.find(class_key(l));
+    if (it == classes.end()) return nullptr;
+    const ClassFit& c = it->second;
+    const bool inside = l.in_channels >= c.in_lo && l.in_channels <= c.in_hi && l.out_channels >= c.out_lo &&
+                        l.out_channels <= c.out_hi;
+    return inside ? &c : nullptr;
+  }
+
   double layer_ms(const ir::Layer& l, int* regressed) const {
     auto it = lut.find(layer_signature(l));
     if (it != lut.end()) return it->second;
+    if (const ClassFit* c = class_fit(l)) {
+      const auto t = class_terms(l);
+      double y = 0;
+      for (size_t i = 0; i < t.size(); ++i) y += c->coef[i] * t[i];
+      if (y > 0) return y;
+    }
     if (regressed) ++*regressed;
     torch::NoGradGuard no_grad;
     auto f = features(l);
@@ -145,6 +200,10 @@ Predictor::Predictor(const std::string& path) : impl_(std::make_unique<Impl>()) 
     impl_->mean_log = j.at("mlp").at("mean_log");
     impl_->feature_min = j.value("feature_min", std::vector<float>{});
     impl_->feature_max = j.value("feature_max", std::vector<float>{});
+    const nlohmann::json classes = j.value("classes", nlohmann::json::object());
+    for (const auto& [key, c] : classes.items())
+      impl_->classes[key] = {c.at("coef").get<std::vector<double>>(), c.at("in")[0], c.at("in")[1], c.at("out")[0],
+                             c.at("out")[1]};
     torch::NoGradGuard no_grad;
     for (auto& p : impl_->mlp.named_parameters()) p.value().copy_(tensor_from(j.at("mlp").at("params").at(p.key())));
   } catch (const Error&) {
@@ -207,6 +266,43 @@ void fit_regressor(Predictor::Impl& impl, const FitData& d) {
   }
 }
 
+// The class fits: for every class with enough measured widths, least squares of class_terms minimising relative
+// error (rows scaled by 1 / measured), kept only where it reproduces its own entries within 10% in the median.
+void fit_classes(Predictor::Impl& impl, const FitData& d) {
+  std::map<std::string, std::vector<const ir::Layer*>> members;
+  for (const auto& [sig, l] : d.layers) members[class_key(l)].push_back(&l);
+  for (const auto& [key, layers] : members) {
+    const size_t terms = class_terms(*layers.front()).size();
+    if (layers.size() < terms + 2) continue;
+    std::vector<double> a, b;
+    Predictor::Impl::ClassFit fit;
+    fit.in_lo = fit.out_lo = std::numeric_limits<std::int64_t>::max();
+    for (const ir::Layer* l : layers) {
+      const double ms = d.layer_ms.at(layer_signature(*l));
+      for (double t : class_terms(*l)) a.push_back(t / ms);
+      b.push_back(1.0);
+      fit.in_lo = std::min(fit.in_lo, l->in_channels);
+      fit.in_hi = std::max(fit.in_hi, l->in_channels);
+      fit.out_lo = std::min(fit.out_lo, l->out_channels);
+      fit.out_hi = std::max(fit.out_hi, l->out_channels);
+    }
+    const auto rows = static_cast<std::int64_t>(layers.size());
+    at::Tensor A = torch::tensor(a, torch::kFloat64).reshape({rows, static_cast<std::int64_t>(terms)});
+    at::Tensor B = torch::tensor(b, torch::kFloat64).reshape({rows, 1});
+    at::Tensor coef = std::get<0>(at::linalg_lstsq(A, B)).contiguous();
+    fit.coef.assign(coef.data_ptr<double>(), coef.data_ptr<double>() + terms);
+    std::vector<double> err;
+    for (const ir::Layer* l : layers) {
+      const auto t = class_terms(*l);
+      double y = 0;
+      for (size_t i = 0; i < terms; ++i) y += fit.coef[i] * t[i];
+      err.push_back(std::abs(y / d.layer_ms.at(layer_signature(*l)) - 1.0));
+    }
+    std::nth_element(err.begin(), err.begin() + static_cast<std::ptrdiff_t>(err.size() / 2), err.end());
+    if (std::isfinite(err[err.size() / 2]) && err[err.size() / 2] <= 0.10) impl.classes[key] = fit;
+  }
+}
+
 // Whole-model calibration on the fitted variants (of one family, or all when `family` is empty), minimising
 // relative error (rows scaled by 1 / measured); empty when fewer than `min_rows` variants qualify.
 std::vector<double> calibrate(const Predictor::Impl& impl, const FitData& d, const std::string& family, int min_rows) {
@@ -225,6 +321,13 @@ std::vector<double> calibrate(const Predictor::Impl& impl, const FitData& d, con
   return std::vector<double>(coef.data_ptr<double>(), coef.data_ptr<double>() + 4);
 }
 
+nlohmann::json classes_json(const Predictor::Impl& impl) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [key, c] : impl.classes)
+    out[key] = {{"coef", c.coef}, {"in", {c.in_lo, c.in_hi}}, {"out", {c.out_lo, c.out_hi}}};
+  return out;
+}
+
 }  // namespace
 
 nlohmann::json fit_predictor(const FitData& d, const std::string& out) {
@@ -233,6 +336,7 @@ nlohmann::json fit_predictor(const FitData& d, const std::string& out) {
   impl->threads = d.threads;
   impl->lut = d.layer_ms;
   fit_regressor(*impl, d);
+  fit_classes(*impl, d);
   impl->coef = calibrate(*impl, d, "", 5);
   XCEL_CHECK(!impl->coef.empty(), ExitCode::kUsage,
              "fewer than 5 variants were left to fit after the hold-out; raise --variants or lower --holdout");
@@ -274,7 +378,7 @@ nlohmann::json fit_predictor(const FitData& d, const std::string& out) {
   }
   nlohmann::json saved = {{"target", d.target}, {"threads", d.threads}, {"lut", d.layer_ms}, {"coef", impl->coef},
                           {"feature_min", lo}, {"feature_max", hi},
-                          {"family_coef", impl->family_coef},
+                          {"family_coef", impl->family_coef}, {"classes", classes_json(*impl)},
                           {"coef_terms", {"conv_linear_ms", "batchnorm_ms", "activation_melements", "constant"}},
                           {"mlp", {{"mean_log", impl->mean_log}, {"params", params}}}};
   saved.update(d.provenance);
@@ -290,6 +394,7 @@ nlohmann::json fit_predictor(const FitData& d, const std::string& out) {
           {"rmse_relative", std::sqrt(sq_rel / held)},
           {"table_entries", d.layer_ms.size()},
           {"regressed_layer_share", layers > 0 ? static_cast<double>(regressed) / layers : 0.0},
+          {"layer_classes_fitted", impl->classes.size()},
           {"coef", impl->coef},
           {"held_out_variants", held_rows}};
   report.update(d.provenance);

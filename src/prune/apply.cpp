@@ -84,11 +84,20 @@ Selection select_channels(const torch::jit::Module& module, const DependencyGrap
     std::vector<std::int64_t> order(static_cast<size_t>(c));
     std::iota(order.begin(), order.end(), 0);
     if (kept[g] < c && dg.groups[g].prunable && score[g].defined()) {
-      auto s = score[g].contiguous();
+      // Whole blocks of `unit` channels (one block per channel when unit is 1), ranked by their summed score.
+      const std::int64_t unit = dg.groups[g].unit;
+      XCEL_ASSERT(kept[g] % unit == 0, "group {} keeps {} channels, not a multiple of its blocks of {}",
+                  dg.groups[g].name, kept[g], unit);
+      auto s = score[g].reshape({c / unit, unit}).sum(1).contiguous();
       const float* v = s.data_ptr<float>();
-      std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) { return v[a] > v[b]; });
-      order.resize(static_cast<size_t>(kept[g]));
-      std::sort(order.begin(), order.end());
+      std::vector<std::int64_t> blocks(static_cast<size_t>(c / unit));
+      std::iota(blocks.begin(), blocks.end(), 0);
+      std::stable_sort(blocks.begin(), blocks.end(), [&](std::int64_t a, std::int64_t b) { return v[a] > v[b]; });
+      blocks.resize(static_cast<size_t>(kept[g] / unit));
+      std::sort(blocks.begin(), blocks.end());
+      order.clear();
+      for (std::int64_t b : blocks)
+        for (std::int64_t j = 0; j < unit; ++j) order.push_back(b * unit + j);
     } else {
       XCEL_ASSERT(kept[g] == c, "group {} cannot be pruned but is asked to keep {} of {}", dg.groups[g].name,
                   kept[g], c);
@@ -138,7 +147,7 @@ torch::jit::Module apply(const torch::jit::Module& module, const DependencyGraph
   for (const auto& s : selection) widths.push_back(static_cast<std::int64_t>(s.size()));
   for (const auto& dw : dg.depthwise) {
     std::int64_t n = dg.kept_channels(dw.map, widths);
-    if (n != dw.map.channels()) groups[dw.module] = n;
+    if (n != dw.map.channels()) groups[dw.module] = n / dw.per_group;
   }
   lap("cut tensors");
   if (!groups.empty()) patch_depthwise_groups(out, groups);

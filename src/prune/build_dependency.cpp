@@ -20,6 +20,7 @@ struct Space {
   std::int64_t size = 0;
   std::string producer;  // module whose output channels these are ("" for blocked placeholders)
   std::string blocked;   // reason, empty when prunable so far
+  std::int64_t unit = 1; // channels go in aligned blocks of this many (the groups of a grouped convolution)
 };
 
 class Builder {
@@ -30,7 +31,7 @@ class Builder {
 
  private:
   int new_space(std::int64_t size, const std::string& producer, const std::string& blocked) {
-    spaces_.push_back({size, producer, blocked});
+    spaces_.push_back({size, producer, blocked, 1});
     parent_.push_back(static_cast<int>(parent_.size()));
     return parent_.back();
   }
@@ -49,6 +50,7 @@ class Builder {
     }
     parent_[b] = a;
     if (spaces_[a].blocked.empty()) spaces_[a].blocked = spaces_[b].blocked;
+    spaces_[a].unit = std::lcm(spaces_[a].unit, spaces_[b].unit);
   }
   void block_space(int s, const std::string& why) {
     s = find(s);
@@ -174,8 +176,24 @@ void Builder::visit_conv(const Node* n) {
     maps_[n->output()] = in;
     cost.out = in;
     cost.depthwise = true;
+  } else if (groups > 1 && w[0] == cin && cin % groups == 0 && in.factor == 1 && in.segments.size() == 1) {
+    // Grouped convolution with as many output as input channels per group (ResNeXt, RegNet): output channel j
+    // belongs to the group of input channel j, so removing whole groups removes the same channels on both sides.
+    // Its input must be one whole space, whose channels then go in aligned blocks of one group.
+    const std::int64_t per_group = cin / groups;
+    const int root = find(in.segments[0].space);
+    spaces_[root].unit = std::lcm(spaces_[root].unit, per_group);
+    add_param(module, "weight", false, 0, in);
+    if (has_bias) add_param(module, "bias", false, 0, in);
+    dg_.depthwise.push_back({module, in, per_group});
+    maps_[n->output()] = in;
+    cost.out = in;
+    cost.depthwise = true;
+    cost.kernel = kernel * per_group;
   } else {
-    block(in, "input of grouped convolution " + module);
+    block(in, "input of grouped convolution " + module +
+                  (groups > 1 && w[0] != cin ? " whose groups have more output than input channels" :
+                                               " whose input joins several channel groups"));
     maps_[n->output()] = fresh_blocked(n->output(), "output of grouped convolution " + module);
     cost.fixed = true;
   }
@@ -369,6 +387,7 @@ void Builder::finish() {
       g.channels = spaces_[root].size;
       g.prunable = spaces_[root].blocked.empty();
       g.reason = spaces_[root].blocked;
+      g.unit = spaces_[root].unit;
       it = group_of_root.emplace(root, static_cast<int>(dg_.groups.size())).first;
       dg_.groups.push_back(g);
     }

@@ -2,6 +2,8 @@
 // LibTorch-free queries on a DependencyGraph: FLOPs prediction and lookups.
 #include "xcel/prune/dependency.h"
 
+#include <numeric>
+
 #include "xcel/core/error.h"
 
 namespace xcel::prune {
@@ -62,6 +64,12 @@ std::vector<std::int64_t> DependencyGraph::full_widths() const {
   return w;
 }
 
+std::int64_t DependencyGraph::step(int g, std::int64_t round_to) const {
+  const Group& grp = groups.at(static_cast<size_t>(g));
+  const std::int64_t both = std::lcm(std::max<std::int64_t>(1, round_to), grp.unit);
+  return both <= grp.channels ? both : grp.unit;
+}
+
 std::int64_t DependencyGraph::kept_channels(const ChannelMap& map, const std::vector<std::int64_t>& kept) const {
   XCEL_ASSERT(kept.size() == groups.size(), "{} widths for {} groups", kept.size(), groups.size());
   std::int64_t n = 0;
@@ -84,6 +92,7 @@ std::int64_t DependencyGraph::predict_flops(const std::vector<std::int64_t>& kep
 
 void to_json(nlohmann::json& j, const Group& g) {
   j = {{"name", g.name}, {"channels", g.channels}, {"prunable", g.prunable}, {"modules", g.modules}};
+  if (g.unit > 1) j["unit"] = g.unit;
   if (!g.prunable) j["reason"] = g.reason;
 }
 

@@ -78,11 +78,14 @@ std::vector<std::int64_t> resolve_widths(const DependencyGraph& dg, const Policy
       XCEL_CHECK(choice.kept >= 1 && choice.kept <= grp.channels, ExitCode::kInput,
                  "policy keeps {} channels of group '{}', which has {}; use 1 to {}", choice.kept, name,
                  grp.channels, grp.channels);
+      XCEL_CHECK(choice.kept % grp.unit == 0, ExitCode::kInput,
+                 "policy keeps {} channels of group '{}', whose channels go in whole convolution groups of {}; use a "
+                 "multiple of {}", choice.kept, name, grp.unit, grp.unit);
       kept[static_cast<size_t>(g)] = choice.kept;
     } else {
       XCEL_CHECK(choice.ratio > 0.0 && choice.ratio <= 1.0, ExitCode::kInput,
                  "preserve ratio {} for group '{}' is outside (0, 1]", choice.ratio, name);
-      kept[static_cast<size_t>(g)] = keep_count(grp.channels, choice.ratio, round_to);
+      kept[static_cast<size_t>(g)] = keep_count(grp.channels, choice.ratio, dg.step(g, round_to));
     }
   }
   return kept;

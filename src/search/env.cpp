@@ -146,7 +146,7 @@ double Env::cost(const std::vector<std::int64_t>& widths) const {
 }
 
 std::int64_t Env::min_width(int group) const {
-  return prune::keep_count(dg_.groups[static_cast<size_t>(group)].channels, lbound_, round_to_);
+  return prune::keep_count(dg_.groups[static_cast<size_t>(group)].channels, lbound_, dg_.step(group, round_to_));
 }
 
 void Env::reset() {
@@ -196,10 +196,12 @@ double Env::capped_ms(const std::vector<std::int64_t>& widths) const {
 // The largest width up to `width` at the current step that keeps the budget reachable: down the rounding
 // lattice until it fits; the group's minimum always does.
 std::int64_t Env::wall(std::int64_t width) const {
-  const std::int64_t lo = min_width(order_[static_cast<size_t>(t_)]);
+  const int g = order_[static_cast<size_t>(t_)];
+  const std::int64_t lo = min_width(g);
+  const std::int64_t step = dg_.step(g, round_to_);
   width = std::max(lo, width);
   while (width > lo && !within(with_rest_at_min(t_, width))) {
-    std::int64_t next = width % round_to_ == 0 ? width - round_to_ : width - width % round_to_;
+    std::int64_t next = width % step == 0 ? width - step : width - width % step;
     width = std::max(lo, next);
   }
   return width;
@@ -209,7 +211,7 @@ double Env::step(double action) {
   XCEL_ASSERT(!done(), "step after the last group");
   const int g = order_[static_cast<size_t>(t_)];
   const std::int64_t channels = dg_.groups[static_cast<size_t>(g)].channels;
-  const std::int64_t width = wall(prune::keep_count(channels, std::clamp(action, lbound_, 1.0), round_to_));
+  const std::int64_t width = wall(prune::keep_count(channels, std::clamp(action, lbound_, 1.0), dg_.step(g, round_to_)));
   XCEL_ASSERT(within(with_rest_at_min(t_, width)), "budget wall broken at step {}", t_);
   widths_[static_cast<size_t>(g)] = width;
   prev_action_ = static_cast<double>(width) / static_cast<double>(channels);
@@ -220,7 +222,8 @@ double Env::step(double action) {
 std::vector<std::int64_t> Env::uniform_widths(double ratio) const {
   std::vector<std::int64_t> w = dg_.full_widths();
   for (int g : order_)
-    w[static_cast<size_t>(g)] = std::max(min_width(g), prune::keep_count(dg_.groups[static_cast<size_t>(g)].channels, ratio, round_to_));
+    w[static_cast<size_t>(g)] =
+        std::max(min_width(g), prune::keep_count(dg_.groups[static_cast<size_t>(g)].channels, ratio, dg_.step(g, round_to_)));
   return w;
 }
 
@@ -229,7 +232,7 @@ std::vector<std::int64_t> Env::scaled_widths(const std::vector<std::int64_t>& wi
   for (int g : order_) {
     const std::int64_t channels = dg_.groups[static_cast<size_t>(g)].channels;
     const double ratio = factor * static_cast<double>(widths[static_cast<size_t>(g)]) / static_cast<double>(channels);
-    w[static_cast<size_t>(g)] = std::max(min_width(g), prune::keep_count(channels, ratio, round_to_));
+    w[static_cast<size_t>(g)] = std::max(min_width(g), prune::keep_count(channels, ratio, dg_.step(g, round_to_)));
   }
   return w;
 }

@@ -70,12 +70,15 @@ TEST_P(PruneModels, ZeroChannelsAreRemovedWithoutChangingOutputs) {
   std::vector<std::int64_t> kept = dg_.full_widths();
   std::vector<std::vector<std::int64_t>> dead(dg_.groups.size());
   for (int g : dg_.prunable_groups()) {
-    std::vector<std::int64_t> order(static_cast<size_t>(dg_.groups[g].channels));
+    // Whole blocks of the group's unit (the groups of a grouped convolution; single channels otherwise).
+    const std::int64_t unit = dg_.groups[g].unit;
+    std::vector<std::int64_t> order(static_cast<size_t>(dg_.groups[g].channels / unit));
     std::iota(order.begin(), order.end(), 0);
     std::shuffle(order.begin(), order.end(), rng);
     order.resize(order.size() / 3);
-    dead[g] = order;
-    kept[g] -= static_cast<std::int64_t>(order.size());
+    for (std::int64_t b : order)
+      for (std::int64_t j = 0; j < unit; ++j) dead[g].push_back(b * unit + j);
+    kept[g] -= static_cast<std::int64_t>(dead[g].size());
   }
   {
     torch::NoGradGuard ng;
@@ -120,6 +123,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Case{"plain", "plain.pt", {1, 1, 28, 28}}, Case{"plain_traced", "plain_traced.pt", {1, 1, 28, 28}},
                       Case{"residual", "residual.pt", {1, 1, 28, 28}}, Case{"depthwise", "depthwise.pt", {1, 1, 28, 28}},
                       Case{"concat", "concat.pt", {1, 1, 28, 28}}, Case{"per_channel", "per_channel.pt", {1, 1, 28, 28}},
+                      Case{"grouped", "grouped.pt", {1, 1, 28, 28}},
+                      Case{"resnext", "resnext50_32x4d.pt", {1, 3, 224, 224}},
                       Case{"resnet18", "resnet18.pt", {1, 3, 224, 224}},
                       Case{"mobilenet_v2", "mobilenet_v2.pt", {1, 3, 224, 224}},
                       Case{"bundled_vgg", "@models/vgg.pt", {1, 1, 28, 28}},
@@ -148,15 +153,54 @@ TEST(Groups, ResidualAddJoinsStemAndBlockOutput) {
   EXPECT_TRUE(in_group(dg, "down", "c"));
 }
 
-TEST(Groups, DepthwiseFollowsItsInputAndGroupedConvBlocks) {
+TEST(Groups, DepthwiseAndGroupedConvsFollowTheirInput) {
   auto dg = graph_of("depthwise");
   ASSERT_GE(dg.find_group("stem.0"), 0);
   EXPECT_TRUE(dg.groups[dg.find_group("stem.0")].prunable);
   EXPECT_TRUE(in_group(dg, "stem.0", "dw.0"));
+  EXPECT_EQ(dg.groups[dg.find_group("stem.0")].unit, 1);
+  // pw.0's 16 channels feed a convolution of 4 groups of 4: they go in whole groups, and the grouped conv with them.
   int pw = dg.find_group("pw.0");
   ASSERT_GE(pw, 0);
+  EXPECT_TRUE(dg.groups[pw].prunable) << dg.groups[pw].reason;
+  EXPECT_EQ(dg.groups[pw].unit, 4);
+  EXPECT_TRUE(in_group(dg, "pw.0", "grouped"));
+}
+
+TEST(Groups, GroupedConvsPruneWholeGroupsOrBlockWithTheReason) {
+  auto dg = graph_of("grouped");
+  // The residual joins the stem with a grouped conv of 4 groups; the other grouped conv has more outputs than inputs
+  // per group, so its input stays whole.
+  const int stem = dg.find_group("stem");
+  ASSERT_GE(stem, 0);
+  EXPECT_TRUE(dg.groups[stem].prunable) << dg.groups[stem].reason;
+  EXPECT_EQ(dg.groups[stem].unit, 4);
+  EXPECT_EQ(dg.step(stem, 1), 4);
+  EXPECT_EQ(dg.step(stem, 8), 8);
+  EXPECT_EQ(dg.step(stem, 6), 12);
+  EXPECT_EQ(dg.step(stem, 32), 4) << "a multiple wider than the group falls back to the unit";
+  const int pw = dg.find_group("pw");
+  ASSERT_GE(pw, 0);
   EXPECT_FALSE(dg.groups[pw].prunable);
-  EXPECT_NE(dg.groups[pw].reason.find("grouped convolution"), std::string::npos) << dg.groups[pw].reason;
+  EXPECT_NE(dg.groups[pw].reason.find("more output than input channels"), std::string::npos) << dg.groups[pw].reason;
+  // Every ratio lands on whole groups, and the pruned model's groups constant follows (8 of 16 channels: 2 groups).
+  for (double r : {0.1, 0.3, 0.5, 0.77, 1.0}) {
+    const auto kept = resolve_widths(dg, uniform_policy(dg, r), 1);
+    EXPECT_EQ(kept[static_cast<size_t>(stem)] % 4, 0) << r;
+  }
+  auto model = ir::load_model(test::fixtures() + "/grouped.pt");
+  const auto kept = resolve_widths(dg, uniform_policy(dg, 0.5), 1);
+  auto pruned = apply(model, dg, select_channels(model, dg, kept, Importance::kL1));
+  const auto after = ir::analyze(pruned, {1, 1, 28, 28});
+  EXPECT_EQ(after.flops, dg.predict_flops(kept));
+  for (const auto& l : after.layers)
+    if (l.name == "block.0") {
+      EXPECT_EQ(l.in_channels, 8);
+      EXPECT_EQ(l.groups, 2);
+    }
+  Policy odd;
+  odd.groups["stem"].kept = 6;
+  EXPECT_THROW(resolve_widths(dg, odd, 1), Error) << "6 channels is not a whole number of groups of 4";
 }
 
 TEST(Groups, UnknownOpBlocksItsChannels) {

@@ -19,6 +19,10 @@ bool same_file(const std::string& a, const std::string& b);
 /// the cause. XCEL_FAULT_WRITE=enospc|eio|kill:N simulates a failure of the process's N-th write (tests).
 void write_file_atomic(const std::string& path, const std::string& content);
 
+/// Error(kUsage) unless `path` can be written later: its directory exists and is writable, and `path` is not a
+/// directory. Long jobs check their output file first, so a typo costs seconds, not the run.
+void check_writable(const std::string& path, const std::string& option);
+
 /// Removes the temporaries (NAME.tmp.PID, files or directories) under `dir` left by processes that no longer run.
 void remove_stale_temporaries(const std::string& dir);
 

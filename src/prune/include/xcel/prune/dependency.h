@@ -47,6 +47,8 @@ struct Group {
   bool prunable = false;
   std::string reason;            // why not prunable
   std::vector<std::string> modules;  // every submodule that loses channels with this group
+  std::int64_t unit = 1;         // channels are kept and removed in aligned blocks of this many (whole groups of
+                                 // a grouped convolution); 1 for plain channels
 };
 
 /// What a layer's cost depends on, for exact FLOPs prediction under any channel counts.
@@ -61,10 +63,11 @@ struct LayerCost {
   std::int64_t flops = 0;         // at the original widths
 };
 
-/// A depthwise convolution whose `groups` must follow its channel count.
+/// A depthwise or grouped convolution whose `groups` must follow its channel count: groups = channels / per_group.
 struct DepthwiseConv {
   std::string module;
   ChannelMap map;
+  std::int64_t per_group = 1;  // input (= output) channels per group; 1 for depthwise
 };
 
 struct DependencyGraph {
@@ -89,6 +92,9 @@ struct DependencyGraph {
   /// ("layer1" keeps every group with a module under layer1.). Returns the groups it blocked; an unknown name
   /// is a usage error that lists the prunable groups.
   std::vector<std::string> exclude(const std::vector<std::string>& names);
+  /// The channel multiple group g is kept in: the target's `round_to` and the group's unit together (their
+  /// least common multiple), or the unit alone when that multiple exceeds the group.
+  std::int64_t step(int g, std::int64_t round_to) const;
   /// Original channel counts, one per group.
   std::vector<std::int64_t> full_widths() const;
 };
