@@ -69,6 +69,21 @@ void print_search_summary(const nlohmann::json& s) {
   }
   t.add({"val top-1", pct("val_top1_before") + " -> " + pct("val_top1")});
   t.add({"test top-1", pct("test_top1_before") + " -> " + pct("test_top1")});
+  if (s.contains("uniform_test_top1")) {
+    const std::string val = s.contains("val_lead_over_uniform")
+                                ? fmt::format("{:+.2f} val, ", s.at("val_lead_over_uniform").get<double>())
+                                : std::string();
+    t.add({"vs uniform", s.value("result_is_uniform", false)
+                             ? std::string("the uniform policy is the result")
+                             : fmt::format("{}{:+.2f} test points (uniform: {} test)", val,
+                                           s.at("test_lead_over_uniform").get<double>(), pct("uniform_test_top1"))});
+  }
+  if (s.contains("rerank")) {
+    const auto& r = s.at("rerank");
+    t.add({"re-ranked", fmt::format("{} policies after a brief fine-tune ({} images each): {}", r.at("k").get<int>(),
+                                    r.at("train_images").get<std::int64_t>(),
+                                    r.at("winner_changed").get<bool>() ? "the winner changed" : "the winner stayed")});
+  }
   t.add({"seconds per episode", fmt::format("{:.3f}", s.at("seconds_per_episode").get<double>())});
   t.add({"out", s.at("out").get<std::string>() + "/{best.pt,policy.json,episodes.jsonl,summary.json}"});
   if (s.contains("finetune")) {
@@ -141,9 +156,11 @@ void register_prune(CLI::App& app) {
   cmd->add_option("--table-grid", o->search.table_grid, "Latency budgets: widths per layer side in the table (>= 2)")
       ->capture_default_str()
       ->check(CLI::Range(2, 64));
-  cmd->add_option("--agent", o->search.agent, "Search agent: ddpg, random or uniform")
+  cmd->add_option("--agent", o->search.agent,
+                  "Search agent: ddpg, evolution (cross-entropy search around the best policies so far), random or "
+                  "uniform")
       ->capture_default_str()
-      ->check(CLI::IsMember({"ddpg", "random", "uniform"}));
+      ->check(CLI::IsMember({"ddpg", "evolution", "random", "uniform"}));
   cmd->add_option("--reward", o->search.reward, "acc (validation top-1), acc-flops (-error * log FLOPs) or acc-latency "
                                                 "(-error * log predicted us; latency budgets)")
       ->capture_default_str()
@@ -163,6 +180,15 @@ void register_prune(CLI::App& app) {
                   "policy so far (checked after each twentieth of the split; 0 = validate every policy on the whole split)")
       ->capture_default_str()
       ->check(non_negative());
+  auto* rerank = cmd->add_option("--rerank", o->search.rerank,
+                                 "Fine-tune the K best distinct policies (the uniform one among them) briefly and keep "
+                                 "the best after that (0 = off; with --resume it may re-rank a finished search)")
+                     ->capture_default_str()
+                     ->check(non_negative());
+  cmd->add_option("--rerank-images", o->search.rerank_images,
+                  "Training images of each --rerank fine-tune (one pass, the same images for every policy)")
+      ->capture_default_str()
+      ->check(positive());
   cmd->add_flag("--resume", o->search.resume, "Continue the search saved in --out (Ctrl-C saves a checkpoint)");
   cmd->add_option("--input,-i", o->policy.input, "Example input shape N,C,H,W")->capture_default_str();
   cmd->add_option("--importance", o->base.importance, "Channel ranking: l1 or l2 norm of the producing filters")
@@ -208,7 +234,8 @@ void register_prune(CLI::App& app) {
   cmd->add_flag("--bake-normalization", o->finetune.bake_normalization,
                 "Also write OUT/deploy.pt and OUT/deploy.ptl: the final model (fine-tuned when it was) with the "
                 "--mean/--std normalisation inside, so the deployed file takes raw pixels in [0, 1]");
-  cmd->callback([o, cmd, policy, uniform, flops, lat, lat_ms, batch, episodes, warmup, lbound, round_to, bn_recal, reconstruct] {
+  cmd->callback([o, cmd, policy, uniform, flops, lat, lat_ms, batch, episodes, warmup, lbound, round_to, bn_recal, reconstruct,
+                 rerank] {
     const bool search = flops->count() > 0 || lat->count() > 0 || lat_ms->count() > 0 || o->search.resume;
     if (o->base.model.empty() && !o->search.resume) throw Error(ExitCode::kUsage, "--model is required");
     if (!search && policy->count() == 0 && uniform->count() == 0)
@@ -221,7 +248,7 @@ void register_prune(CLI::App& app) {
     if (!search) {
       for (const char* name : {"--agent", "--reward", "--episodes", "--warmup", "--lbound", "--agent-config",
                                "--checkpoint-every", "--early-stop", "--latency-model", "--latency-table",
-                               "--table-grid"}) {
+                               "--table-grid", "--rerank", "--rerank-images"}) {
         const CLI::Option* opt = cmd->get_option_no_throw(name);
         if (opt != nullptr && opt->count() > 0)
           throw Error(ExitCode::kUsage, fmt::format("{} applies to a search (--flops, --latency, --latency-ms); "
@@ -244,6 +271,7 @@ void register_prune(CLI::App& app) {
     if (o->search.data.empty()) o->search.data = "fashion-mnist";
     if (batch->count() > 0) o->search.batch = o->policy.batch;
     o->search.episodes_given = episodes->count() > 0;
+    o->search.rerank_given = rerank->count() > 0;
     if (warmup->count() > 0) o->search.warmup = warmup->as<int>();
     if (lbound->count() > 0) o->search.lbound = lbound->as<double>();
     if (round_to->count() > 0) o->search.round_to = o->policy.round_to = round_to->as<std::int64_t>();

@@ -25,7 +25,9 @@
 #include "xcel/latency/profile.h"
 #include "xcel/search/evaluator.h"
 #include "xcel/search/search.h"
+#include "xcel/data/augment.h"
 #include "xcel/train/evaluate.h"
+#include "xcel/train/finetune.h"
 
 namespace xcel::jobs {
 
@@ -57,6 +59,8 @@ void search_fields(F&& f, O& o) {
   f("table_grid", o.table_grid, 4);
   f("exclude", o.exclude, std::vector<std::string>());
   f("serial", o.serial, std::string());
+  f("rerank", o.rerank, 0);
+  f("rerank_images", o.rerank_images, std::int64_t{5000});
 }
 
 }  // namespace
@@ -87,13 +91,17 @@ SearchOptions resolve(SearchOptions o, const RunDir& run) {
                "--episodes {} is below the {} episodes the saved search has run; give a total of at least {}",
                o.episodes, done, done);
     saved.episodes = o.episodes_given ? o.episodes : saved.episodes;
+    if (o.rerank_given) {
+      saved.rerank = o.rerank;
+      saved.rerank_images = o.rerank_images;
+    }
     saved.out_dir = o.out_dir;
     saved.progress = o.progress;
     saved.resume = true;
     return saved;
   }
-  XCEL_CHECK(o.agent == "ddpg" || o.agent == "random" || o.agent == "uniform", ExitCode::kUsage,
-             "unknown --agent '{}'; use ddpg, random or uniform", o.agent);
+  XCEL_CHECK(o.agent == "ddpg" || o.agent == "evolution" || o.agent == "random" || o.agent == "uniform",
+             ExitCode::kUsage, "unknown --agent '{}'; use ddpg, evolution, random or uniform", o.agent);
   XCEL_CHECK(o.reward == "acc" || o.reward == "acc-flops" || (o.reward == "acc-latency" && o.latency_mode()),
              ExitCode::kUsage, "unknown --reward '{}'; use acc, acc-flops, or acc-latency with --latency/--latency-ms",
              o.reward);
@@ -335,20 +343,81 @@ search::Verification tighten_uniform(const SearchOptions& o, Setup& s, search::V
   return v;
 }
 
+// `widths` among the candidates (most accurate first): inserted at its place with episode -1 when absent, its
+// accuracy from `validate`. Returns its validation top-1.
+double with_candidate(std::vector<search::Candidate>& ranked, const std::vector<std::int64_t>& widths,
+                      const std::function<double()>& validate) {
+  auto it = std::find_if(ranked.begin(), ranked.end(), [&](const search::Candidate& c) { return c.widths == widths; });
+  if (it != ranked.end()) return it->val_top1;
+  const search::Candidate c{widths, validate(), -1};
+  ranked.insert(std::upper_bound(ranked.begin(), ranked.end(), c,
+                                 [](const search::Candidate& a, const search::Candidate& b) { return a.val_top1 > b.val_top1; }),
+                c);
+  return c.val_top1;
+}
+
+// --rerank K: the first K of `ranked` (distinct policies, most accurate first) are fine-tuned briefly, each for one
+// pass over the same first o.rerank_images training images with the fine-tuning defaults, and re-scored on the
+// validation split; they move to the front of the list in their new order (the rest keep theirs). Returns the
+// summary's block: every re-scored policy before and after, and whether the first one changed.
+nlohmann::json rerank(const SearchOptions& o, const RunDir& run, Setup& s, std::vector<search::Candidate>& ranked) {
+  const size_t k = std::min(static_cast<size_t>(o.rerank), ranked.size());
+  data::ImageSet train_set = data::load_split(s.spec, data::Split::kTrain, s.split);
+  if (o.rerank_images < train_set.size()) train_set = data::head(train_set, o.rerank_images, train_set.name);
+  const data::TensorSet val = data::to_tensors(s.data.val);
+  const data::Augment aug = data::parse_augment("auto", s.spec, train_set.height);
+  train::FinetuneOptions fo;
+  fo.epochs = 1;
+  fo.split = s.split;
+  fo.threads = o.threads;
+  fo.progress = false;
+  fo.checkpoints = false;
+  fo.test = false;
+  std::vector<std::pair<double, size_t>> after;  // (val after, index into ranked)
+  nlohmann::json rows = nlohmann::json::array();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < k; ++i) {
+    if (interrupted()) run.interrupted("while re-ranking the best policies", "prune");
+    torch::jit::Module m = s.evaluator->build(ranked[i].widths);
+    train::wire_training_flags(m);
+    const ir::ModelSummary summary = ir::analyze(m, s.input);
+    torch::manual_seed(o.split.seed);
+    train::Trainer trainer(fo, m, summary, train_set, aug, val, nullptr, run);
+    trainer.run();
+    m.eval();
+    const double v = train::evaluate(m, val, o.batch, true).top1;
+    after.emplace_back(v, i);
+    rows.push_back({{"episode", ranked[i].episode}, {"val_top1", ranked[i].val_top1}, {"val_top1_after_finetune", v},
+                    {"flops", s.dg.predict_flops(ranked[i].widths)}});
+    spdlog::info("rerank {}/{}: episode {} val top-1 {:.2f}% -> {:.2f}% after a brief fine-tune", i + 1, k,
+                 ranked[i].episode, 100 * ranked[i].val_top1, 100 * v);
+  }
+  if (interrupted()) run.interrupted("while re-ranking the best policies", "prune");
+  std::stable_sort(after.begin(), after.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<search::Candidate> order;
+  for (const auto& [v, i] : after) order.push_back(ranked[i]);
+  const bool changed = k > 0 && after.front().second != 0;
+  std::copy(order.begin(), order.end(), ranked.begin());
+  return {{"k", k},
+          {"train_images", train_set.size()},
+          {"epochs", 1},
+          {"policies", rows},
+          {"winner_changed", changed},
+          {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
+}
+
 // With a latency budget, the result is the most accurate policy whose latency *measured* on the target (in turns
 // with the original's) meets the budget. Returns the chosen candidate and the latency block of the summary;
 // Error(kBudget) when no candidate does. Without a device, the best predicted policy is kept, marked unverified.
-search::Candidate verified_result(const SearchOptions& o, Setup& s, const search::SearchLoop& loop, nlohmann::json& lat) {
+search::Candidate verified_result(const SearchOptions& o, const RunDir& run, Setup& s, const search::SearchLoop& loop,
+                                   nlohmann::json& lat) {
   std::vector<search::Candidate> ranked = loop.ranked();
   // The uniform policy the wall allows competes too (validated like the others; episode -1), so a search whose
   // own policies all miss on measurement still has the plain answer to fall back on.
   const std::vector<std::int64_t> uniform = s.env->uniform_widths(s.env->max_uniform_ratio());
-  if (std::none_of(ranked.begin(), ranked.end(), [&](const search::Candidate& c) { return c.widths == uniform; })) {
-    const search::Candidate u{uniform, s.evaluator->validate(uniform, -1).top1, -1};
-    ranked.insert(std::upper_bound(ranked.begin(), ranked.end(), u,
-                                   [](const search::Candidate& a, const search::Candidate& b) { return a.val_top1 > b.val_top1; }),
-                  u);
-  }
+  lat["uniform_val_top1"] = with_candidate(ranked, uniform, [&] { return s.evaluator->validate(uniform, -1).top1; });
+  // Re-ranked after a brief fine-tune, the measurement goes down the list in the new order.
+  if (o.rerank > 0) lat["rerank"] = rerank(o, run, s, ranked);
   if (!s.device) {
     spdlog::warn("the result was not measured on {}: {}", s.target.name, s.device_error);
     lat["latency_measured_ms"] = nullptr;
@@ -424,7 +493,7 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
   search::Best best = loop.best();
   nlohmann::json lat;
   if (o.latency_mode()) {
-    const search::Candidate chosen = verified_result(o, s, loop, lat);
+    const search::Candidate chosen = verified_result(o, run, s, loop, lat);
     best = {chosen.episode, chosen.val_top1, 0.0, chosen.widths, s.dg.predict_flops(chosen.widths)};
     lat.update({{"latency_target", s.target.name},
                 {"latency_budget_ms", s.env->budget()},
@@ -444,6 +513,13 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
       best = {-1, uniform_val, 0.0, uniform, s.dg.predict_flops(uniform)};
     }
     lat["uniform_val_top1"] = uniform_val;
+    if (o.rerank > 0) {
+      std::vector<search::Candidate> ranked = loop.ranked();
+      with_candidate(ranked, uniform, [&] { return uniform_val; });
+      lat["rerank"] = rerank(o, run, s, ranked);
+      const search::Candidate& w = ranked.front();
+      best = {w.episode, w.val_top1, 0.0, w.widths, s.dg.predict_flops(w.widths)};
+    }
   }
   stop_if_interrupted();
   torch::jit::Module best_model = s.evaluator->build(best.widths);
@@ -454,6 +530,13 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
               after.flops, best.flops);
   data::ImageSet test = data::load_split(s.spec, data::Split::kTest, s.split);
   const double test_top1 = train::evaluate(best_model, test, o.batch, true).top1;
+  // The one-line answer beside the result: the uniform policy the budget allows, on the same test images.
+  const std::vector<std::int64_t> uniform = s.env->uniform_widths(s.env->max_uniform_ratio());
+  double uniform_test = test_top1;
+  if (uniform != best.widths) {
+    torch::jit::Module u = s.evaluator->build(uniform);
+    uniform_test = train::evaluate(u, test, o.batch, true).top1;
+  }
   const double original_test = train::evaluate(s.model, test, o.batch, true).top1;
   stop_if_interrupted();
   const bool lite = export_best(best_model, run);
@@ -509,6 +592,8 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
       {"threads", o.threads},
       {"lite_model", lite},
       {"uniform_ratio", s.env->max_uniform_ratio()},
+      {"uniform_test_top1", uniform_test},
+      {"result_is_uniform", uniform == best.widths},
       {"round_to", s.round_to},
       {"rounding", s.rounding},
       {"latency_ms_before", speed.a.ms.median},
@@ -518,6 +603,10 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
                                      "original (medians of {} runs)", speed.b.form, speed.rounds, prof_after.total_ms.n)},
   };
   result.update(lat);
+  // Points of validation top-1 the result is ahead of the uniform policy (0 when uniform is the result).
+  if (result.contains("uniform_val_top1"))
+    result["val_lead_over_uniform"] = 100 * (best_val - result.at("uniform_val_top1").get<double>());
+  result["test_lead_over_uniform"] = 100 * (test_top1 - uniform_test);
   if (!s.latency_cap.is_null()) {
     s.latency_cap["predicted_ms"] = s.env->capped_ms(best.widths);
     result["latency_cap"] = s.latency_cap;

@@ -1,9 +1,13 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 #include "xcel/search/agent.h"
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <random>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "xcel/core/error.h"
 #include "xcel/core/fs.h"
@@ -65,6 +69,78 @@ class UniformAgent : public Agent {
   double ratio_;
 };
 
+// Cross-entropy search over whole policies. The warm-up draws every action uniformly in [lbound, 1] (like DDPG's);
+// after it, each episode draws step t's action from a normal around the mean of the `kElite` best episodes so far
+// at step t, with their spread there (never below kMinSigma), clipped to [lbound, 1]. The actions remembered are
+// the ones the budget wall let through. No network: what it learns is where the best policies lie.
+class EvolutionAgent : public Agent {
+ public:
+  EvolutionAgent(double lbound, int warmup, std::uint64_t seed) : lbound_(lbound), warmup_(warmup), rng_(seed) {}
+
+  double act(const std::vector<float>&, int episode) override {
+    if (episode != episode_) {
+      episode_ = episode;
+      step_ = 0;
+    }
+    const size_t t = step_++;
+    if (episode < warmup_ || elite_.empty() || t >= elite_.front().actions.size())
+      return std::uniform_real_distribution<double>(lbound_, 1.0)(rng_);
+    double mean = 0, var = 0;
+    for (const auto& e : elite_) mean += e.actions[t];
+    mean /= static_cast<double>(elite_.size());
+    for (const auto& e : elite_) var += (e.actions[t] - mean) * (e.actions[t] - mean);
+    const double sd = std::max(kMinSigma, std::sqrt(var / static_cast<double>(elite_.size())));
+    last_sigma_ = sd;
+    return std::clamp(std::normal_distribution<double>(mean, sd)(rng_), lbound_, 1.0);
+  }
+
+  void end_episode(const std::vector<std::vector<float>>&, const std::vector<double>& actions, double reward,
+                   int) override {
+    elite_.push_back({reward, actions});
+    std::stable_sort(elite_.begin(), elite_.end(), [](const Member& a, const Member& b) { return a.reward > b.reward; });
+    if (elite_.size() > kElite) elite_.resize(kElite);
+  }
+
+  void save(const std::string& path) const override {
+    nlohmann::json j = {{"episode", episode_}, {"step", step_}, {"sigma", last_sigma_}};
+    std::ostringstream rng;
+    rng << rng_;
+    j["rng"] = rng.str();
+    for (const auto& e : elite_) j["elite"].push_back({{"reward", e.reward}, {"actions", e.actions}});
+    fs::write_file_atomic(path, j.dump() + "\n");
+  }
+
+  void load(const std::string& path) override {
+    const nlohmann::json j = fs::read_json(path);
+    episode_ = j.at("episode");
+    step_ = j.at("step");
+    last_sigma_ = j.at("sigma");
+    std::istringstream rng(j.at("rng").get<std::string>());
+    rng >> rng_;
+    elite_.clear();
+    for (const auto& e : j.value("elite", nlohmann::json::array()))
+      elite_.push_back({e.at("reward"), e.at("actions").get<std::vector<double>>()});
+  }
+
+  double sigma() const override { return last_sigma_; }
+  bool warming_up(int episode) const override { return episode < warmup_; }
+
+ private:
+  static constexpr size_t kElite = 8;
+  static constexpr double kMinSigma = 0.02;
+  struct Member {
+    double reward;
+    std::vector<double> actions;
+  };
+  double lbound_;
+  int warmup_;
+  std::mt19937_64 rng_;
+  std::vector<Member> elite_;  // best first
+  int episode_ = -1;
+  size_t step_ = 0;
+  double last_sigma_ = 0;
+};
+
 }  // namespace
 
 std::unique_ptr<Agent> make_agent(const std::string& name, int state_dim, const rl::DdpgConfig& cfg,
@@ -72,7 +148,8 @@ std::unique_ptr<Agent> make_agent(const std::string& name, int state_dim, const 
   if (name == "ddpg") return std::make_unique<DdpgAgent>(state_dim, cfg);
   if (name == "random") return std::make_unique<RandomAgent>(cfg.lbound, cfg.seed);
   if (name == "uniform") return std::make_unique<UniformAgent>(uniform_ratio);
-  XCEL_FAIL(ExitCode::kUsage, "unknown --agent '{}'; use ddpg, random or uniform", name);
+  if (name == "evolution") return std::make_unique<EvolutionAgent>(cfg.lbound, cfg.warmup, cfg.seed);
+  XCEL_FAIL(ExitCode::kUsage, "unknown --agent '{}'; use ddpg, evolution, random or uniform", name);
 }
 
 }  // namespace xcel::search

@@ -184,6 +184,7 @@ struct Trainer::Impl {
 
   void save_checkpoint() {
     st.peak_rss_mb = std::max(st.peak_rss_mb, peak_mb());
+    if (!o.checkpoints) return;
     const long next = generation + 1;
     ir::save_model(model, run.generation_file(kModelFile, next));
     save_atomic(optimizer, run.generation_file(kOptimizerFile, next));
@@ -262,6 +263,7 @@ struct Trainer::Impl {
       }
       if (boundary && interrupted() && st.step + 1 < steps_per_epoch) {
         progress.reset();
+        if (!o.checkpoints) return;  // the caller sees interrupted() and stops
         ++st.step;
         save_checkpoint();
         run.interrupted(fmt::format("in epoch {}/{}", st.epoch + 1, o.epochs), "finetune");
@@ -277,7 +279,7 @@ struct Trainer::Impl {
       st.best_val = val_top1;
       st.best_epoch = st.epoch + 1;
       model.eval();
-      ir::save_model(model, run.file(RunDir::kFinetuned));
+      if (o.checkpoints) ir::save_model(model, run.file(RunDir::kFinetuned));
     }
     const double seen = static_cast<double>(std::max<std::int64_t>(1, st.seen));
     nlohmann::json line = {{"epoch", st.epoch + 1},

@@ -271,8 +271,27 @@ def damaged():
         print(f"{name}: {lines[0]}")
 
 
+def rerank():
+    """--rerank 3: three distinct policies (the uniform one among them) fine-tuned briefly and re-scored; the result
+    is the one most accurate after that, and the summary says how it compares with the uniform policy."""
+    r = fresh("rerank")
+    s = json.loads(search(r, 8, "--rerank", "3", "--rerank-images", "128").stdout)
+    block = s["rerank"]
+    assert block["k"] == 3 and block["train_images"] == 128 and len(block["policies"]) == 3, block
+    assert -1 in [p["episode"] for p in block["policies"]] or s["uniform_val_top1"] <= min(
+        p["val_top1"] for p in block["policies"]), "the uniform policy competes when it ranks among the best"
+    after = [p["val_top1_after_finetune"] for p in block["policies"]]
+    winner = block["policies"][after.index(max(after))]
+    assert s["best_episode"] == winner["episode"] and s["flops"] == winner["flops"], (s["best_episode"], block)
+    assert block["winner_changed"] == (after.index(max(after)) != 0), block
+    # The result is the pruned (not fine-tuned) model of that policy, within the budget.
+    assert s["flops_ratio"] <= 0.5 and abs(s["val_lead_over_uniform"] - 100 * (s["val_top1"] - s["uniform_val_top1"])) < 1e-9
+    assert s["result_is_uniform"] == (s["best_episode"] == -1), s
+    print(f"re-ranked: after {after}, winner episode {s['best_episode']}, changed {block['winner_changed']}")
+
+
 SCENARIOS = {fn.__name__: fn for fn in (outputs, same_seed, resume, no_overwrite, interrupt, early_stop,
                                          early_stop_resume, early_stop_off, latency_resume, one_owner,
-                                         interrupt_setup, damaged)}
+                                         interrupt_setup, damaged, rerank)}
 SCENARIOS[scenario]()
 print("ok:", scenario)

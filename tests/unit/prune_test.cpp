@@ -2,6 +2,7 @@
 // Correctness proofs of the pruning engine on the fixture models, torchvision's resnet18 / mobilenet_v2 and
 // the bundled models: identity at ratio 1, exact removal of channels that were zero, exact FLOPs prediction.
 #include <algorithm>
+#include <cstdlib>
 #include <random>
 
 #include "test_env.h"
@@ -317,8 +318,12 @@ namespace {
 // `tests/fixtures/random_graphs.py /tmp/g 1 SEED` rebuilds it alone.
 TEST(RandomGraphs, PruneToThePredictionOrRefuse) {
   const std::string dir = test::fixtures() + "/random_graphs";
-  const nlohmann::json manifest = fs::read_json(dir + "/manifest.json");
+  nlohmann::json manifest = fs::read_json(dir + "/manifest.json");
   ASSERT_GE(manifest.size(), 100u);
+  // XCEL_RANDOM_GRAPHS_MAX=N checks the first N only (the sanitizer run, where each graph costs seconds).
+  if (const char* max = std::getenv("XCEL_RANDOM_GRAPHS_MAX"); max != nullptr && std::atoi(max) > 0 &&
+                                                               manifest.size() > static_cast<size_t>(std::atoi(max)))
+    manifest.erase(manifest.begin() + std::atoi(max), manifest.end());
   int pruned = 0, refused = 0, nothing = 0, cut_groups = 0;
   for (const auto& g : manifest) {
     const int seed = g.at("seed");

@@ -11,6 +11,7 @@
 #include "xcel/core/error.h"
 #include "xcel/ir/model.h"
 #include "xcel/prune/engine.h"
+#include "xcel/search/agent.h"
 #include "xcel/search/env.h"
 #include "xcel/search/search.h"
 
@@ -76,6 +77,59 @@ TEST(BudgetWall, NeverExceedsTheTargetForRandomActions) {
   }
   EXPECT_GT(episodes, 3000);
   EXPECT_GT(infeasible, 0) << "some tight budgets must be reported as infeasible";
+}
+
+// A toy search: 6 steps, reward -sum (a_t - target_t)^2 with targets inside [lbound, 1]. Runs `episodes` episodes
+// of `agent` from episode `from`, returning every episode's actions.
+std::vector<std::vector<double>> toy_episodes(Agent& agent, int from, int episodes, double* best_reward = nullptr) {
+  const std::vector<double> target = {0.35, 0.9, 0.5, 0.7, 0.25, 0.8};
+  std::vector<std::vector<double>> all;
+  for (int ep = from; ep < from + episodes; ++ep) {
+    std::vector<double> a;
+    std::vector<std::vector<float>> states;
+    for (size_t t = 0; t < target.size(); ++t) {
+      states.push_back({static_cast<float>(t)});
+      a.push_back(agent.act(states.back(), ep));
+    }
+    double r = 0;
+    for (size_t t = 0; t < target.size(); ++t) r -= (a[t] - target[t]) * (a[t] - target[t]);
+    if (best_reward) *best_reward = std::max(*best_reward, r);
+    agent.end_episode(states, a, r, ep);
+    all.push_back(a);
+  }
+  return all;
+}
+
+TEST(EvolutionAgent, ClosesInOnAKnownOptimum) {
+  rl::DdpgConfig cfg;
+  cfg.lbound = 0.2;
+  cfg.warmup = 30;
+  cfg.seed = 5;
+  double warm_best = -1e9, best = -1e9;
+  auto random = make_agent("random", 1, cfg, 0.5);
+  toy_episodes(*random, 0, 200, &warm_best);
+  auto evo = make_agent("evolution", 1, cfg, 0.5);
+  toy_episodes(*evo, 0, 200, &best);
+  // 200 random episodes come nowhere near; the same number searched around the elite lands close to the optimum.
+  EXPECT_GT(best, -0.01) << "best reward " << best;
+  EXPECT_GT(best, warm_best) << "random's best " << warm_best;
+  EXPECT_GT(evo->sigma(), 0.0);
+  EXPECT_LT(evo->sigma(), 0.1) << "the spread shrinks around the optimum";
+}
+
+TEST(EvolutionAgent, SaveAndLoadResumeExactly) {
+  rl::DdpgConfig cfg;
+  cfg.lbound = 0.2;
+  cfg.warmup = 10;
+  cfg.seed = 9;
+  const std::string path = ::testing::TempDir() + "/evolution_agent.json";
+  auto a = make_agent("evolution", 1, cfg, 0.5);
+  toy_episodes(*a, 0, 25);
+  a->save(path);
+  const auto rest = toy_episodes(*a, 25, 15);
+  auto b = make_agent("evolution", 1, cfg, 0.5);
+  b->load(path);
+  EXPECT_EQ(toy_episodes(*b, 25, 15), rest);
 }
 
 TEST(BudgetWall, InfeasibleBudgetIsAClearError) {

@@ -46,6 +46,12 @@ struct SearchOptions : PruneBase {
   // `early_stop` standard errors is below the best fully validated policy is not validated further (its
   // reward is the running estimate). 0 = validate every policy on the whole split.
   double early_stop = 3.0;
+  // --rerank K: the K best distinct policies (the uniform one among them) are fine-tuned briefly, each for one
+  // pass over the first `rerank_images` training images, and re-scored on validation; the result is the best after
+  // that. 0 = off.
+  int rerank = 0;
+  std::int64_t rerank_images = 5000;
+  bool rerank_given = false;  // with --resume: --rerank K (and --rerank-images) replace the saved ones (they act at the end)
   int batch = 250;
   bool resume = false;
   bool progress = true;

@@ -2,7 +2,7 @@
 #pragma once
 /// What the search loop needs from an agent: one action per step, the episode's reward at its end, and its
 /// whole state for checkpoints. DDPG learns; `random` and `uniform` are the baselines it is compared with
-/// (same budget wall, episodes and fix-ups). No LibTorch here.
+/// (same budget wall, episodes and fix-ups); `evolution` searches without a network. No LibTorch here.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -26,7 +26,8 @@ class Agent {
   virtual bool warming_up(int episode) const { return false; }
 };
 
-/// `ddpg` (with `cfg`), `random` (uniform in [cfg.lbound, 1], seeded with cfg.seed) or `uniform` (always
+/// `ddpg` (with `cfg`), `evolution` (cross-entropy search around the best policies so far, after cfg.warmup
+/// random episodes), `random` (uniform in [cfg.lbound, 1], seeded with cfg.seed) or `uniform` (always
 /// `uniform_ratio`); Error(kUsage) for any other name.
 std::unique_ptr<Agent> make_agent(const std::string& name, int state_dim, const rl::DdpgConfig& cfg,
                                   double uniform_ratio);

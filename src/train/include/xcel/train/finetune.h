@@ -43,6 +43,8 @@ struct FinetuneOptions {
   int threads = 1;
   bool resume = false;
   bool progress = true;
+  bool checkpoints = true;  // false: nothing is written (a brief fine-tune that only re-scores a model, e.g. the
+                            // search's --rerank); Ctrl-C then ends the epoch early instead of saving
   std::string command_line;
   nlohmann::json cli;  // the options as given on the command line or in --config
 };
