@@ -271,6 +271,17 @@ def damaged():
         print(f"{name}: {lines[0]}")
 
 
+def evolution():
+    """--agent evolution: within the budget, and a resumed search ends as the uninterrupted one."""
+    e1, e2 = fresh("evolution"), fresh("evolution_resumed")
+    s = json.loads(search(e1, 10, "--agent", "evolution").stdout)
+    assert s["agent"] == "evolution" and s["flops_ratio"] <= 0.5, s
+    search(e2, 5, "--agent", "evolution")
+    search(e2, 10, "--resume")
+    assert episodes(e2) == episodes(e1), "resumed evolution search differs from the uninterrupted one"
+    assert result(e2) == result(e1), (result(e2), result(e1))
+
+
 def rerank():
     """--rerank 3: three distinct policies (the uniform one among them) fine-tuned briefly and re-scored; the result
     is the one most accurate after that, and the summary says how it compares with the uniform policy."""
@@ -292,6 +303,6 @@ def rerank():
 
 SCENARIOS = {fn.__name__: fn for fn in (outputs, same_seed, resume, no_overwrite, interrupt, early_stop,
                                          early_stop_resume, early_stop_off, latency_resume, one_owner,
-                                         interrupt_setup, damaged, rerank)}
+                                         interrupt_setup, damaged, rerank, evolution)}
 SCENARIOS[scenario]()
 print("ok:", scenario)
