@@ -410,11 +410,10 @@ nlohmann::json rerank(const SearchOptions& o, const RunDir& run, Setup& s, std::
 // with the original's) meets the budget. Returns the chosen candidate and the latency block of the summary;
 // Error(kBudget) when no candidate does. Without a device, the best predicted policy is kept, marked unverified.
 search::Candidate verified_result(const SearchOptions& o, const RunDir& run, Setup& s, const search::SearchLoop& loop,
-                                   nlohmann::json& lat) {
+                                   const std::vector<std::int64_t>& uniform, nlohmann::json& lat) {
   std::vector<search::Candidate> ranked = loop.ranked();
   // The uniform policy the wall allows competes too (validated like the others; episode -1), so a search whose
   // own policies all miss on measurement still has the plain answer to fall back on.
-  const std::vector<std::int64_t> uniform = s.env->uniform_widths(s.env->max_uniform_ratio());
   lat["uniform_val_top1"] = with_candidate(ranked, uniform, [&] { return s.evaluator->validate(uniform, -1).top1; });
   // Re-ranked after a brief fine-tune, the measurement goes down the list in the new order.
   if (o.rerank > 0) lat["rerank"] = rerank(o, run, s, ranked);
@@ -492,8 +491,10 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
   stop_if_interrupted();
   search::Best best = loop.best();
   nlohmann::json lat;
+  // The one-line answer: the uniform policy the budget allows competes with the search's policies.
+  const std::vector<std::int64_t> uniform = s.env->uniform_widths(s.env->max_uniform_ratio());
   if (o.latency_mode()) {
-    const search::Candidate chosen = verified_result(o, run, s, loop, lat);
+    const search::Candidate chosen = verified_result(o, run, s, loop, uniform, lat);
     best = {chosen.episode, chosen.val_top1, 0.0, chosen.widths, s.dg.predict_flops(chosen.widths)};
     lat.update({{"latency_target", s.target.name},
                 {"latency_budget_ms", s.env->budget()},
@@ -505,7 +506,6 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
   } else {
     // The uniform policy the budget allows competes with the search's best (validated like it, episode -1): a
     // search never returns less than the one-line answer (and with a budget the original meets, it is the original).
-    const std::vector<std::int64_t> uniform = s.env->uniform_widths(s.env->max_uniform_ratio());
     const double uniform_val = s.evaluator->validate(uniform, -1).top1;
     if (best.widths.empty() || uniform_val > best.val_top1) {
       spdlog::info("the uniform policy ({:.2f}%) is ahead of the search's best ({:.2f}%) and is the result",
@@ -530,8 +530,7 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
               after.flops, best.flops);
   data::ImageSet test = data::load_split(s.spec, data::Split::kTest, s.split);
   const double test_top1 = train::evaluate(best_model, test, o.batch, true).top1;
-  // The one-line answer beside the result: the uniform policy the budget allows, on the same test images.
-  const std::vector<std::int64_t> uniform = s.env->uniform_widths(s.env->max_uniform_ratio());
+  // The one-line answer beside the result, on the same test images.
   double uniform_test = test_top1;
   if (uniform != best.widths) {
     torch::jit::Module u = s.evaluator->build(uniform);

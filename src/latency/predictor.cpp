@@ -141,6 +141,12 @@ struct Predictor::Impl {
   struct ClassFit {
     std::vector<double> coef;
     std::int64_t in_lo = 0, in_hi = 0, out_lo = 0, out_hi = 0;
+    double predict(const ir::Layer& l) const {
+      const auto t = class_terms(l);
+      double y = 0;
+      for (size_t i = 0; i < t.size(); ++i) y += coef[i] * t[i];
+      return y;
+    }
   };
   std::map<std::string, ClassFit> classes;
 
@@ -158,9 +164,7 @@ struct Predictor::Impl {
     auto it = lut.find(layer_signature(l));
     if (it != lut.end()) return it->second;
     if (const ClassFit* c = class_fit(l)) {
-      const auto t = class_terms(l);
-      double y = 0;
-      for (size_t i = 0; i < t.size(); ++i) y += c->coef[i] * t[i];
+      const double y = c->predict(l);
       if (y > 0) return y;
     }
     if (regressed) ++*regressed;
@@ -292,12 +296,7 @@ void fit_classes(Predictor::Impl& impl, const FitData& d) {
     at::Tensor coef = std::get<0>(at::linalg_lstsq(A, B)).contiguous();
     fit.coef.assign(coef.data_ptr<double>(), coef.data_ptr<double>() + terms);
     std::vector<double> err;
-    for (const ir::Layer* l : layers) {
-      const auto t = class_terms(*l);
-      double y = 0;
-      for (size_t i = 0; i < terms; ++i) y += fit.coef[i] * t[i];
-      err.push_back(std::abs(y / d.layer_ms.at(layer_signature(*l)) - 1.0));
-    }
+    for (const ir::Layer* l : layers) err.push_back(std::abs(fit.predict(*l) / d.layer_ms.at(layer_signature(*l)) - 1.0));
     std::nth_element(err.begin(), err.begin() + static_cast<std::ptrdiff_t>(err.size() / 2), err.end());
     if (std::isfinite(err[err.size() / 2]) && err[err.size() / 2] <= 0.10) impl.classes[key] = fit;
   }

@@ -169,20 +169,17 @@ void Builder::visit_conv(const Node* n) {
     if (has_bias) add_param(module, "bias", false, 0, out);
     maps_[n->output()] = out;
     cost.out = out;
-  } else if (groups == cin && w[0] == cin && w[1] == 1) {
-    add_param(module, "weight", false, 0, in);
-    if (has_bias) add_param(module, "bias", false, 0, in);
-    dg_.depthwise.push_back({module, in});
-    maps_[n->output()] = in;
-    cost.out = in;
-    cost.depthwise = true;
-  } else if (groups > 1 && w[0] == cin && cin % groups == 0 && in.factor == 1 && in.segments.size() == 1) {
-    // Grouped convolution with as many output as input channels per group (ResNeXt, RegNet): output channel j
+  } else if (groups > 1 && w[0] == cin && cin % groups == 0 &&
+             (cin == groups || (in.factor == 1 && in.segments.size() == 1))) {
+    // Depthwise, or grouped with as many output as input channels per group (ResNeXt, RegNet): output channel j
     // belongs to the group of input channel j, so removing whole groups removes the same channels on both sides.
-    // Its input must be one whole space, whose channels then go in aligned blocks of one group.
+    // With more than one channel per group the input must be one whole space, whose channels then go in aligned
+    // blocks of one group.
     const std::int64_t per_group = cin / groups;
-    const int root = find(in.segments[0].space);
-    spaces_[root].unit = std::lcm(spaces_[root].unit, per_group);
+    if (per_group > 1) {
+      const int root = find(in.segments[0].space);
+      spaces_[root].unit = std::lcm(spaces_[root].unit, per_group);
+    }
     add_param(module, "weight", false, 0, in);
     if (has_bias) add_param(module, "bias", false, 0, in);
     dg_.depthwise.push_back({module, in, per_group});
