@@ -13,6 +13,7 @@ DEVICES=${DEVICES:-1 2 3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-0.2}
 B=$(realpath "${XCEL_BUILD_DIR:-build}")
 OUT=${XCEL_BENCH_OUT:-$(mktemp -d)}
+mkdir -p "$OUT"
 py=/usr/bin/python3
 echo "## Latency table of pixel1 on a pool of fake phones ($SECONDS_PER_RUN s of device time per benchmark run)"
 echo "| model | devices | build s | speed-up | benchmark runs per device | largest difference from one device's table |"

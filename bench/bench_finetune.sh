@@ -12,6 +12,7 @@ EPISODES=${2:-300}
 WARMUP=${3:-100}
 B=${XCEL_BUILD_DIR:-build}
 OUT=${XCEL_BENCH_OUT:-$(mktemp -d)}
+mkdir -p "$OUT"
 py=/usr/bin/python3
 orig=$("$B/xcel" -q eval --model models/vgg.pt --bench-runs 0 --json | $py -c "import json,sys; print('%.2f' % (100*json.load(sys.stdin)['top1']))")
 echo "## Fine-tuning searched models/vgg.pt (original test top-1 $orig%), $THREADS threads"

@@ -14,6 +14,7 @@ MODELS=${MODELS:-vgg resnet mobilenet}
 BUDGET=${BUDGET:-0.25}
 B=${XCEL_BUILD_DIR:-build}
 OUT=${XCEL_BENCH_OUT:-$(mktemp -d)}
+mkdir -p "$OUT"
 py=/usr/bin/python3
 echo "## --flops $BUDGET on the host, $EPISODES episodes ($WARMUP warm-up), $THREADS thread(s), --reconstruct"
 echo "| model | agent | round to | FLOPs ratio | speed-up (deploy form) | val top-1 | test top-1 |"

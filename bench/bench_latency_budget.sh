@@ -21,6 +21,7 @@ REPEAT=${REPEAT:-3}
 AGENTS=${AGENTS:-ddpg}
 B=${XCEL_BUILD_DIR:-build}
 OUT=${XCEL_BENCH_OUT:-$(mktemp -d)}
+mkdir -p "$OUT"
 py=/usr/bin/python3
 echo "## Latency-budgeted search on the host, $EPISODES episodes ($WARMUP warm-up), $THREADS thread(s), --reconstruct"
 echo "| model | budget | agent | run | original ms | result ms | measured ratio | predicted ratio | within | policies measured | val top-1 | test top-1 | s |"

@@ -15,6 +15,7 @@ CHECK=${CHECK:-30}
 LBOUND=${LBOUND:-0.1}
 B=${XCEL_BUILD_DIR:-build}
 OUT=${XCEL_BENCH_OUT:-$(mktemp -d)}
+mkdir -p "$OUT"
 py=/usr/bin/python3
 echo "## Latency table on the host, $THREADS thread(s), checked on $CHECK random prunings (--lbound $LBOUND)"
 echo "| model | run | round to | grid points | build s | within ±10% | RMSE rel. | measured/predicted | floor |"

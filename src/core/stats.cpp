@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 namespace xcel {
@@ -14,6 +15,12 @@ double percentile(const std::vector<double>& sorted, double q) {
   return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
 }
 }  // namespace
+
+double median_interval(std::vector<double> samples) {
+  if (samples.size() < 2) return std::numeric_limits<double>::infinity();
+  std::sort(samples.begin(), samples.end());
+  return 1.58 * (percentile(samples, 0.75) - percentile(samples, 0.25)) / std::sqrt(static_cast<double>(samples.size()));
+}
 
 Stats summarize(std::vector<double> samples) {
   Stats s;

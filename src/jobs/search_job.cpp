@@ -145,14 +145,23 @@ struct Setup {
 
 // Calibration passes of the latency budget, and interleaved rounds per measurement in them.
 constexpr int kCalibrationPasses = 2;
-constexpr int kCalibrationRounds = 3;
+constexpr int kCalibrationRounds = 5;
+// Rounds in turns at most per measurement of the calibration and the verification; more than the first ones are
+// measured only while the device's noise leaves the answer open (the budget inside the median's ~95% interval).
+constexpr int kMaxRounds = 25;
+// The calibration's measurement is settled when the median ratio is known to within this fraction.
+constexpr double kCalibrationPrecision = 0.02;
 // The measured load the calibration aims the uniform policy at: a margin for measurement noise below the budget.
 constexpr double kCalibrationTarget = 0.97;
+// The largest budget scale: a layer model that over-predicts (its whole-model fit measured while the device was
+// slowed by something else) is corrected up to this far; the result is measured against the request anyway.
+constexpr double kMaxBudgetScale = 1.6;
 
 // The wall's budget as a fraction of the requested one. The layer model misses costs no single layer shows, so
 // the uniform policy the wall allows is measured on the target (in turns with the original) and the budget is
-// scaled so that it measures kCalibrationTarget of the request, twice, never above the request. Saved in the checkpoint, so a resumed run
-// uses the same budget; 1 when the target cannot be measured (no phone).
+// scaled so that it measures kCalibrationTarget of the request, twice: down when the model under-predicts, up (to
+// kMaxBudgetScale) when it over-predicts, never back above a scale whose uniform policy measured over the target.
+// Saved in the checkpoint, so a resumed run uses the same budget; 1 when the target cannot be measured (no phone).
 double budget_scale(const SearchOptions& o, const RunDir& run, Setup& s) {
   const std::string saved = "checkpoint/calibration.json";
   if (o.resume && run.has(saved)) {
@@ -164,7 +173,8 @@ double budget_scale(const SearchOptions& o, const RunDir& run, Setup& s) {
     return 1.0;
   }
   latency::Oracle& oracle = *s.device;
-  double scale = 1.0, cap = 1.0;
+  // A ratio budget never scales past the original itself.
+  double scale = 1.0, cap = o.latency > 0 ? std::min(kMaxBudgetScale, 1.0 / o.latency) : kMaxBudgetScale;
   nlohmann::json steps = nlohmann::json::array();
   for (int pass = 0; pass < kCalibrationPasses; ++pass) {
     search::CostModel cm = *s.cost_model;
@@ -174,11 +184,17 @@ double budget_scale(const SearchOptions& o, const RunDir& run, Setup& s) {
     const double ratio = env.max_uniform_ratio();
     const std::vector<std::int64_t> widths = env.uniform_widths(ratio);
     torch::jit::Module m = prune::apply(s.model, s.dg, prune::select_channels(s.model, s.dg, widths, prune::Importance::kL1));
-    const latency::PairedLatency p =
-        latency::measure_interleaved(oracle, s.model, s.summary, m, ir::analyze(m, s.input), kCalibrationRounds);
+    // Rounds until the load is known to kCalibrationPrecision (a noisy device gets more of them).
+    const latency::PairedLatency p = latency::measure_interleaved(
+        oracle, s.model, s.summary, m, ir::analyze(m, s.input), kCalibrationRounds,
+        [&](const std::vector<double>& ratios, const std::vector<double>& b_ms) {
+          const std::vector<double>& v = o.latency > 0 ? ratios : b_ms;
+          return median_interval(v) <= kCalibrationPrecision * summarize(v).median;
+        },
+        kMaxRounds);
     const double load = o.latency > 0 ? p.ratio / o.latency : p.b.ms.median / o.latency_ms;  // of the request
     steps.push_back({{"uniform_ratio", ratio}, {"budget_scale", scale}, {"measured_ratio", p.ratio},
-                     {"measured_ms", p.b.ms.median}, {"measured_load", load}});
+                     {"measured_ms", p.b.ms.median}, {"measured_load", load}, {"rounds", p.rounds}});
     spdlog::info("latency budget calibration: uniform {:.3f} measures {:.3f} of the original ({:.3f} of the budget)",
                  ratio, p.ratio, load);
     // Never back up to a scale whose uniform policy measured over the target (channel rounding makes the
@@ -428,7 +444,16 @@ search::Candidate verified_result(const SearchOptions& o, const RunDir& run, Set
   auto measure = [&](const search::Candidate& c) -> const latency::PairedLatency& {
     torch::jit::Module m = s.evaluator->build(c.widths);
     ir::ModelSummary ms = ir::analyze(m, s.input);
-    return measured[c.widths] = latency::measure_interleaved(*s.device, s.model, s.summary, m, ms, kVerifyRounds);
+    // A load near 1 is measured in more rounds until the budget lies outside the median's ~95% interval: one
+    // noisy measurement neither rejects the best policy nor passes one over the budget.
+    return measured[c.widths] = latency::measure_interleaved(
+               *s.device, s.model, s.summary, m, ms, kVerifyRounds,
+               [&](const std::vector<double>& ratios, const std::vector<double>& b_ms) {
+                 const std::vector<double>& v = o.latency > 0 ? ratios : b_ms;
+                 const double limit = o.latency > 0 ? o.latency : o.latency_ms;
+                 return std::abs(summarize(v).median - limit) > median_interval(v);
+               },
+               kMaxRounds);
   };
   auto measured_load = [&](const search::Candidate& c) {
     const latency::PairedLatency& p = measure(c);
@@ -458,7 +483,7 @@ search::Candidate verified_result(const SearchOptions& o, const RunDir& run, Set
     const auto& p = measured.at(c.widths);
     steps.push_back({{"episode", c.episode}, {"val_top1", c.val_top1}, {"predicted_load", st.predicted_load},
                      {"measured_load", st.measured_load}, {"measured_ms", p.b.ms.median},
-                     {"original_ms", p.a.ms.median}, {"measured_ratio", p.ratio}});
+                     {"original_ms", p.a.ms.median}, {"measured_ratio", p.ratio}, {"rounds", p.rounds}});
   }
   lat["latency_verification"] = steps;
   if (v.chosen < 0) {

@@ -77,18 +77,24 @@ Latency roofline_estimate(const device::TargetProfile& t, const ir::ModelSummary
 }
 
 PairedLatency measure_interleaved(Oracle& oracle, const torch::jit::Module& a, const ir::ModelSummary& summary_a,
-                                  const torch::jit::Module& b, const ir::ModelSummary& summary_b, int rounds) {
+                                  const torch::jit::Module& b, const ir::ModelSummary& summary_b, int rounds,
+                                  const std::function<bool(const std::vector<double>&, const std::vector<double>&)>& settled,
+                                  int max_rounds) {
   XCEL_ASSERT(rounds >= 1, "measure_interleaved needs at least one round");
   PairedLatency p;
-  p.rounds = rounds;
   std::vector<double> a_ms, b_ms, ratios;
-  for (int r = 0; r < rounds; ++r) {
-    p.a = oracle.latency(a, summary_a);
-    p.b = oracle.latency(b, summary_b);
-    a_ms.push_back(p.a.ms.median);
-    b_ms.push_back(p.b.ms.median);
-    ratios.push_back(p.b.ms.median / std::max(1e-12, p.a.ms.median));
+  Latency la, lb;
+  for (int r = 0; r < std::max(rounds, max_rounds); ++r) {
+    if (r >= rounds && (!settled || settled(ratios, b_ms))) break;
+    la = oracle.latency(a, summary_a);
+    lb = oracle.latency(b, summary_b);
+    a_ms.push_back(la.ms.median);
+    b_ms.push_back(lb.ms.median);
+    ratios.push_back(lb.ms.median / std::max(1e-12, la.ms.median));
   }
+  p.a = la;
+  p.b = lb;
+  p.rounds = static_cast<int>(ratios.size());
   p.a.ms = summarize(a_ms);
   p.b.ms = summarize(b_ms);
   p.ratio = summarize(ratios).median;

@@ -199,7 +199,7 @@ Verification verify_budget(std::vector<Candidate> ranked, const std::function<do
   while (static_cast<int>(v.steps.size()) < max_measurements) {
     int next = -1;
     for (size_t i = 0; i < ranked.size() && next < 0; ++i)
-      if (!tried[i] && predicted_load(ranked[i]) * k <= 1.0) next = static_cast<int>(i);
+      if (!tried[i] && (static_cast<int>(i) == fallback || predicted_load(ranked[i]) * k <= 1.0)) next = static_cast<int>(i);
     if (next < 0 && fallback >= 0 && !tried[static_cast<size_t>(fallback)]) next = fallback;
     if (next < 0) break;
     tried[static_cast<size_t>(next)] = true;

@@ -1,4 +1,5 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -26,6 +27,17 @@ TEST(Stats, MedianPercentilesAndSpread) {
   EXPECT_DOUBLE_EQ(s.p90, 4.6);
   EXPECT_NEAR(s.std, 1.5811388, 1e-6);
   EXPECT_EQ(summarize({}).n, 0);
+}
+
+TEST(Stats, MedianIntervalIsTheNotchAndShrinksWithSamples) {
+  // IQR of {1..5} is 4 - 2 = 2: 1.58 x 2 / sqrt(5).
+  EXPECT_NEAR(median_interval({5, 1, 4, 2, 3}), 1.58 * 2 / std::sqrt(5.0), 1e-12);
+  // The same spread in four times the samples: half the interval.
+  std::vector<double> twenty;
+  for (int k = 0; k < 4; ++k)
+    for (double v : {1.0, 2.0, 3.0, 4.0, 5.0}) twenty.push_back(v);
+  EXPECT_LT(median_interval(twenty), 0.6 * median_interval({1, 2, 3, 4, 5}));
+  EXPECT_TRUE(std::isinf(median_interval({3})));
 }
 
 TEST(Error, CheckThrowsWithCodeAndMessage) {

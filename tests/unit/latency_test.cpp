@@ -52,6 +52,43 @@ class ShapeOracle : public Oracle {
   int calls = 0;
 };
 
+// Model A (input height 10) takes 10 ms; model B cycles through 4, 5 and 6 ms: ratios 0.4, 0.5, 0.6, median 0.5.
+class NoisyOracle : public Oracle {
+ public:
+  using Oracle::latency;
+  Latency latency(const std::string& model_path, const ir::ModelSummary& summary) override {
+    Latency l;
+    const bool a = summary.input_shape.at(2) == 10;
+    l.ms = point_stats(a ? 10.0 : 4.0 + (b_calls++ % 3), 1);
+    l.source = "measured";
+    return l;
+  }
+  std::string backend() const override { return "noisy"; }
+  int b_calls = 0;
+};
+
+TEST(Interleaved, MeasuresMoreRoundsOnlyWhileTheBudgetIsInsideTheNoise) {
+  torch::jit::Module m = ir::load_model(test::fixtures() + "/plain.pt");
+  ir::ModelSummary sa, sb;
+  sa.input_shape = {1, 1, 10, 10};
+  sb.input_shape = {1, 1, 20, 20};
+  auto undecided_at = [](double budget) {
+    return [budget](const std::vector<double>& ratios, const std::vector<double>&) {
+      return std::abs(summarize(ratios).median - budget) > median_interval(ratios);
+    };
+  };
+  NoisyOracle far;
+  const PairedLatency clear = measure_interleaved(far, m, sa, m, sb, 5, undecided_at(0.9), 25);
+  EXPECT_EQ(clear.rounds, 5);  // 0.5 is far from 0.9: the first rounds decide
+  EXPECT_NEAR(clear.ratio, 0.5, 1e-12);  // rounds 0.4, 0.5, 0.6, 0.4, 0.5
+  NoisyOracle close;
+  const PairedLatency open = measure_interleaved(close, m, sa, m, sb, 5, undecided_at(0.5), 25);
+  EXPECT_EQ(open.rounds, 25);  // the budget sits on the median: every round is spent
+  EXPECT_EQ(open.b.ms.n, 25);
+  NoisyOracle plain;
+  EXPECT_EQ(measure_interleaved(plain, m, sa, m, sb, 3).rounds, 3);
+}
+
 TEST(Cache, OneFileAtTwoInputSizesIsTwoEntries) {
   const std::string dir = ::testing::TempDir() + "xcel_latency_cache_" + std::to_string(::getpid());
   auto inner = std::make_unique<ShapeOracle>();

@@ -301,6 +301,25 @@ TEST(Verify, NarrowsAPolicyThatMissesByALittleInsteadOfFallingFarBehind) {
   EXPECT_EQ(v.candidates[static_cast<size_t>(v.chosen)].widths[0], 1);
 }
 
+TEST(Verify, TheCalibratedFallbackIsMeasuredBeforeAnyLessAccuratePolicy) {
+  // The most accurate policy misses by 11% (the prediction was wrong for it); the uniform policy the budget was
+  // calibrated on (index 1) is predicted near the wall, so k would rule it out, and a narrowed version of the
+  // first policy is far less accurate. The uniform policy is measured first, fits, and is the answer.
+  std::map<std::int64_t, double> load = {{0, 1.0}, {1, 0.98}, {2, 0.81}};
+  std::map<std::int64_t, double> acc = {{0, 0.91}, {1, 0.896}, {2, 0.859}};
+  std::vector<Candidate> ranked = {{{0}, acc[0], 25}, {{1}, acc[1], -1}};
+  auto predicted = [&](const Candidate& c) { return load.at(c.widths[0]); };
+  auto measured = [&](const Candidate& c) { return c.widths[0] == 0 ? 1.11 : 0.96 * predicted(c); };
+  auto tighten = [&](const Candidate& missed, double) -> std::optional<Candidate> {
+    if (missed.widths[0] != 0) return std::nullopt;
+    return Candidate{{2}, acc[2], -3};
+  };
+  Verification v = verify_budget(ranked, predicted, measured, 6, 1, tighten);
+  ASSERT_GE(v.chosen, 0);
+  EXPECT_EQ(v.candidates[static_cast<size_t>(v.chosen)].widths[0], 1);
+  ASSERT_EQ(v.steps.size(), 2u);
+}
+
 TEST(Verify, GivesUpWhenNothingFitsOnMeasurement) {
   const std::vector<double> loads = {1.0, 0.95, 0.9};
   const auto ranked = ladder(loads);

@@ -18,6 +18,10 @@ Stats summarize(std::vector<double> samples);
 /// A single value standing for a distribution (an estimate: n = 0; one reported figure: n = 1).
 Stats point_stats(double value, int n);
 
+/// Half-width of the ~95% interval of the median of `samples` (a boxplot's notch: 1.58 x IQR / sqrt(n));
+/// infinite below two samples.
+double median_interval(std::vector<double> samples);
+
 void to_json(nlohmann::json& j, const Stats& s);
 /// Reads what to_json writes; only `median` is required (missing spread fields default to the median, n to 0).
 void from_json(const nlohmann::json& j, Stats& s);

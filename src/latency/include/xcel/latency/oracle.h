@@ -6,6 +6,7 @@
 /// file's content hash. No LibTorch here (modules are only passed by reference).
 ///   auto oracle = xcel::latency::make_oracle(target, {});      // local for host, adb for phones
 ///   auto l = oracle->latency("best.pt", summary);              // l.ms.median, l.source, l.device
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -83,8 +84,14 @@ struct PairedLatency {
   double ratio = 0;
   int rounds = 0;
 };
+/// With `settled` and `max_rounds` > `rounds`: after the first `rounds`, more rounds in turns (all of them counted
+/// in the medians) while `settled(ratios, b_ms)` (the per-round values so far) is false, up to `max_rounds`: a
+/// ratio close to a budget is measured until the device's noise no longer leaves it undecided (see
+/// xcel::median_interval), or the rounds run out.
 PairedLatency measure_interleaved(Oracle& oracle, const torch::jit::Module& a, const ir::ModelSummary& summary_a,
-                                  const torch::jit::Module& b, const ir::ModelSummary& summary_b, int rounds);
+                                  const torch::jit::Module& b, const ir::ModelSummary& summary_b, int rounds,
+                                  const std::function<bool(const std::vector<double>& ratios, const std::vector<double>& b_ms)>& settled = nullptr,
+                                  int max_rounds = 0);
 
 /// Roofline estimate from the target's published figures: per layer the larger of compute time
 /// (2 x MACs / peak of min(threads, cores) cores) and memory time (activations + weights / bandwidth).

@@ -54,8 +54,9 @@ struct Candidate {
 /// seen), and the next candidate measured is the most accurate one whose predicted load times k fits. With
 /// `tighten`, a candidate that missed may also yield a narrower version of itself (given k), which joins the
 /// candidates at its own accuracy: a policy that misses by a little is then narrowed instead of giving way to a much
-/// less accurate one. When none is left, `fallback` (an index, e.g. the uniform policy the budget was calibrated on;
-/// -1: none) is measured if it was not. At most `max_measurements` are measured. Returns the steps, the candidates
+/// less accurate one. `fallback` (an index, e.g. the uniform policy the budget was calibrated on; -1: none) is
+/// exempt from k, whose lesson comes from other policies: it is measured in its turn of accuracy, so no candidate
+/// less accurate than it is chosen before it was measured, and when no other candidate is left. At most `max_measurements` are measured. Returns the steps, the candidates
 /// (with any narrowed ones) and the index chosen among them (-1: none fits).
 struct VerifyStep {
   int candidate = -1;
