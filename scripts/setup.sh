@@ -11,8 +11,9 @@ PACKAGES=(
   libtorch-dev libeigen3-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libgtest-dev zlib1g-dev libstb-dev
   libopenblas-dev adb dataset-fashion-mnist python3-torch python3-torchvision
 )
-# The test suite also renders reports in a real browser (scripts/test.sh sets XCEL_WITH_TEST_TOOLS=1).
-[ "${XCEL_WITH_TEST_TOOLS:-0}" = 1 ] && PACKAGES+=(chromium)
+# The test suite also renders reports in a real browser and runs sweeps on a one-node Slurm cluster it starts
+# itself (scripts/test.sh sets XCEL_WITH_TEST_TOOLS=1).
+[ "${XCEL_WITH_TEST_TOOLS:-0}" = 1 ] && PACKAGES+=(chromium slurmctld slurmd slurm-client munge)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -47,6 +47,7 @@ int run(int argc, char** argv) {
   register_finetune(app);
   register_profile(app);
   register_report(app);
+  register_sweep(app);
   register_device_commands(app);
 
   try {

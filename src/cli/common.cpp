@@ -124,7 +124,7 @@ void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; 
 std::string exit_code_help() {
   std::string out = "Exit codes:\n";
   for (ExitCode c : {ExitCode::kOk, ExitCode::kInternal, ExitCode::kUsage, ExitCode::kInput, ExitCode::kUnsupported,
-                     ExitCode::kBudget, ExitCode::kDevice, ExitCode::kGate, ExitCode::kInterrupted}) {
+                     ExitCode::kBudget, ExitCode::kDevice, ExitCode::kGate, ExitCode::kRunsFailed, ExitCode::kInterrupted}) {
     out += fmt::format("  {:>3}  {}\n", static_cast<int>(c), exit_code_name(c));
   }
   return out;

@@ -13,6 +13,7 @@ const char* exit_code_name(ExitCode code) {
     case ExitCode::kBudget: return "budget cannot be met";
     case ExitCode::kDevice: return "device error";
     case ExitCode::kGate: return "regression gate failed";
+    case ExitCode::kRunsFailed: return "runs of a sweep failed";
     case ExitCode::kInterrupted: return "interrupted";
   }
   return "unknown";

@@ -13,10 +13,12 @@ extern "C" void on_sigint(int) { g_interrupted = 1; }
 InterruptScope::InterruptScope() {
   if (g_depth++ == 0) g_interrupted = 0;
   previous_ = std::signal(SIGINT, on_sigint);
+  previous_term_ = std::signal(SIGTERM, on_sigint);
 }
 
 InterruptScope::~InterruptScope() {
   std::signal(SIGINT, previous_);
+  std::signal(SIGTERM, previous_term_);
   --g_depth;
 }
 

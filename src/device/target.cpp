@@ -74,7 +74,7 @@ TargetProfile parse_target(const nlohmann::json& j, const std::string& path) {
   TargetProfile t;
   t.path = path;
   t.raw = j;
-  Fields f(j, path, "", {"name", "description", "kind", "round_to", "threads", "device_match", "benchmark", "roofline"});
+  Fields f(j, path, "", {"name", "description", "kind", "round_to", "threads", "device_match", "benchmark", "roofline", "slurm"});
   t.name = f.str("name", "", true);
   t.description = f.str("description", "", true);
   t.kind = f.str("kind", "host", true);
@@ -88,6 +88,11 @@ TargetProfile parse_target(const nlohmann::json& j, const std::string& path) {
   t.roofline.clock_ghz = r.num("clock_ghz", 0, 0.1, true);
   t.roofline.gflops_per_core = r.num("gflops_per_core", 0, 0.1, true);
   t.roofline.memory_gbs = r.num("memory_gbs", 0, 0.1, true);
+  if (f.has("slurm")) {
+    Fields sl(f.at("slurm"), path, "slurm", {"constraint", "gres"});
+    t.slurm_constraint = sl.str("constraint", "");
+    t.slurm_gres = sl.str("gres", "");
+  }
   if (t.kind == "android") {
     XCEL_CHECK(f.has("device_match") && f.has("benchmark"), ExitCode::kInput,
                "target profile '{}': an android target needs 'device_match' and 'benchmark'", path);
@@ -166,6 +171,8 @@ void to_json(nlohmann::json& j, const TargetProfile& t) {
                       {"warmup", t.benchmark.warmup}, {"iter", t.benchmark.iter}};
     for (const auto& [k, v] : t.device_match) j["device_match"][k] = v;
   }
+  if (!t.slurm_constraint.empty() || !t.slurm_gres.empty())
+    j["slurm"] = {{"constraint", t.slurm_constraint}, {"gres", t.slurm_gres}};
 }
 
 std::string benchmark_text(const TargetProfile& t) {

@@ -3,7 +3,7 @@
 """usage: check_report.py XCEL MODEL DATA WORK_DIR
 
 The HTML report in a real browser (Debian's chromium, headless):
-- a search with fine-tuning leaves OUT/report.html; every expected chart is on the page, every chart has
+- a search with fine-tuning leaves OUT/report.html (and a sweep its sweep.html); every expected chart is on the page, every chart has
   marks and a size, and the page ran its script without a JavaScript error;
 - `xcel report DIR` regenerates it from the run's files (same page), `xcel report A B` writes a comparison page
   that passes the same checks; a directory without a run is a clear error (exit 3);
@@ -96,6 +96,15 @@ p = subprocess.run([xcel, "prune", "--model", vgg, "--data", "fashion-mnist", "-
                     "--episodes", "6", "--warmup", "3", "--batch", "100", "--out", run_l], capture_output=True, text=True)
 assert p.returncode == 0, p.stderr
 bad = problems(os.path.join(run_l, "report.html"), ["predicted-measured", "latency-layers", "policy"])
+assert not bad, bad
+
+# A sweep's page (xcel sweep collect): the two runs above and a third as the runs of one sweep.
+sweep_file = os.path.join(work, "sweep.json")
+json.dump({"models": [model], "data": data, "flops": [0.5, 0.7], "agents": ["uniform"], "out": "sweep",
+           "options": ["--val-size", "60", "--episodes", "3", "--batch", "64", "--force"]}, open(sweep_file, "w"))
+p = subprocess.run([xcel, "sweep", "run", sweep_file, "-j", "2"], capture_output=True, text=True)
+assert p.returncode == 0, p.stderr
+bad = problems(os.path.join(work, "sweep", "sweep.html"), ["sweep-flops-plain", "sweep-latency-plain", "sweep-agents-plain"])
 assert not bad, bad
 
 # Not a run directory.

@@ -46,6 +46,7 @@ void register_prune(CLI::App& app);
 void register_finetune(CLI::App& app);
 void register_profile(CLI::App& app);
 void register_report(CLI::App& app);
+void register_sweep(CLI::App& app);
 void register_device_commands(CLI::App& app);  // targets, devices, latency
 
 /// The command line this process was started with (for run configurations).

@@ -20,6 +20,7 @@ enum class ExitCode : int {
   kBudget = 5,        // a budget that cannot be met
   kDevice = 6,        // target device missing, unauthorized, offline or lost mid-run
   kGate = 7,          // a regression gate failed (accuracy, FLOPs or latency bound broken)
+  kRunsFailed = 8,    // a sweep ended with runs that failed (xcel sweep status names them and their errors)
   kInterrupted = 130  // interrupted by a signal (state saved where the command supports resuming)
 };
 

@@ -41,6 +41,9 @@ struct TargetProfile {
   std::vector<std::pair<std::string, std::vector<std::string>>> device_match;  // getprop key -> accepted values
   BenchmarkSpec benchmark;  // binary, format and pinning: android targets only
   Roofline roofline;
+  // Where a cluster runs jobs that measure on this device: the Slurm feature (--constraint) and/or generic
+  // resource (--gres) of the nodes it is attached to (`xcel sweep`); empty for none named.
+  std::string slurm_constraint, slurm_gres;
   nlohmann::json raw;
 };
 
