@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   g++ cmake ninja-build ccache pkg-config
-  libtorch-dev libeigen3-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libgtest-dev zlib1g-dev libstb-dev
+  libtorch-dev libeigen3-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libgtest-dev librapidcheck-dev zlib1g-dev libstb-dev
   libopenblas-dev adb dataset-fashion-mnist python3-torch python3-torchvision
 )
 # The test suite also renders reports in a real browser and runs sweeps on a one-node Slurm cluster it starts

@@ -45,6 +45,7 @@ int run(int argc, char** argv) {
   register_eval(app);
   register_prune(app);
   register_finetune(app);
+  register_quantize(app);
   register_profile(app);
   register_report(app);
   register_sweep(app);

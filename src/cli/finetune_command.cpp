@@ -31,6 +31,10 @@ void add_finetune_options(CLI::App* cmd, train::FinetuneOptions& o, const std::s
   cmd->add_option(p + "kd-temperature", o.kd_temperature, "Softmax temperature of distillation")
       ->capture_default_str()
       ->group(group);
+  cmd->add_option(p + "train-limit", o.train_limit, "Train on the first N training images only (0 = all)")
+      ->capture_default_str()
+      ->check(non_negative())
+      ->group(group);
 }
 
 void finetune_summary_rows(const nlohmann::json& s, report::Table& t) {
@@ -71,9 +75,11 @@ void register_finetune(CLI::App& app) {
       ->capture_default_str()
       ->check(non_negative())
       ->group("Training");
-  cmd->add_option("--train-limit", o->train_limit, "Train on the first N training images only (0 = all)")
-      ->capture_default_str()
-      ->check(non_negative())
+  cmd->add_option("--quantized", o->quantized,
+                  "Quantization-aware training with this policy (xcel quantize's policy.json): each forward pass runs "
+                  "on the weight grid (float shadows are trained, straight-through), activations through their "
+                  "calibrated fake-quantize ops; finetuned.pt holds grid weights")
+      ->check(CLI::ExistingFile)
       ->group("Training");
   add_split_options(cmd, o->split);
   cmd->add_flag("--no-test{false}", o->test, "Skip the test-split evaluation before and after");

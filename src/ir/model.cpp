@@ -66,6 +66,15 @@ void save_model(torch::jit::Module& module, const std::string& path) {
   fs::write_file_atomic(path, bytes.str());
 }
 
+torch::jit::Module submodule(const torch::jit::Module& root, const std::string& path) {
+  torch::jit::Module m = root;
+  std::stringstream ss(path);
+  std::string part;
+  while (std::getline(ss, part, '.'))
+    if (!part.empty()) m = m.attr(part).toModule();
+  return m;
+}
+
 void set_threads(int threads) {
   XCEL_CHECK(threads >= 1, ExitCode::kUsage, "--threads must be at least 1 (got {})", threads);
   at::set_num_threads(threads);

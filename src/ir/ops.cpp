@@ -49,6 +49,7 @@ std::vector<OpInfo> make_registry() {
                           "adaptive_max_pool2d", "upsample_nearest2d", "upsample_bilinear2d"})
     add(std::string("aten::") + act, R::kPassThrough);
   add("aten::feature_dropout", R::kPassThrough).training_arg = 2;
+  add("aten::fake_quantize_per_tensor_affine", R::kPassThrough);  // activations of a quantized model
   for (const char* bin : {"add", "sub", "mul", "div"}) add_inplace(bin, R::kBinary);
   add("aten::rsub", R::kBinary);
   add("aten::cat", R::kConcat);

@@ -9,7 +9,9 @@
 #include "xcel/core/runtime.h"
 #include "xcel/data/augment.h"
 #include "xcel/ir/model.h"
+#include "xcel/core/fs.h"
 #include "xcel/jobs/inputs.h"
+#include "xcel/quant/quantize.h"
 #include "xcel/train/evaluate.h"
 
 namespace xcel::jobs {
@@ -68,6 +70,30 @@ std::optional<torch::jit::Module> load_teacher(const std::string& path, torch::j
   return ir::deploy_for_cpu(teacher);
 }
 
+// --quantized: the model with its activations quantized (calibrated on training images when the policy file has no
+// ranges), and the projection of its weights onto their grid around every forward pass.
+std::optional<quant::WeightProjector> quantization_aware(const train::FinetuneOptions& o, torch::jit::Module& model,
+                                                         const ir::Shape& input, const data::ImageSet& train_set,
+                                                         const ir::ModelSummary& summary) {
+  if (o.quantized.empty()) return std::nullopt;
+  quant::QuantPolicy p;
+  try {
+    p = quant::policy_from_json(fs::read_json(o.quantized), summary.layers);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    XCEL_FAIL(ExitCode::kInput, "--quantized '{}' is not a quantization policy ({}); use the policy.json of xcel "
+              "quantize", o.quantized, ir::short_what(e));
+  }
+  if (!quant::has_fake_quant(model)) {
+    bool ranges = true;
+    for (const auto& l : p.layers) ranges = ranges && (l.p.a_bits >= 32 || l.a_hi > l.a_lo);
+    if (!ranges) quant::calibrate(model, input, data::head(train_set, 1024, "calibration"), p);
+    model = quant::with_activation_quant(model, p);
+  }
+  return std::optional<quant::WeightProjector>(std::in_place, model, p);
+}
+
 }  // namespace
 
 nlohmann::json run_finetune(train::FinetuneOptions opts) {
@@ -84,16 +110,20 @@ nlohmann::json run_finetune(train::FinetuneOptions opts) {
   const data::Augment aug = data::parse_augment(o.augment, spec, train_set.height);
   const ir::Shape input = checked_input(model, train_set, true);
   const ir::ModelSummary summary = ir::analyze(model, input);
+  std::optional<quant::WeightProjector> projector = quantization_aware(o, model, input, train_set, summary);
   std::optional<torch::jit::Module> teacher = load_teacher(o.teacher, model, input, o.data);
   train::Trainer trainer(o, model, summary, train_set, aug, val, teacher ? &*teacher : nullptr, run);
+  if (projector) trainer.set_projection([&projector](bool grid) { grid ? projector->to_grid() : projector->to_shadow(); });
   if (o.resume) {
     trainer.restore();
   } else {
     run.write_json(RunDir::kConfig, nlohmann::json(o));
     torch::manual_seed(o.split.seed);
+    if (projector) projector->to_grid();  // the accuracy before training is the quantized model's
     const double val_before = train::evaluate(model, val, o.eval_batch, true).top1;
     const double test_before =
         o.test ? train::evaluate(model, data::load_split(spec, data::Split::kTest, split), o.eval_batch, true).top1 : -1;
+    if (projector) projector->to_shadow();
     trainer.start(val_before, test_before);
   }
   trainer.run();
@@ -113,6 +143,7 @@ nlohmann::json run_finetune(train::FinetuneOptions opts) {
                       {"kd_alpha", o.teacher.empty() ? 0.0 : o.kd_alpha},
                       {"kd_temperature", o.kd_temperature},
                       {"freeze_first", o.freeze_first},
+                      {"quantized", o.quantized},
                       {"frozen_layers", trainer.frozen_layers()},
                       {"trainable_params", trainer.trainable_params()},
                       {"batch", o.batch},

@@ -186,24 +186,28 @@ nlohmann::json run_policy(const PolicyOptions& o) {
   return summary;
 }
 
-namespace {
-
-// Fine-tunes the run's result (OUT/<result>) into OUT/finetune with the run's own data, split and threads, and
-// records it in the run's summary; resumes a fine-tuning that was interrupted.
-void finetune_result(nlohmann::json& summary, const PruneBase& run_options, const std::string& result,
-                     const ResultFinetune& ft) {
-  if (ft.options.epochs == 0) return;
-  const RunDir run(run_options.out_dir);
-  train::FinetuneOptions f = ft.options;
+void finetune_result(nlohmann::json& summary, const std::string& out_dir, const std::string& result,
+                     train::FinetuneOptions f) {
+  if (f.epochs == 0) return;
+  const RunDir run(out_dir);
   f.model = run.file(result);
   f.out_dir = run.file(RunDir::kFinetuneDir);
+  f.resume = run.sub(RunDir::kFinetuneDir).has_checkpoint();
+  summary["finetune"] = run_finetune(f);
+  run.write_json(RunDir::kSummary, summary);
+}
+
+namespace {
+
+// The fine-tuning options of a prune run's result: the run's own data, split and threads (and the original as the
+// teacher with --finetune-kd).
+train::FinetuneOptions result_finetune(const PruneBase& run_options, const ResultFinetune& ft) {
+  train::FinetuneOptions f = ft.options;
   f.data = run_options.data;
   f.split = run_options.split;
   f.threads = run_options.threads;
   f.teacher = ft.distil ? run_options.model : "";
-  f.resume = run.sub(RunDir::kFinetuneDir).has_checkpoint();
-  summary["finetune"] = run_finetune(f);
-  run.write_json(RunDir::kSummary, summary);
+  return f;
 }
 
 }  // namespace
@@ -214,13 +218,14 @@ nlohmann::json run_prune(bool search_mode, SearchOptions search, PolicyOptions p
     // A resumed search is the saved run: fine-tune with its configuration, not the command line's.
     SearchOptions used;
     summary = run_search(search, &used);
-    finetune_result(summary, used, RunDir::kBest, ft);
+    finetune_result(summary, used.out_dir, RunDir::kBest, result_finetune(used, ft));
     bake_result(summary, used, RunDir::kBest, ft);
   } else {
     XCEL_CHECK(!policy.model.empty(), ExitCode::kUsage, "--model is required");
     summary = run_policy(policy);
     if (policy.data.empty()) policy.data = "fashion-mnist";
-    if (summary.at("granularity") == "channel") finetune_result(summary, policy, RunDir::kPruned, ft);
+    if (summary.at("granularity") == "channel")
+      finetune_result(summary, policy.out_dir, RunDir::kPruned, result_finetune(policy, ft));
     bake_result(summary, policy, RunDir::kPruned, ft);
   }
   summary["report"] = report::write_run_report(search_mode ? search.out_dir : policy.out_dir);

@@ -21,6 +21,7 @@
 #include "xcel/jobs/inputs.h"
 #include "xcel/jobs/latency_model.h"
 #include "xcel/jobs/prune_job.h"
+#include "resume_search.h"
 #include "xcel/latency/oracle.h"
 #include "xcel/latency/profile.h"
 #include "xcel/search/evaluator.h"
@@ -78,26 +79,15 @@ namespace {
 // configuration and checks its flags.
 SearchOptions resolve(SearchOptions o, const RunDir& run) {
   if (o.resume) {
-    run.require_checkpoint("search");
-    SearchOptions saved = run.resumed_config<SearchOptions>();
-    // A resumed search is the saved one: a model or budget that differs from it is refused, not ignored.
-    XCEL_CHECK(o.model.empty() || fs::same_file(o.model, saved.model), ExitCode::kUsage,
-               "--resume continues the search of '{}'; drop --model '{}' or start a new run", saved.model, o.model);
+    SearchOptions saved = resumed_search(o, run, "search");
+    // A resumed search is the saved one: a budget that differs from it is refused, not ignored.
     XCEL_CHECK(!o.budget_given || (o.flops == saved.flops && o.latency == saved.latency && o.latency_ms == saved.latency_ms),
                ExitCode::kUsage, "--resume continues the saved search with its own budget; drop --flops/--latency/"
                "--latency-ms or start a new run");
-    const int done = run.read_state().at("next_episode").get<int>();
-    XCEL_CHECK(!o.episodes_given || o.episodes >= done, ExitCode::kUsage,
-               "--episodes {} is below the {} episodes the saved search has run; give a total of at least {}",
-               o.episodes, done, done);
-    saved.episodes = o.episodes_given ? o.episodes : saved.episodes;
     if (o.rerank_given) {
       saved.rerank = o.rerank;
       saved.rerank_images = o.rerank_images;
     }
-    saved.out_dir = o.out_dir;
-    saved.progress = o.progress;
-    saved.resume = true;
     return saved;
   }
   XCEL_CHECK(o.agent == "ddpg" || o.agent == "evolution" || o.agent == "random" || o.agent == "uniform",
@@ -109,10 +99,8 @@ SearchOptions resolve(SearchOptions o, const RunDir& run) {
   XCEL_CHECK(o.episodes >= 1, ExitCode::kUsage, "--episodes must be at least 1");
   check_latency_model_kind(o.latency_model);
   run.start_new("search", {o.model});
-  o.ddpg = rl::read_ddpg_config(o.agent_config.empty() ? device::config_dir() + "/ddpg.json" : o.agent_config);
-  if (o.warmup) o.ddpg.warmup = *o.warmup;
+  o.ddpg = agent_config(o.agent_config, o.warmup, o.split.seed);
   if (o.lbound) o.ddpg.lbound = *o.lbound;
-  o.ddpg.seed = o.split.seed;
   return o;
 }
 

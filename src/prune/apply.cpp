@@ -17,15 +17,6 @@
 #include "xcel/prune/engine.h"
 
 namespace xcel::prune {
-torch::jit::Module submodule(const torch::jit::Module& root, const std::string& path) {
-  torch::jit::Module m = root;
-  std::stringstream ss(path);
-  std::string part;
-  while (std::getline(ss, part, '.'))
-    if (!part.empty()) m = m.attr(part).toModule();
-  return m;
-}
-
 namespace {
 
 void patch_depthwise_groups(torch::jit::Module& m, const std::map<std::string, std::int64_t>& groups) {

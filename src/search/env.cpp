@@ -5,6 +5,7 @@
 #include <map>
 
 #include "xcel/core/error.h"
+#include "xcel/core/log.h"
 #include "xcel/prune/policy.h"
 
 namespace xcel::search {
@@ -243,6 +244,16 @@ double Env::max_uniform_ratio() const {
     if (within(uniform_widths(r))) return r;
   }
   return lbound_;
+}
+
+nlohmann::json Env::describe() const {
+  return {{"flops", flops()},
+          {"flops_ratio", static_cast<double>(flops()) / static_cast<double>(original_flops())},
+          {"latency_ms_predicted", predicted_ms()}};
+}
+
+std::string Env::progress() const {
+  return fmt::format("FLOPs {:.3f}", static_cast<double>(flops()) / static_cast<double>(original_flops()));
 }
 
 }  // namespace xcel::search

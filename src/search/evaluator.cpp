@@ -7,6 +7,7 @@
 #include "xcel/core/clock.h"
 #include "xcel/core/log.h"
 #include "xcel/prune/repair.h"
+#include "xcel/quant/quantize.h"
 #include "xcel/train/evaluate.h"
 
 namespace xcel::search {
@@ -41,24 +42,48 @@ torch::jit::Module Evaluator::build(const std::vector<std::int64_t>& widths) con
   return pruned;
 }
 
-train::Accuracy Evaluator::accuracy(torch::jit::Module& m, double best) const {
+train::Accuracy raced_accuracy(torch::jit::Module& m, const data::TensorSet& val, int batch, double early_stop,
+                               double best) {
   auto t0 = std::chrono::steady_clock::now();
-  const std::int64_t every = (val_size() + kEarlyStopLooks - 1) / kEarlyStopLooks;
+  const std::int64_t n = val.x.size(0);
+  const std::int64_t every = (n + kEarlyStopLooks - 1) / kEarlyStopLooks;
   std::int64_t next_check = every;
   train::EvalMonitor monitor = [&](std::int64_t seen, std::int64_t correct) {
     if (seen < next_check) return true;
     next_check = (seen / every + 1) * every;
-    return !clearly_below(seen, correct, best, o_.early_stop);
+    return !clearly_below(seen, correct, best, early_stop);
   };
-  const bool stop_early = o_.early_stop > 0 && best > 0;
-  train::Accuracy acc = train::evaluate(m, val_, o_.batch, true, stop_early ? monitor : nullptr);
+  const bool stop_early = early_stop > 0 && best > 0;
+  train::Accuracy acc = train::evaluate(m, val, batch, true, stop_early ? monitor : nullptr);
   spdlog::debug("episode validation: {:.3f} s, {} images", seconds_since(t0), acc.n);
   return acc;
+}
+
+train::Accuracy Evaluator::accuracy(torch::jit::Module& m, double best) const {
+  return raced_accuracy(m, val_, o_.batch, o_.early_stop, best);
 }
 
 train::Accuracy Evaluator::validate(const std::vector<std::int64_t>& widths, double best) {
   torch::jit::Module pruned = build(widths);
   return accuracy(pruned, best);
+}
+
+QuantEvaluator::QuantEvaluator(torch::jit::Module& model, const data::ImageSet& val, PolicyOf policy_of, int batch,
+                               double early_stop)
+    : model_(model), val_(data::to_tensors(val)), policy_of_(std::move(policy_of)), batch_(batch),
+      early_stop_(early_stop) {}
+
+torch::jit::Module QuantEvaluator::build(const std::vector<std::int64_t>& bits) const {
+  return quant::quantize(model_, policy_of_(bits));
+}
+
+train::Accuracy QuantEvaluator::accuracy(torch::jit::Module& m, double best) const {
+  return raced_accuracy(m, val_, batch_, early_stop_, best);
+}
+
+train::Accuracy QuantEvaluator::validate(const std::vector<std::int64_t>& bits, double best) {
+  torch::jit::Module q = build(bits);
+  return accuracy(q, best);
 }
 
 }  // namespace xcel::search

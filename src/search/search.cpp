@@ -37,7 +37,7 @@ Best best_from(const nlohmann::json& j) {
 
 }  // namespace
 
-SearchLoop::SearchLoop(const LoopOptions& opts, Env& env, PolicyValidator& validator, Agent& agent, RunDir run)
+SearchLoop::SearchLoop(const LoopOptions& opts, Walk& env, PolicyValidator& validator, Agent& agent, RunDir run)
     : o_(opts), env_(env), validator_(validator), agent_(agent), run_(std::move(run)) {}
 
 void SearchLoop::restore() {
@@ -102,7 +102,7 @@ double SearchLoop::episode(int ep) {
   }
   const auto widths = env_.widths();
   const std::int64_t flops = env_.flops();
-  XCEL_ASSERT(flops <= env_.target_flops() && env_.cost() <= env_.budget(), "episode {} is over the budget", ep);
+  XCEL_ASSERT(env_.within_budget(), "episode {} is over the budget", ep);
   auto hit = cache_.find(widths);
   const bool cached = hit != cache_.end();
   if (!cached) {
@@ -116,7 +116,7 @@ double SearchLoop::episode(int ep) {
   const bool new_best = acc > best_.val_top1 && val_images == validator_.val_size();
   if (new_best && o_.measure && hit->second.measured_ms < 0) hit->second.measured_ms = o_.measure(widths);
   const bool measured = hit->second.measured_ms >= 0;
-  const double latency_ms = measured ? hit->second.measured_ms : env_.latency_budget() ? env_.cost() : 0.0;
+  const double latency_ms = measured ? hit->second.measured_ms : env_.predicted_ms();
   const double reward = o_.reward == "acc"         ? acc
                         : o_.reward == "acc-flops" ? -(1.0 - acc) * std::log(static_cast<double>(flops))
                                                    : -(1.0 - acc) * std::log(1e3 * latency_ms);  // microseconds
@@ -124,21 +124,19 @@ double SearchLoop::episode(int ep) {
   if (new_best) best_ = {ep, acc, reward, widths, flops};
   const double secs = seconds_since(t0);
   spent_seconds_ += secs;
-  nlohmann::json line = {{"episode", ep},
-                         {"actions", actions},
-                         {"widths", widths},
-                         {"flops", flops},
-                         {"flops_ratio", static_cast<double>(flops) / static_cast<double>(env_.original_flops())},
-                         {"val_top1", acc},
-                         {"val_images", val_images},
-                         {"reward", reward},
-                         {"latency_ms_predicted", env_.latency_budget() ? env_.cost() : 0.0},
-                         {"latency_ms", latency_ms},
-                         {"latency_from", measured ? o_.measured_on : env_.latency_budget() ? "latency model" : "none"},
-                         {"cached", cached},
-                         {"warmup", agent_.warming_up(ep)},
-                         {"sigma", agent_.sigma()},
-                         {"seconds", secs}};
+  nlohmann::json line = env_.describe();
+  line.update({{"episode", ep},
+               {"actions", actions},
+               {env_.policy_key(), widths},
+               {"val_top1", acc},
+               {"val_images", val_images},
+               {"reward", reward},
+               {"latency_ms", latency_ms},
+               {"latency_from", measured ? o_.measured_on : env_.predicted_ms() > 0 ? "latency model" : "none"},
+               {"cached", cached},
+               {"warmup", agent_.warming_up(ep)},
+               {"sigma", agent_.sigma()},
+               {"seconds", secs}});
   episode_lines_.push_back(line.dump());
   return acc;
 }
@@ -152,15 +150,14 @@ void SearchLoop::run() {
     const bool last = ep + 1 == o_.episodes;
     if ((ep + 1) % o_.checkpoint_every == 0 || last || interrupted()) save_checkpoint(ep + 1);
     if (progress) {
-      progress->update(ep + 1, fmt::format("val {:.2f}%  best {:.2f}% (ep {})  FLOPs {:.3f}  {:.2f} s/ep", 100 * acc,
-                                           100 * best_.val_top1, best_.episode,
-                                           static_cast<double>(env_.flops()) / static_cast<double>(env_.original_flops()),
+      progress->update(ep + 1, fmt::format("val {:.2f}%  best {:.2f}% (ep {})  {}  {:.2f} s/ep", 100 * acc,
+                                           100 * best_.val_top1, best_.episode, env_.progress(),
                                            spent_seconds_ / (ep + 1)));
     }
     if (interrupted()) {
       progress.reset();
       interrupt_scope.reset();
-      run_.interrupted(fmt::format("after episode {}/{}", ep + 1, o_.episodes), "prune");
+      run_.interrupted(fmt::format("after episode {}/{}", ep + 1, o_.episodes), o_.command);
     }
   }
 }

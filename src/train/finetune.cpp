@@ -123,6 +123,7 @@ void finetune_fields(F&& f, O& o) {
   f("kd_alpha", o.kd_alpha);
   f("kd_temperature", o.kd_temperature);
   f("freeze_first", o.freeze_first);
+  f("quantized", o.quantized, std::string());
   f("train_limit", o.train_limit);
   f("test", o.test);
   f("eval_batch", o.eval_batch);
@@ -206,6 +207,7 @@ struct Trainer::Impl {
     std::vector<std::int64_t> ys(static_cast<size_t>(n));
     for (std::int64_t k = 0; k < n; ++k) ys[k] = train_set.labels[order[begin + k]];
     at::Tensor y = torch::tensor(ys, torch::kInt64);
+    if (project) project(true);
     at::Tensor logits = model.forward({x}).toTensor();
     at::Tensor loss = F::cross_entropy(logits, y);
     if (teacher) {
@@ -229,6 +231,7 @@ struct Trainer::Impl {
                                                run.file(RunDir::kFinetuned))
                                  : std::string("No epoch finished, so no model was written"));
     (loss / static_cast<double>(o.accumulate)).backward();
+    if (project) project(false);
     st.loss_sum += loss_value * static_cast<double>(n);
     st.correct += logits.argmax(1).eq(y).sum().item<std::int64_t>();
     st.seen += n;
@@ -273,6 +276,7 @@ struct Trainer::Impl {
 
   // Validation after an epoch: the best epoch so far is saved; history gets the epoch's line.
   void end_epoch() {
+    if (project) project(true);
     const double val_top1 = evaluate(model, val, o.eval_batch, true).top1;
     const bool improved = val_top1 > st.best_val;
     if (improved) {
@@ -281,6 +285,7 @@ struct Trainer::Impl {
       model.eval();
       if (o.checkpoints) ir::save_model(model, run.file(RunDir::kFinetuned));
     }
+    if (project) project(false);
     const double seen = static_cast<double>(std::max<std::int64_t>(1, st.seen));
     nlohmann::json line = {{"epoch", st.epoch + 1},
                            {"train_loss", st.loss_sum / seen},
@@ -316,6 +321,7 @@ struct Trainer::Impl {
   long generation = 0;  // of the last checkpoint (RunDir::commit_state)
   std::vector<float> buffer;
   std::vector<std::string> frozen_list;
+  std::function<void(bool)> project;
 };
 
 Trainer::Trainer(const FinetuneOptions& o, torch::jit::Module& model, const ir::ModelSummary& summary,
@@ -368,6 +374,8 @@ void Trainer::run() {
       i.run.interrupted(fmt::format("after epoch {}/{}", i.st.epoch, i.o.epochs), "finetune");
   }
 }
+
+void Trainer::set_projection(std::function<void(bool)> project) { impl_->project = std::move(project); }
 
 const TrainState& Trainer::state() const { return impl_->st; }
 const std::vector<std::string>& Trainer::frozen_layers() const { return impl_->frozen_list; }

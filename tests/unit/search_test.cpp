@@ -7,11 +7,15 @@
 #include <random>
 #include <set>
 
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
 #include "test_env.h"
 #include "xcel/core/error.h"
 #include "xcel/ir/model.h"
 #include "xcel/prune/engine.h"
 #include "xcel/search/agent.h"
+#include "xcel/search/bits_env.h"
 #include "xcel/search/env.h"
 #include "xcel/search/search.h"
 
@@ -130,6 +134,44 @@ TEST(EvolutionAgent, SaveAndLoadResumeExactly) {
   auto b = make_agent("evolution", 1, cfg, 0.5);
   b->load(path);
   EXPECT_EQ(toy_episodes(*b, 25, 15), rest);
+}
+
+// Random layer tables (sizes, FLOPs), budgets from infeasible to loose, size or BOPs, any bit range, any actions:
+// every finished walk meets its budget, an infeasible budget is refused up front, and the uniform bits fit.
+RC_GTEST_PROP(BitsWall, NeverExceedsTheSizeOrBopsBudget, ()) {
+  const int n = *rc::gen::inRange(2, 12);
+  std::vector<ir::Layer> layers(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    auto& l = layers[static_cast<size_t>(i)];
+    l.name = "layer" + std::to_string(i);
+    l.kind = i + 1 == n ? ir::LayerKind::kLinear : ir::LayerKind::kConv;
+    l.out_channels = *rc::gen::inRange<std::int64_t>(1, 512);
+    l.params = l.out_channels * *rc::gen::inRange<std::int64_t>(1, 5000);
+    l.flops = l.params * *rc::gen::inRange<std::int64_t>(1, 800);
+  }
+  const int lo = *rc::gen::inRange(quant::kMinBits, quant::kMaxBits + 1);
+  const int hi = *rc::gen::inRange(lo, quant::kMaxBits + 1);
+  const bool bops = *rc::gen::arbitrary<bool>();
+  const double ratio = *rc::gen::inRange(1, 1000) / 2000.0;
+  quant::QuantOptions qo;
+  qo.keep_ends_bits = *rc::gen::element(0, 8);
+  if (qo.keep_ends_bits > 0 && n <= 2) qo.keep_ends_bits = 0;  // else nothing is left to search
+  const quant::QuantPolicy base = quant::uniform_policy(layers, {quant::WeightMode::kBits, hi, bops ? hi : 8}, qo);
+  std::optional<BitsEnv> env;
+  try {
+    env.emplace(layers, base, bops ? "bops" : "size", ratio, lo, hi);
+  } catch (const Error& e) {
+    RC_ASSERT(e.code() == ExitCode::kBudget);
+    RC_SUCCEED("infeasible budget refused");
+  }
+  const std::vector<std::int64_t> uniform(static_cast<size_t>(env->steps()), env->max_uniform_bits());
+  RC_ASSERT(env->cost(uniform) <= ratio + 1e-12);
+  for (int episode = 0; episode < 5; ++episode) {
+    env->reset();
+    while (!env->done()) env->step(*rc::gen::inRange(0, 1001) / 1000.0);
+    RC_ASSERT(env->within_budget());
+    for (auto b : env->widths()) RC_ASSERT(b >= lo && b <= hi);
+  }
 }
 
 TEST(BudgetWall, InfeasibleBudgetIsAClearError) {

@@ -44,6 +44,7 @@ void register_inspect(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_prune(CLI::App& app);
 void register_finetune(CLI::App& app);
+void register_quantize(CLI::App& app);
 void register_profile(CLI::App& app);
 void register_report(CLI::App& app);
 void register_sweep(CLI::App& app);

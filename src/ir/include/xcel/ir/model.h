@@ -48,6 +48,9 @@ torch::jit::Module deploy_for_mobile(const torch::jit::Module& module, std::stri
 torch::jit::Module with_input_normalization(const torch::jit::Module& module, const std::vector<double>& mean,
                                             const std::vector<double>& std);
 
+/// The submodule at a dotted path ("features.0"; "" is `root` itself).
+torch::jit::Module submodule(const torch::jit::Module& root, const std::string& path);
+
 /// Sets LibTorch's intra-op threads and OpenBLAS's pool to `threads` (>= 1).
 void set_threads(int threads);
 

@@ -92,6 +92,11 @@ struct ResultFinetune {
   bool bake_normalization = false;
 };
 
+/// Fine-tunes a run's result (OUT/<result>) into OUT/finetune with `f` (its data, split and threads those of the run)
+/// and records it in the run's summary (OUT/summary.json); resumes a fine-tuning that was interrupted. Epochs 0: nothing.
+void finetune_result(nlohmann::json& summary, const std::string& out_dir, const std::string& result,
+                     train::FinetuneOptions f);
+
 /// Runs (or resumes) the search; returns the summary also written to OUT/summary.json. `used` gets the options
 /// the run went by (a resumed run's are the saved ones).
 nlohmann::json run_search(SearchOptions opts, SearchOptions* used = nullptr);

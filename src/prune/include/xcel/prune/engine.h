@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "xcel/ir/model.h"
 #include "xcel/prune/dependency.h"
 #include "xcel/prune/policy.h"
 
@@ -36,8 +37,7 @@ void check_prediction(const torch::jit::Module& original, const torch::jit::Modu
 std::vector<std::int64_t> surviving_indices(const DependencyGraph& dg, const ChannelMap& map,
                                             const Selection& selection);
 
-/// The submodule at `path` ("features.0.0"; "" is the root).
-torch::jit::Module submodule(const torch::jit::Module& root, const std::string& path);
+using ir::submodule;
 
 /// A module's parameter or buffer by path ("features.0.0", "weight").
 at::Tensor get_tensor(const torch::jit::Module& root, const std::string& module, const std::string& name);

@@ -16,6 +16,7 @@
 
 #include "xcel/ir/summary.h"
 #include "xcel/prune/dependency.h"
+#include "xcel/search/walk.h"
 
 namespace xcel::search {
 
@@ -48,7 +49,7 @@ void from_json(const nlohmann::json& j, CostModel& m);
 /// The model's predicted milliseconds when group g keeps kept[g] channels.
 double predict_ms(const CostModel& m, const prune::DependencyGraph& dg, const std::vector<std::int64_t>& kept);
 
-class Env {
+class Env : public Walk {
  public:
   /// Budget: `ratio` of the original FLOPs, or with `latency` a latency budget (ratio of the original's
   /// predicted latency, or latency->budget_ms). Throws Error(kBudget) when even every group at `lbound` is over.
@@ -63,17 +64,20 @@ class Env {
   double capped_ms(const std::vector<std::int64_t>& widths) const;
 
   int steps() const { return static_cast<int>(order_.size()); }
-  int state_dim() const { return kFeatures; }
-  void reset();
-  /// State before acting at the current step (features normalised to [0, 1]).
-  std::vector<float> state() const;
+  int state_dim() const override { return kFeatures; }
+  void reset() override;
+  std::vector<float> state() const override;
   /// Applies `action` (preserve ratio) to the current group after the budget wall; returns the ratio
   /// actually applied (kept / channels) and advances.
-  double step(double action);
-  bool done() const { return t_ >= steps(); }
+  double step(double action) override;
+  bool done() const override { return t_ >= steps(); }
 
-  const std::vector<std::int64_t>& widths() const { return widths_; }
-  std::int64_t flops() const { return dg_.predict_flops(widths_); }
+  const std::vector<std::int64_t>& widths() const override { return widths_; }
+  bool within_budget() const override { return flops() <= target_flops() && cost() <= budget(); }
+  std::int64_t flops() const override { return dg_.predict_flops(widths_); }
+  double predicted_ms() const override { return latency_budget() ? cost() : 0.0; }
+  nlohmann::json describe() const override;
+  std::string progress() const override;
   /// The FLOPs bound (the original FLOPs when the budget is latency).
   std::int64_t target_flops() const { return latency_ ? dg_.flops : static_cast<std::int64_t>(budget_); }
   /// What the wall bounds: FLOPs, or predicted milliseconds with a latency model.

@@ -6,6 +6,7 @@
 #include <torch/script.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "xcel/data/tensors.h"
 #include "xcel/prune/engine.h"
 #include "xcel/prune/reconstruct.h"
+#include "xcel/quant/precision.h"
 #include "xcel/search/search.h"
 #include "xcel/train/accuracy.h"
 
@@ -25,6 +27,11 @@ struct RepairOptions {
   int batch = 250;      // images per forward pass
   double early_stop = 3.0;  // standard errors below the best that stop a validation; 0 = never
 };
+
+/// Validation top-1 of `m` on `val`; with a best so far (> 0) and `early_stop` > 0, it ends once the running
+/// estimate is `early_stop` standard errors below `best` (the result then covers fewer images than the split).
+train::Accuracy raced_accuracy(torch::jit::Module& m, const data::TensorSet& val, int batch, double early_stop,
+                               double best);
 
 class Evaluator : public PolicyValidator {
  public:
@@ -47,6 +54,26 @@ class Evaluator : public PolicyValidator {
   const data::TensorSet val_;
   const data::ImageSet& calib_;
   std::unique_ptr<prune::Reconstructor> reconstructor_;
+};
+
+/// What a bit-width policy is worth: the model quantized by the policy (weights on their grid, activations through
+/// their calibrated fake-quantize ops; no fine-tuning) and its validation top-1, raced like the pruning search's.
+class QuantEvaluator : public PolicyValidator {
+ public:
+  using PolicyOf = std::function<quant::QuantPolicy(const std::vector<std::int64_t>&)>;
+  QuantEvaluator(torch::jit::Module& model, const data::ImageSet& val, PolicyOf policy_of, int batch,
+                 double early_stop);
+  torch::jit::Module build(const std::vector<std::int64_t>& bits) const;
+  train::Accuracy accuracy(torch::jit::Module& m, double best = -1) const;
+  train::Accuracy validate(const std::vector<std::int64_t>& bits, double best) override;
+  std::int64_t val_size() const override { return val_.x.size(0); }
+
+ private:
+  torch::jit::Module& model_;
+  const data::TensorSet val_;
+  PolicyOf policy_of_;
+  int batch_;
+  double early_stop_;
 };
 
 }  // namespace xcel::search

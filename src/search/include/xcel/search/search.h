@@ -17,11 +17,12 @@
 #include "xcel/core/run_dir.h"
 #include "xcel/search/agent.h"
 #include "xcel/search/env.h"
+#include "xcel/search/walk.h"
 #include "xcel/train/accuracy.h"
 
 namespace xcel::search {
 
-/// Validation of one policy (widths per group); `best` is the best whole-split top-1 so far (-1: none), below
+/// Validation of one policy (widths per group, or bits per step); `best` is the best whole-split top-1 so far (-1: none), below
 /// which a validation may stop early.
 class PolicyValidator {
  public:
@@ -39,6 +40,7 @@ struct LoopOptions {
   /// its measurement is then its latency in the episode lines and in the acc-latency reward.
   std::function<double(const std::vector<std::int64_t>&)> measure;
   std::string measured_on;  // where `measure` measures, for the episode lines
+  std::string command = "prune";  // the xcel command that resumes the run (named when Ctrl-C stops it)
 };
 
 /// A policy validated on the whole split.
@@ -89,7 +91,7 @@ struct LoopStats {
 
 class SearchLoop {
  public:
-  SearchLoop(const LoopOptions& opts, Env& env, PolicyValidator& validator, Agent& agent, RunDir run);
+  SearchLoop(const LoopOptions& opts, Walk& env, PolicyValidator& validator, Agent& agent, RunDir run);
 
   /// Continues from the run's checkpoint: agent, random state, validated policies, best, and episodes.jsonl
   /// cut back to the checkpoint.
@@ -108,7 +110,7 @@ class SearchLoop {
   void save_checkpoint(int next_episode);
 
   LoopOptions o_;
-  Env& env_;
+  Walk& env_;
   PolicyValidator& validator_;
   Agent& agent_;
   RunDir run_;

@@ -5,6 +5,7 @@
 /// the epoch with the best validation accuracy, with a checkpoint in the run directory after every epoch and
 /// on Ctrl-C. No LibTorch in this header.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +37,7 @@ struct FinetuneOptions {
   std::string teacher;  // knowledge distillation from this model when set
   double kd_alpha = 0.5, kd_temperature = 4.0;
   int freeze_first = 0;  // the first K conv/linear layers (execution order) are not trained
+  std::string quantized;  // quantization-aware training with this policy (xcel quantize's policy.json)
   data::SplitOptions split;
   std::int64_t train_limit = 0;  // train on the first N training images only (0 = all)
   bool test = true;              // report the test top-1 of the model before and of the best checkpoint
@@ -87,6 +89,10 @@ class Trainer {
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
 
+  /// Quantization-aware training: `project(true)` puts the weights on their grid (keeping float shadows),
+  /// `project(false)` puts the shadows back. Each forward pass, each validation and each saved best model runs on
+  /// the grid; the optimizer steps the shadows with the gradients taken there (a straight-through estimator).
+  void set_projection(std::function<void(bool)> project);
   /// A new run's starting point: the accuracy before training.
   void start(double val_before, double test_before);
   /// Continues from the checkpoint (state, optimizer, random generator).

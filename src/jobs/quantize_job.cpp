@@ -1,0 +1,279 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+// `xcel quantize --bits B | --policy FILE | --size R | --bops R`: options and run directory (new or resumed), model
+// and data, the activation ranges, the policy (given, or searched by the loop of the pruning search over bit widths),
+// the result rebuilt, tested and written, then quantization-aware fine-tuning of it.
+#include "xcel/jobs/quantize_job.h"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+
+#include "xcel/core/clock.h"
+#include "xcel/core/error.h"
+#include "xcel/core/fs.h"
+#include "xcel/core/interrupt.h"
+#include "xcel/core/json_fields.h"
+#include "xcel/core/log.h"
+#include "xcel/core/run_dir.h"
+#include "xcel/device/target.h"
+#include "xcel/ir/model.h"
+#include "xcel/jobs/inputs.h"
+#include "xcel/jobs/prune_job.h"
+#include "xcel/latency/oracle.h"
+#include "resume_search.h"
+#include "xcel/quant/quantize.h"
+#include "xcel/search/agent.h"
+#include "xcel/search/bits_env.h"
+#include "xcel/search/evaluator.h"
+#include "xcel/search/search.h"
+#include "xcel/train/evaluate.h"
+
+namespace xcel::jobs {
+namespace {
+
+template <typename F, typename O>
+void quantize_fields(F&& f, O& o) {
+  run_fields(f, o);
+  f("calib_images", o.calib_images);
+  f("force", o.force, false);
+  f("bits", o.bits);
+  f("policy", o.policy);
+  f("size", o.size);
+  f("bops", o.bops);
+  f("act_bits", o.act_bits);
+  f("min_bits", o.min_bits);
+  f("max_bits", o.max_bits);
+  f("quant", o.quant);
+  f("agent", o.agent);
+  f("episodes", o.episodes);
+  f("checkpoint_every", o.checkpoint_every);
+  f("early_stop", o.early_stop);
+  f("batch", o.batch);
+  f("target", o.target, std::string("host"));
+  f("int8_engine", o.int8_engine, std::string());
+  f("ddpg", o.ddpg);
+}
+
+}  // namespace
+
+void to_json(nlohmann::json& j, const QuantizeOptions& o) {
+  j = nlohmann::json::object();
+  quantize_fields(JsonWriter{j}, o);
+}
+
+void from_json(const nlohmann::json& j, QuantizeOptions& o) { quantize_fields(JsonReader{j}, o); }
+
+namespace {
+
+QuantizeOptions resolve(QuantizeOptions o, const RunDir& run) {
+  if (o.resume) return resumed_search(o, run, "quantization search");
+  XCEL_CHECK(!o.model.empty(), ExitCode::kUsage, "--model is required");
+  const int modes = (o.bits.empty() ? 0 : 1) + (o.policy.empty() ? 0 : 1) + (o.search_mode() ? 1 : 0);
+  XCEL_CHECK(modes == 1, ExitCode::kUsage,
+             "say what to do, once: a precision for every layer (--bits 8, 4/8, ternary, binary/8), a per-layer policy "
+             "(--policy FILE) or a budget to search under (--size R or --bops R)");
+  XCEL_CHECK(o.size <= 1 && o.bops <= 1, ExitCode::kUsage, "--size/--bops is a fraction of the float model in (0, 1]");
+  XCEL_CHECK(o.size == 0 || o.bops == 0, ExitCode::kUsage, "give one budget: --size or --bops");
+  XCEL_CHECK(o.act_bits == 32 || (o.act_bits >= quant::kMinBits && o.act_bits <= quant::kMaxBits), ExitCode::kUsage,
+             "--act-bits {}: give {}..{} or 32 (float activations)", o.act_bits, quant::kMinBits, quant::kMaxBits);
+  XCEL_CHECK(o.agent == "ddpg" || o.agent == "evolution" || o.agent == "random" || o.agent == "uniform",
+             ExitCode::kUsage, "unknown --agent '{}'; use ddpg, evolution, random or uniform", o.agent);
+  if (!o.bits.empty()) quant::parse_precision(o.bits);  // a bad --bits fails before anything is written
+  if (o.int8_engine.empty()) o.int8_engine = device::load_target(o.target).kind == "host" ? "onednn" : "qnnpack";
+  run.start_new(o.search_mode() ? "quantization search" : "quantization", {o.model, o.policy});
+  o.ddpg = agent_config(o.agent_config, o.warmup, o.split.seed);
+  o.ddpg.lbound = 0;  // actions span every bit width; the walk maps them
+  return o;
+}
+
+// The policy before any search: the given one, the uniform one, or (search) the start the walk changes.
+quant::QuantPolicy starting_policy(const QuantizeOptions& o, const std::vector<ir::Layer>& layers) {
+  if (!o.policy.empty()) {
+    try {
+      return quant::policy_from_json(fs::read_json(o.policy), layers);
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      XCEL_FAIL(ExitCode::kInput, "--policy '{}' is not a quantization policy ({}); start from the policy.json of "
+                "xcel quantize --bits", o.policy, ir::short_what(e));
+    }
+  }
+  if (!o.bits.empty()) return quant::uniform_policy(layers, quant::parse_precision(o.bits), o.quant);
+  quant::Precision start{quant::WeightMode::kBits, o.max_bits, o.bops > 0 ? o.max_bits : o.act_bits};
+  return quant::uniform_policy(layers, start, o.quant);
+}
+
+// Activation ranges for every layer whose input may be quantized (all of them in a BOPs search), calibrated once.
+void calibrate(const QuantizeOptions& o, const torch::jit::Module& model, const ir::Shape& input,
+               const data::ImageSet& calib, quant::QuantPolicy& p) {
+  quant::QuantPolicy all = p;
+  for (auto& l : all.layers)
+    if (o.bops > 0 || l.p.a_bits < 32) l.p.a_bits = 8;
+  quant::calibrate(model, input, calib, all, o.batch);
+  for (size_t i = 0; i < p.layers.size(); ++i) {
+    p.layers[i].a_lo = all.layers[i].a_lo;
+    p.layers[i].a_hi = all.layers[i].a_hi;
+  }
+}
+
+// Every layer at 8-bit weights and activations: the policy a stock int8 kernel runs.
+bool all_int8(const quant::QuantPolicy& p) {
+  return std::all_of(p.layers.begin(), p.layers.end(), [](const quant::LayerQuant& l) {
+    return l.p.mode == quant::WeightMode::kBits && l.p.w_bits == 8 && l.p.a_bits == 8;
+  });
+}
+
+// The real int8 model (OUT/int8.pt) with its accuracy and its host latency in turns with the float model in deploy
+// form; null when a layer is below 8 bits.
+nlohmann::json int8_result(const QuantizeOptions& o, const RunDir& run, torch::jit::Module& model,
+                           const ir::ModelSummary& summary, const data::ValCalib& d, const data::ImageSet& test) {
+  quant::Int8Model q = quant::export_int8(model, d.calib, o.int8_engine, o.batch);
+  const std::string path = run.file("int8.pt");
+  ir::save_model(q.module, path);
+  const double val = train::evaluate(q.module, d.val, o.batch, false).top1;
+  const double test_top1 = train::evaluate(q.module, test, o.batch, false).top1;
+  auto host = latency::make_host_oracle(o.threads);
+  const latency::PairedLatency speed = latency::measure_interleaved(*host, model, summary, q.module, summary, 5);
+  return {{"model", path},
+          {"engine", q.engine},
+          {"int8_layers", q.layers},
+          {"requantizations_removed", q.requantizations_removed},
+          {"val_top1", val},
+          {"test_top1", test_top1},
+          {"float_ms", speed.a.ms.median},
+          {"int8_ms", speed.b.ms.median},
+          {"speedup", 1.0 / std::max(1e-9, speed.ratio)},
+          {"latency_source", fmt::format("measured on the host, batch 1, {} rounds in turns; float in deploy form ({}), "
+                                         "int8 as written ({})", speed.rounds, speed.a.form, speed.b.form)},
+          {"file_bytes", fs::file_size(path)}};
+}
+
+nlohmann::json layer_rows(const std::vector<ir::Layer>& layers, const quant::QuantPolicy& p) {
+  nlohmann::json rows = nlohmann::json::array();
+  const auto q = quant::quantizable_layers(layers);
+  for (size_t i = 0; i < q.size(); ++i)
+    rows.push_back({{"name", q[i].name}, {"bits", quant::to_string(p.layers[i].p)}, {"params", q[i].params},
+                    {"flops", q[i].flops}, {"fixed", p.layers[i].fixed}});
+  return rows;
+}
+
+}  // namespace
+
+nlohmann::json run_quantize(QuantizeOptions opts, train::FinetuneOptions finetune) {
+  const RunDir run(opts.out_dir);
+  const QuantizeOptions o = resolve(std::move(opts), run);
+  InterruptScope interrupt_scope;
+  ir::set_threads(o.threads);
+  torch::jit::Module model = ir::load_model(o.model);
+  const data::DatasetSpec spec = data::parse_spec(o.data);
+  const data::SplitOptions split = for_model(o.split, model);
+  const data::ValCalib d = data::load_val_and_calib(spec, split, o.calib_images);
+  const ir::Shape input = checked_input(model, d.val, o.data_given);
+  const double original_val = train::evaluate(model, d.val, o.batch, true).top1;
+  check_not_chance(original_val, d.val.num_classes, o.force, o.data);
+  const ir::ModelSummary summary = ir::analyze(model, input);
+  XCEL_CHECK(!quant::quantizable_layers(summary.layers).empty(), ExitCode::kUnsupported,
+             "'{}' has no convolution or linear layer to quantize", o.model);
+  XCEL_CHECK(!quant::has_fake_quant(model), ExitCode::kUsage,
+             "'{}' is already quantized (its forward has fake-quantize ops); quantize the float model", o.model);
+  quant::QuantPolicy policy = starting_policy(o, summary.layers);
+  auto t_setup = std::chrono::steady_clock::now();
+  calibrate(o, model, input, d.calib, policy);
+  const double setup_seconds = seconds_since(t_setup);
+  run.create();
+  if (!o.resume) run.write_json(RunDir::kConfig, nlohmann::json(o));
+
+  nlohmann::json result = {{"model", o.model}, {"out", o.out_dir}, {"kind", "quantization"}};
+  std::optional<search::BitsEnv> env;
+  std::optional<search::QuantEvaluator> evaluator;
+  double uniform_val = -1;
+  quant::QuantPolicy uniform;
+  if (o.search_mode()) {
+    env.emplace(summary.layers, policy, o.size > 0 ? "size" : "bops", o.size > 0 ? o.size : o.bops, o.min_bits,
+                o.max_bits);
+    evaluator.emplace(model, d.val, [&env](const std::vector<std::int64_t>& bits) { return env->policy(bits); },
+                      o.batch, o.early_stop);
+    const int ubits = env->max_uniform_bits();
+    auto agent = search::make_agent(o.agent, env->state_dim(), o.ddpg, env->action_for(ubits));
+    search::LoopOptions lo{"acc", o.episodes, o.checkpoint_every, o.progress, {}, "", "quantize"};
+    search::SearchLoop loop(lo, *env, *evaluator, *agent, run);
+    if (o.resume) loop.restore();
+    loop.run();
+    if (interrupted()) run.interrupted("after the last episode, while finishing", "quantize");
+    // The uniform policy the budget allows competes with the search's best (a search never returns less).
+    const std::vector<std::int64_t> ub(static_cast<size_t>(env->steps()), ubits);
+    uniform = env->policy(ub);
+    uniform_val = evaluator->validate(ub, -1).top1;
+    search::Best best = loop.best();
+    if (best.widths.empty() || uniform_val > best.val_top1) {
+      spdlog::info("the uniform policy ({} bits, {:.2f}%) is ahead of the search's best ({:.2f}%) and is the result",
+                   ubits, 100 * uniform_val, 100 * best.val_top1);
+      best.widths = ub;
+      best.episode = -1;
+    }
+    policy = env->policy(best.widths);
+    const search::LoopStats st = loop.stats();
+    result.update({{"agent", o.agent},
+                   {"episodes", st.episodes},
+                   {"budget", o.size > 0 ? "size" : "bops"},
+                   {"budget_ratio", o.size > 0 ? o.size : o.bops},
+                   {"best_episode", best.episode},
+                   {"unique_policies", st.unique_policies},
+                   {"stopped_early", st.stopped_early},
+                   {"seconds_per_episode", st.seconds_per_episode},
+                   {"uniform_bits", ubits},
+                   {"uniform_val_top1", uniform_val},
+                   {"result_is_uniform", best.widths == ub}});
+  }
+  torch::jit::Module q = quant::quantize(model, policy);
+  const double val = search::raced_accuracy(q, data::to_tensors(d.val), o.batch, 0, -1).top1;
+  const data::ImageSet test = data::load_split(spec, data::Split::kTest, split);
+  const double test_top1 = train::evaluate(q, test, o.batch, true).top1;
+  const double original_test = train::evaluate(model, test, o.batch, true).top1;
+  ir::save_model(q, run.file(RunDir::kBest));
+  run.write_json(RunDir::kPolicy, nlohmann::json(policy));
+  quant::QuantOptions as_float;
+  as_float.keep_ends_bits = 0;
+  const std::int64_t float_bytes =
+      quant::packed_bytes(summary.layers, quant::uniform_policy(summary.layers, quant::Precision{}, as_float));
+  result.update({{"input_shape", input},
+                 {"val_top1_before", original_val},
+                 {"val_top1", val},
+                 {"test_top1_before", original_test},
+                 {"test_top1", test_top1},
+                 {"size_ratio", quant::size_ratio(summary.layers, policy)},
+                 {"bops_ratio", quant::bops_ratio(summary.layers, policy)},
+                 {"packed_bytes", quant::packed_bytes(summary.layers, policy)},
+                 {"float_bytes", float_bytes},
+                 {"layers", layer_rows(summary.layers, policy)},
+                 {"calib_images", d.calib.size()},
+                 {"act_range", policy.options.act_range},
+                 {"setup_seconds", setup_seconds},
+                 {"seed", o.split.seed},
+                 {"split_seed", o.split.split_seed},
+                 {"val_source", d.val_source},
+                 {"threads", o.threads},
+                 {"best", run.file(RunDir::kBest)},
+                 {"note", "best.pt computes with the quantized values in float (fake quantization): it shows the "
+                          "accuracy of the policy; its size is packed_bytes once packed, and no stock LibTorch kernel "
+                          "runs bit widths below 8 faster"}});
+  if (o.search_mode()) {
+    torch::jit::Module u = quant::quantize(model, uniform);
+    const double uniform_test = train::evaluate(u, test, o.batch, true).top1;
+    result["uniform_test_top1"] = uniform_test;
+    result["val_lead_over_uniform"] = 100 * (val - uniform_val);
+    result["test_lead_over_uniform"] = 100 * (test_top1 - uniform_test);
+  }
+  if (all_int8(policy)) result["int8"] = int8_result(o, run, model, summary, d, test);
+  run.write_json(RunDir::kSummary, result);
+  if (finetune.epochs > 0) {
+    finetune.data = o.data;
+    finetune.split = o.split;
+    finetune.threads = o.threads;
+    finetune.quantized = run.file(RunDir::kPolicy);
+    finetune_result(result, o.out_dir, RunDir::kBest, finetune);
+  }
+  return result;
+}
+
+}  // namespace xcel::jobs

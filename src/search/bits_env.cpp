@@ -1,0 +1,130 @@
+// Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#include "xcel/search/bits_env.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "xcel/core/error.h"
+#include "xcel/core/log.h"
+
+namespace xcel::search {
+
+BitsEnv::BitsEnv(const std::vector<ir::Layer>& layers, quant::QuantPolicy base, const std::string& budget,
+                 double ratio, int min_bits, int max_bits)
+    : layers_(quant::quantizable_layers(layers)), base_(std::move(base)), budget_kind_(budget), ratio_(ratio),
+      min_bits_(min_bits), max_bits_(max_bits) {
+  XCEL_CHECK(budget == "size" || budget == "bops", ExitCode::kUsage, "unknown bits budget '{}'", budget);
+  XCEL_CHECK(quant::kMinBits <= min_bits && min_bits <= max_bits && max_bits <= quant::kMaxBits, ExitCode::kUsage,
+             "--min-bits {} / --max-bits {}: give {} <= min <= max <= {}", min_bits, max_bits, quant::kMinBits,
+             quant::kMaxBits);
+  XCEL_ASSERT(layers_.size() == base_.layers.size(), "policy of {} layers for {}", base_.layers.size(), layers_.size());
+  for (const auto& l : layers) flops_ += l.flops;
+  for (size_t i = 0; i < base_.layers.size(); ++i) {
+    if (base_.layers[i].fixed) continue;
+    steps_.push_back({i, false});
+    if (budget == "bops") steps_.push_back({i, true});
+  }
+  XCEL_CHECK(!steps_.empty(), ExitCode::kUsage, "no layer left to search: every layer is fixed (drop --keep-ends)");
+  // Static features, min-max normalised over the steps.
+  std::vector<std::vector<double>> raw;
+  for (size_t k = 0; k < steps_.size(); ++k) {
+    const ir::Layer& l = layers_[steps_[k].layer];
+    raw.push_back({static_cast<double>(k), steps_[k].activation ? 1.0 : 0.0, static_cast<double>(l.in_channels),
+                   static_cast<double>(l.out_channels), l.kernel.empty() ? 1.0 : static_cast<double>(l.kernel[0]),
+                   l.stride.empty() ? 1.0 : static_cast<double>(l.stride[0]), static_cast<double>(l.flops),
+                   static_cast<double>(l.params), l.depthwise() ? 1.0 : 0.0});
+  }
+  static_.assign(raw.size(), std::vector<float>(raw[0].size()));
+  for (size_t f = 0; f < raw[0].size(); ++f) {
+    double lo = raw[0][f], hi = raw[0][f];
+    for (const auto& r : raw) lo = std::min(lo, r[f]), hi = std::max(hi, r[f]);
+    for (size_t k = 0; k < raw.size(); ++k)
+      static_[k][f] = hi > lo ? static_cast<float>((raw[k][f] - lo) / (hi - lo)) : 0.0f;
+  }
+  const std::vector<std::int64_t> floor(steps_.size(), min_bits_);
+  XCEL_CHECK(cost(floor) <= ratio_ + 1e-12, ExitCode::kBudget,
+             "--{} {} cannot be met: with {} bits everywhere the model is at {:.4f} (the first and last layer kept at "
+             "{} bits); raise the budget, lower --min-bits or --keep-ends",
+             budget_kind_, ratio_, min_bits_, cost(floor), base_.options.keep_ends_bits);
+  reset();
+}
+
+void BitsEnv::reset() {
+  bits_.clear();
+  t_ = 0;
+  prev_action_ = 1.0;
+}
+
+quant::QuantPolicy BitsEnv::policy(const std::vector<std::int64_t>& bits) const {
+  quant::QuantPolicy p = base_;
+  for (size_t k = 0; k < steps_.size(); ++k) {
+    const int b = static_cast<int>(k < bits.size() ? bits[k] : min_bits_);
+    auto& lq = p.layers[steps_[k].layer].p;
+    if (steps_[k].activation) {
+      lq.a_bits = b;
+    } else {
+      lq.mode = quant::WeightMode::kBits;
+      lq.w_bits = b;
+    }
+  }
+  return p;
+}
+
+double BitsEnv::cost(const std::vector<std::int64_t>& bits) const {
+  const quant::QuantPolicy p = policy(bits);
+  return budget_kind_ == "size" ? quant::size_ratio(layers_, p) : quant::bops_ratio(layers_, p);
+}
+
+int BitsEnv::bits_for(double action) const {
+  const int b = static_cast<int>(std::lround(min_bits_ - 0.5 + std::clamp(action, 0.0, 1.0) * (max_bits_ - min_bits_ + 1)));
+  return std::clamp(b, min_bits_, max_bits_);
+}
+
+double BitsEnv::action_for(int bits) const {
+  return (bits - min_bits_ + 0.5) / static_cast<double>(max_bits_ - min_bits_ + 1);
+}
+
+// The most bits, at most `bits`, at the current step with every later step at the fewest.
+int BitsEnv::wall(int bits) const {
+  std::vector<std::int64_t> trial = bits_;
+  trial.push_back(bits);
+  for (; bits > min_bits_; --bits) {
+    trial.back() = bits;
+    if (cost(trial) <= ratio_ + 1e-12) return bits;
+  }
+  return min_bits_;
+}
+
+std::vector<float> BitsEnv::state() const {
+  std::vector<float> s = static_[static_cast<size_t>(t_)];
+  s.push_back(static_cast<float>(prev_action_));
+  s.push_back(static_cast<float>(action_for(wall(max_bits_))));
+  return s;
+}
+
+double BitsEnv::step(double action) {
+  XCEL_ASSERT(!done(), "step after the last layer");
+  const int b = wall(bits_for(action));
+  bits_.push_back(b);
+  ++t_;
+  prev_action_ = action_for(b);
+  return prev_action_;
+}
+
+int BitsEnv::max_uniform_bits() const {
+  for (int b = max_bits_; b > min_bits_; --b)
+    if (cost(std::vector<std::int64_t>(steps_.size(), b)) <= ratio_ + 1e-12) return b;
+  return min_bits_;
+}
+
+nlohmann::json BitsEnv::describe() const {
+  const quant::QuantPolicy p = policy(bits_);
+  return {{"size_ratio", quant::size_ratio(layers_, p)}, {"bops_ratio", quant::bops_ratio(layers_, p)},
+          {"flops", flops_}};
+}
+
+std::string BitsEnv::progress() const {
+  return fmt::format("{} {:.3f}", budget_kind_ == "size" ? "size" : "BOPs", cost(bits_));
+}
+
+}  // namespace xcel::search
