@@ -67,12 +67,17 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--min-top1", o->bounds.min_top1, "Fail when top-1 is below this fraction (0.90 = 90%)")
       ->check(CLI::Range(0.0, 1.0))
       ->group(gate);
-  cmd->add_option("--baseline", o->baseline, "Original model to compare against (for --max-drop, --max-flops-ratio)")
+  cmd->add_option("--baseline", o->baseline, "Original model to compare against (for --max-drop, --max-flops-ratio, --max-size-ratio)")
       ->group(gate);
   cmd->add_option("--max-drop", o->bounds.max_drop, "Fail when top-1 is more than this many points below the baseline")
       ->check(non_negative())
       ->group(gate);
   cmd->add_option("--max-flops-ratio", o->bounds.max_flops_ratio, "Fail when FLOPs exceed this fraction of the baseline's")
+      ->check(positive())
+      ->group(gate);
+  cmd->add_option("--max-size-ratio", o->bounds.max_size_ratio,
+                  "Fail when the conv/linear weights need more than this fraction of the baseline's bits as stored "
+                  "(per output channel, the bits its distinct values need; e.g. 0.25 for 8-bit against float)")
       ->check(positive())
       ->group(gate);
   cmd->add_option("--max-latency-ms", o->bounds.max_latency_ms,

@@ -8,6 +8,7 @@
 #include "xcel/core/fs.h"
 #include "xcel/device/target.h"
 #include "xcel/ir/model.h"
+#include "xcel/quant/quantize.h"
 #include "xcel/jobs/inputs.h"
 #include "xcel/latency/oracle.h"
 #include "xcel/train/evaluate.h"
@@ -17,9 +18,10 @@ namespace {
 
 void check_options(const EvalOptions& o) {
   XCEL_CHECK(!o.bounds.needs_baseline() || !o.baseline.empty(), ExitCode::kUsage,
-             "--max-drop and --max-flops-ratio compare against a baseline: pass --baseline ORIGINAL.pt");
+             "--max-drop, --max-flops-ratio and --max-size-ratio compare against a baseline: pass --baseline ORIGINAL.pt");
   XCEL_CHECK(o.junit.empty() || o.bounds.any(), ExitCode::kUsage,
-             "--junit reports the gate: give at least one of --min-top1, --max-drop, --max-flops-ratio, --max-latency-ms");
+             "--junit reports the gate: give at least one of --min-top1, --max-drop, --max-flops-ratio, --max-size-ratio, "
+             "--max-latency-ms");
   if (!o.junit.empty())
     for (const auto* input : {&o.model, &o.baseline})
       XCEL_CHECK(!fs::same_file(o.junit, *input), ExitCode::kUsage, "--junit '{}' is an input model", o.junit);
@@ -41,6 +43,7 @@ EvalReport evaluate_model(const EvalOptions& o, const std::string& path, const d
   r.summary = ir::analyze(module, checked_input(module, set, true));
   r.summary.path = path;
   r.summary.file_bytes = fs::file_size(path);
+  r.weight_bits = quant::stored_weight_bits(module, r.summary.layers);
   const auto t0 = std::chrono::steady_clock::now();
   r.accuracy = train::evaluate(module, set, o.batch);
   r.seconds = seconds_since(t0);
@@ -71,6 +74,7 @@ void to_json(nlohmann::json& j, const EvalReport& r) {
        {"flops", r.summary.flops},
        {"params", r.summary.params},
        {"file_bytes", r.summary.file_bytes},
+       {"weight_bits", r.weight_bits},
        {"input_shape", r.summary.input_shape},
        {"eval_seconds", r.seconds},
        {"threads", r.threads},
@@ -95,7 +99,8 @@ std::string EvalResult::failed() const {
 nlohmann::json EvalResult::json() const {
   nlohmann::json j = report;
   if (baseline)
-    j["baseline"] = {{"model", baseline->model}, {"top1", baseline->accuracy.top1}, {"flops", baseline->summary.flops}};
+    j["baseline"] = {{"model", baseline->model}, {"top1", baseline->accuracy.top1}, {"flops", baseline->summary.flops},
+                       {"weight_bits", baseline->weight_bits}};
   if (!checks.empty()) {
     j["gates"] = checks;
     j["passed"] = all_passed(checks);

@@ -18,7 +18,7 @@ GateCheck make(const char* name, double value, double bound, bool passed, std::s
 
 std::vector<GateCheck> check_gates(const GateBounds& b, const EvalReport& m, const EvalReport* base) {
   XCEL_CHECK(!b.needs_baseline() || base != nullptr, ExitCode::kUsage,
-             "--max-drop and --max-flops-ratio compare against a baseline: pass --baseline ORIGINAL.pt");
+             "--max-drop, --max-flops-ratio and --max-size-ratio compare against a baseline: pass --baseline ORIGINAL.pt");
   std::vector<GateCheck> out;
   const double top1 = 100.0 * m.accuracy.top1;
   if (b.min_top1) {
@@ -44,6 +44,14 @@ std::vector<GateCheck> check_gates(const GateBounds& b, const EvalReport& m, con
     out.push_back(make("max_flops_ratio", ratio, *b.max_flops_ratio, ok,
                        fmt::format("FLOPs {} are {:.4f} of the baseline's {}; {} {:.4f}", m.summary.flops, ratio,
                                    base->summary.flops, ok ? "within" : "over the maximum", *b.max_flops_ratio)));
+  }
+  if (b.max_size_ratio) {
+    const double ratio = static_cast<double>(m.weight_bits) / static_cast<double>(std::max<std::int64_t>(1, base->weight_bits));
+    const bool ok = ratio <= *b.max_size_ratio;
+    out.push_back(make("max_size_ratio", ratio, *b.max_size_ratio, ok,
+                       fmt::format("weights take {} bits as stored, {:.4f} of the baseline's {}; {} {:.4f}",
+                                   m.weight_bits, ratio, base->weight_bits, ok ? "within" : "over the maximum",
+                                   *b.max_size_ratio)));
   }
   if (b.max_latency_ms) {
     XCEL_CHECK(m.latency_ms.n > 0, ExitCode::kUsage, "--max-latency-ms needs a latency measurement; drop --bench-runs 0");

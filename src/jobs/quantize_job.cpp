@@ -130,13 +130,16 @@ nlohmann::json int8_result(const QuantizeOptions& o, const RunDir& run, torch::j
   quant::Int8Model q = quant::export_int8(model, d.calib, o.int8_engine, o.batch);
   const std::string path = run.file("int8.pt");
   ir::save_model(q.module, path);
-  const double val = train::evaluate(q.module, d.val, o.batch, false).top1;
-  const double test_top1 = train::evaluate(q.module, test, o.batch, false).top1;
+  // Judged as deployed: the file loaded again (its packed weights are packed anew on loading).
+  torch::jit::Module deployed = ir::load_model(path);
+  const double val = train::evaluate(deployed, d.val, o.batch, false).top1;
+  const double test_top1 = train::evaluate(deployed, test, o.batch, false).top1;
   auto host = latency::make_host_oracle(o.threads);
-  const latency::PairedLatency speed = latency::measure_interleaved(*host, model, summary, q.module, summary, 5);
+  const latency::PairedLatency speed = latency::measure_interleaved(*host, model, summary, deployed, summary, 5);
   return {{"model", path},
           {"engine", q.engine},
           {"int8_layers", q.layers},
+          {"int8_adds", q.int8_adds},
           {"requantizations_removed", q.requantizations_removed},
           {"val_top1", val},
           {"test_top1", test_top1},

@@ -36,6 +36,16 @@ struct Layer {
   bool linear;
 };
 
+// Additions of two tensors (residual connections) with alpha 1: they run as quantized::add when both sides arrive
+// quantized.
+bool is_tensor_add(Node* n) {
+  const std::string kind = n->kind().toQualString();
+  if ((kind != "aten::add" && kind != "aten::add_") || n->inputs().size() != 3) return false;
+  const auto alpha = torch::jit::toIValue(n->input(2));
+  return n->input(0)->type()->cast<c10::TensorType>() && n->input(1)->type()->cast<c10::TensorType>() && alpha &&
+         alpha->isInt() && alpha->toInt() == 1;
+}
+
 // Scale and zero point of quint8 covering [lo, hi] (widened to hold 0).
 std::pair<double, std::int64_t> qparams(double lo, double hi) {
   lo = std::min(lo, 0.0);
@@ -99,12 +109,16 @@ Int8Model export_int8(const torch::jit::Module& model, const data::ImageSet& cal
       layers.push_back({n, !conv});
   }
   XCEL_CHECK(!layers.empty(), ExitCode::kUnsupported, "no 2-D convolution or linear layer with fixed weights to run in int8");
+  std::vector<Node*> adds;
+  for (Node* n : graph->block()->nodes())
+    if (is_tensor_add(n)) adds.push_back(n);
   // Input and output ranges of every layer on the calibration images.
   ir::ForwardGraph fg;
   fg.module = frozen;
   fg.graph = graph;
   std::vector<Value*> values;
   for (const auto& l : layers) values.insert(values.end(), {l.node->input(0), l.node->output()});
+  for (Node* a : adds) values.push_back(a->output());
   std::vector<double> lo(values.size(), 0.0), hi(values.size(), 0.0);
   for (std::int64_t b = 0; b < calib.size(); b += batch) {
     const auto acts = ir::run_probe(fg, data::images(calib, b, std::min<std::int64_t>(calib.size(), b + batch)), values);
@@ -140,6 +154,22 @@ Int8Model export_int8(const torch::jit::Module& model, const data::ImageSet& cal
   }
   Int8Model out;
   out.requantizations_removed = fuse_quantized_runs(*graph);
+  // Additions whose two sides now arrive quantized add in int8 (the output range calibrated like a layer's).
+  const size_t first_add = 2 * layers.size();
+  for (size_t i = 0; i < adds.size(); ++i) {
+    Node* a = adds[i];
+    Node* da = a->input(0)->node();
+    Node* db = a->input(1)->node();
+    if (da->kind() != sym("aten::dequantize") || db->kind() != sym("aten::dequantize")) continue;
+    const auto [s_out, z_out] = qparams(lo[first_add + i], hi[first_add + i]);
+    torch::jit::WithInsertPoint guard(a);
+    Value* y = graph->insert(sym("quantized::add"), {da->input(0), db->input(0), s_out, z_out});
+    Value* yf = graph->insert(sym("aten::dequantize"), {y});
+    a->output()->replaceAllUsesWith(yf);
+    a->destroy();
+    ++out.int8_adds;
+  }
+  if (out.int8_adds > 0) out.requantizations_removed += fuse_quantized_runs(*graph);
   out.module = frozen;
   out.layers = static_cast<int>(layers.size());
   out.engine = engine;

@@ -168,6 +168,20 @@ torch::jit::Module quantize(const torch::jit::Module& model, const QuantPolicy& 
   return out;
 }
 
+std::int64_t stored_weight_bits(const torch::jit::Module& model, const std::vector<ir::Layer>& layers) {
+  torch::NoGradGuard no_grad;
+  std::int64_t bits = 0;
+  for (const auto& l : quantizable_layers(layers)) {
+    const at::Tensor w = ir::submodule(model, l.name).attr("weight").toTensor().detach();
+    const at::Tensor rows = std::get<0>(w.reshape({w.size(0), -1}).sort(1));
+    const at::Tensor distinct = rows.diff(1, 1).ne(0).sum(1) + 1;  // per output channel
+    const at::Tensor need = torch::where(distinct > 256, torch::full_like(distinct, 32),
+                                         torch::ceil(torch::log2(distinct.clamp_min(2).to(torch::kDouble))).to(torch::kLong));
+    bits += need.sum().item<std::int64_t>() * rows.size(1);
+  }
+  return bits;
+}
+
 WeightProjector::WeightProjector(torch::jit::Module& model, const QuantPolicy& policy)
     : symmetric_(policy.options.symmetric) {
   for (const auto& l : policy.layers)

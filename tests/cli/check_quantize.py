@@ -8,7 +8,8 @@ End-to-end checks of `xcel quantize` on the bundled VGG and Fashion-MNIST, one s
   holds at most 256 values per output channel in every layer, and scores in PyTorch what xcel's summary says on the
   10,000 test images; int8.pt (the real int8 model) runs quantized::conv2d in PyTorch with the engine the summary
   names, within half a point of float and scoring there what xcel says; the input is untouched; policy.json applied
-  again (--policy) gives the same model;
+  again (--policy) gives the same model; xcel eval --baseline --max-size-ratio passes at 0.26 and fails (exit 7)
+  at 0.2;
 - binary: --bits binary keeps the ends at 8 bits (2 values per channel elsewhere) and a 1-epoch quantization-aware
   fine-tuning (--finetune-epochs 1) raises validation top-1 with its result still on the grid;
 - search: --size 0.125 with DDPG never exceeds the size, records episodes, beats or equals the uniform policy on
@@ -94,6 +95,13 @@ def uniform():
     int8 = test_top1(q["model"])
     assert abs(int8 - q["test_top1"]) < 0.0005, (int8, q["test_top1"])
     assert "quantized::conv2d" in str(torch.jit.load(q["model"]).graph)
+    # The CI gate reads the stored size from the model: 8-bit weights take at most a quarter of float's bits (a
+    # channel with at most 128 distinct values needs 7).
+    gate = ["eval", "--model", best, "--baseline", vgg, "--limit", "500", "--bench-runs", "0", "--json"]
+    g = json.loads(run(*gate, "--max-size-ratio", "0.26").stdout)
+    assert g["passed"] and 0.22 < g["gates"][0]["value"] <= 0.25, g["gates"]
+    p = run(*gate, "--max-size-ratio", "0.2", code=7)
+    assert '"passed": false' in p.stdout, p.stdout[-500:]
     again = fresh("uniform_policy")
     s2 = json.loads(run("quantize", "--model", vgg, "--policy", os.path.join(out, "policy.json"), "--out", again,
                         "--json", *common).stdout)

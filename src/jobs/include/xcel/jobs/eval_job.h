@@ -22,6 +22,7 @@ struct EvalReport {
   std::string model, data, split;
   ir::ModelSummary summary;
   train::Accuracy accuracy;
+  std::int64_t weight_bits = 0;  // conv/linear weights as stored (quant::stored_weight_bits)
   Stats latency_ms;  // batch 1, measured on latency_device (n = 0: not measured)
   std::string latency_device = "host", latency_method = "local-libtorch", latency_form = "plain";
   int threads = 1;

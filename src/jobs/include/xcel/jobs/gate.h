@@ -17,12 +17,13 @@ struct GateBounds {
   std::optional<double> max_drop;         // percentage points of top-1 below the baseline
   std::optional<double> max_flops_ratio;  // model FLOPs / baseline FLOPs
   std::optional<double> max_latency_ms;   // median batch-1 latency
-  bool any() const { return min_top1 || max_drop || max_flops_ratio || max_latency_ms; }
-  bool needs_baseline() const { return max_drop || max_flops_ratio; }
+  std::optional<double> max_size_ratio;   // conv/linear weight bits as stored / the baseline's
+  bool any() const { return min_top1 || max_drop || max_flops_ratio || max_latency_ms || max_size_ratio; }
+  bool needs_baseline() const { return max_drop || max_flops_ratio || max_size_ratio; }
 };
 
 struct GateCheck {
-  std::string name;  // min_top1 | max_drop | max_flops_ratio | max_latency_ms
+  std::string name;  // min_top1 | max_drop | max_flops_ratio | max_latency_ms | max_size_ratio
   bool passed = false;
   double value = 0, bound = 0;
   std::string message;  // e.g. "top-1 89.12% is below the minimum 90.00% by 0.88 points"

@@ -39,16 +39,23 @@ bool has_fake_quant(const torch::jit::Module& model);
 /// The real int8 model (stock LibTorch quantized kernels) of `model` with every layer at 8 bits: frozen, batch norm
 /// folded, each 2-D convolution and linear layer as quantized::conv2d / quantized::linear on per-channel int8 weights
 /// prepacked for `engine` (qnnpack: phones and x86; onednn: x86), activations quint8 with ranges from `calib`;
-/// other ops (additions, concatenations, ...) run in float between dequantize and quantize. Loading it needs the
+/// additions of two quantized tensors run as quantized::add; other ops (concatenations, ...) run in float between
+/// dequantize and quantize. Loading it needs the
 /// same engine selected (torch.backends.quantized.engine in Python, at::globalContext().setQEngine in C++).
 struct Int8Model {
   torch::jit::Module module;
   int layers = 0;                   // layers running in int8
+  int int8_adds = 0;                // residual additions running in int8 (quantized::add)
   int requantizations_removed = 0;  // quantized tensors passed straight from layer to layer
   std::string engine;
 };
 Int8Model export_int8(const torch::jit::Module& model, const data::ImageSet& calib, const std::string& engine,
                       int batch = 250);
+
+/// The bits the conv/linear weights of `model` need as stored: per output channel, the fewest bits that hold its
+/// distinct values (1 for two, 8 for up to 256), 32 for channels with more (float). What `xcel eval
+/// --max-size-ratio` compares, read from the model itself.
+std::int64_t stored_weight_bits(const torch::jit::Module& model, const std::vector<ir::Layer>& layers);
 
 /// Quantization-aware training: the layer weights of `model` (shared tensors, e.g. those an optimizer holds) kept
 /// as float shadows; to_grid() puts the grid values in (for a forward pass or for saving), to_shadow() puts the
