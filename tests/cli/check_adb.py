@@ -54,7 +54,7 @@ def run(*args, mode="ok", code=0, replay=None, law=False, lose_after=None, devic
         env["FAKE_ADB_LOSE_AFTER"] = str(lose_after)
     if replay:
         env["FAKE_ADB_REPLAY"] = replay
-    p = subprocess.run([xcel] + list(args), capture_output=True, text=True, env=env, timeout=300)
+    p = subprocess.run([xcel] + list(args), capture_output=True, text=True, env=env, timeout=600)
     if p.returncode != code:
         sys.exit(f"FAIL: xcel {' '.join(args)} [{mode}] exited {p.returncode}, expected {code}:\n{p.stdout}{p.stderr}")
     if code != 0:
