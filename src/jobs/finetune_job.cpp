@@ -76,15 +76,7 @@ std::optional<quant::WeightProjector> quantization_aware(const train::FinetuneOp
                                                          const ir::Shape& input, const data::ImageSet& train_set,
                                                          const ir::ModelSummary& summary) {
   if (o.quantized.empty()) return std::nullopt;
-  quant::QuantPolicy p;
-  try {
-    p = quant::policy_from_json(fs::read_json(o.quantized), summary.layers);
-  } catch (const Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    XCEL_FAIL(ExitCode::kInput, "--quantized '{}' is not a quantization policy ({}); use the policy.json of xcel "
-              "quantize", o.quantized, ir::short_what(e));
-  }
+  quant::QuantPolicy p = quant::read_policy(o.quantized, summary.layers, "--quantized");
   if (!quant::has_fake_quant(model)) {
     bool ranges = true;
     for (const auto& l : p.layers) ranges = ranges && (l.p.a_bits >= 32 || l.a_hi > l.a_lo);

@@ -88,16 +88,7 @@ QuantizeOptions resolve(QuantizeOptions o, const RunDir& run) {
 
 // The policy before any search: the given one, the uniform one, or (search) the start the walk changes.
 quant::QuantPolicy starting_policy(const QuantizeOptions& o, const std::vector<ir::Layer>& layers) {
-  if (!o.policy.empty()) {
-    try {
-      return quant::policy_from_json(fs::read_json(o.policy), layers);
-    } catch (const Error&) {
-      throw;
-    } catch (const std::exception& e) {
-      XCEL_FAIL(ExitCode::kInput, "--policy '{}' is not a quantization policy ({}); start from the policy.json of "
-                "xcel quantize --bits", o.policy, ir::short_what(e));
-    }
-  }
+  if (!o.policy.empty()) return quant::read_policy(o.policy, layers, "--policy");
   if (!o.bits.empty()) return quant::uniform_policy(layers, quant::parse_precision(o.bits), o.quant);
   quant::Precision start{quant::WeightMode::kBits, o.max_bits, o.bops > 0 ? o.max_bits : o.act_bits};
   return quant::uniform_policy(layers, start, o.quant);
@@ -229,7 +220,7 @@ nlohmann::json run_quantize(QuantizeOptions opts, train::FinetuneOptions finetun
                    {"result_is_uniform", best.widths == ub}});
   }
   torch::jit::Module q = quant::quantize(model, policy);
-  const double val = search::raced_accuracy(q, data::to_tensors(d.val), o.batch, 0, -1).top1;
+  const double val = train::evaluate(q, d.val, o.batch, true).top1;
   const data::ImageSet test = data::load_split(spec, data::Split::kTest, split);
   const double test_top1 = train::evaluate(q, test, o.batch, true).top1;
   const double original_test = train::evaluate(model, test, o.batch, true).top1;

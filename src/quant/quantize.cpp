@@ -11,6 +11,7 @@
 #include <map>
 
 #include "xcel/core/error.h"
+#include "xcel/core/fs.h"
 #include "xcel/core/log.h"
 #include "xcel/data/tensors.h"
 #include "xcel/ir/forward_graph.h"
@@ -77,6 +78,17 @@ at::Tensor quantize_weight(const at::Tensor& w_in, const Precision& p, bool symm
   const at::Tensor scale = ((hi - lo) / levels).clamp_min(1e-12);
   const at::Tensor zero = torch::round(-lo / scale);
   return (torch::clamp(torch::round(w / scale) + zero, 0.0, levels) - zero) * scale;
+}
+
+QuantPolicy read_policy(const std::string& path, const std::vector<ir::Layer>& layers, const std::string& flag) {
+  try {
+    return policy_from_json(fs::read_json(path), layers);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    XCEL_FAIL(ExitCode::kInput, "{} '{}' is not a quantization policy ({}); use the policy.json of xcel quantize", flag,
+              path, ir::short_what(e));
+  }
 }
 
 void calibrate(const torch::jit::Module& model, const ir::Shape& input, const data::ImageSet& images,

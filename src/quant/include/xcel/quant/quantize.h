@@ -19,6 +19,10 @@ namespace xcel::quant {
 /// `w` (output channels first) on its grid, as float values: what the layer computes with.
 at::Tensor quantize_weight(const at::Tensor& w, const Precision& p, bool symmetric);
 
+/// The policy file at `path` for a model with `layers` (policy_from_json); a file that is no policy is Error(kInput)
+/// naming `flag` and the file.
+QuantPolicy read_policy(const std::string& path, const std::vector<ir::Layer>& layers, const std::string& flag);
+
 /// Calibrates the input range of every layer whose activations are quantized (a_bits < 32) on `images` (the
 /// model's calibration split), per QuantOptions::act_range; writes a_lo/a_hi into `policy`.
 void calibrate(const torch::jit::Module& model, const ir::Shape& input, const data::ImageSet& images,
