@@ -5,11 +5,12 @@
 # 1. uniform precisions (PRECISIONS, default 8/8) without fine-tuning: validation and test top-1 next to float;
 # 2. mixed precision at weight sizes SIZES (default 1/8 and 1/16 of float) with AGENTS (ddpg / random / uniform),
 #    EPISODES each, activations at 8 bits, first and last layer at 8 bits: top-1 without fine-tuning and, with
-#    FT=N, after N epochs of quantization-aware fine-tuning of each result; s/episode;
+#    FT=N, after N epochs of quantization-aware fine-tuning of each result; s/episode; layers may go down to
+#    MIN_BITS (default 1 = binary weights: 1/16 of float cannot be met at 2 bits with the ends at 8);
 # 3. LOWBIT (default "ternary binary") weights (activations 8 bits) on LOWBIT_MODELS (default vgg) after
 #    LOWBIT_FT (default 3) epochs of quantization-aware fine-tuning, with the packed size.
 # usage: [MODELS="vgg resnet mobilenet"] [PRECISIONS="8/8"] [SIZES="0.125 0.0625"] [AGENTS="ddpg random uniform"]
-#        [SEEDS="0"] [FT=1] [LOWBIT="ternary binary"] [LOWBIT_MODELS=vgg] [LOWBIT_FT=3] [PARTS="1 2 3"]
+#        [SEEDS="0"] [FT=1] [MIN_BITS=1] [LOWBIT="ternary binary"] [LOWBIT_MODELS=vgg] [LOWBIT_FT=3] [PARTS="1 2 3"]
 #        bench/bench_quant.sh [EPISODES=100] [WARMUP=50] [THREADS=1]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,7 @@ SIZES=${SIZES:-0.125 0.0625}
 AGENTS=${AGENTS:-ddpg random uniform}
 SEEDS=${SEEDS:-0}
 FT=${FT:-1}
+MIN_BITS=${MIN_BITS:-1}
 LOWBIT=${LOWBIT:-ternary binary}
 LOWBIT_MODELS=${LOWBIT_MODELS:-vgg}
 LOWBIT_FT=${LOWBIT_FT:-3}
@@ -70,8 +72,8 @@ if [[ " $PARTS " == *" 2 "* ]]; then
         for agent in $AGENTS; do
           d="$OUT/$m-size$size-$agent-s$seed"
           rm -rf "$d"
-          "$XCEL" -q quantize --model "models/$m.pt" --size "$size" --agent "$agent" --episodes "$EPISODES" \
-            --warmup "$WARMUP" --seed "$seed" --finetune-epochs "$FT" "${common[@]}" --out "$d" >/dev/null || {
+          "$XCEL" -q quantize --model "models/$m.pt" --size "$size" --agent "$agent" --min-bits "$MIN_BITS" \
+            --episodes "$EPISODES" --warmup "$WARMUP" --seed "$seed" --finetune-epochs "$FT" "${common[@]}" --out "$d" >/dev/null || {
             echo "| $m | $size | $agent | $seed | exit $? |||||||||"; continue; }
           row "$m" "$size" "$agent" "$seed" "$d"
         done

@@ -41,8 +41,11 @@ void print_summary(const nlohmann::json& s) {
   t.add({"val top-1", pct("val_top1_before") + " -> " + pct("val_top1")});
   t.add({"test top-1", pct("test_top1_before") + " -> " + pct("test_top1")});
   if (s.contains("uniform_test_top1"))
-    t.add({"uniform policy", fmt::format("{} bits: val {}, test {} (lead {:+.2f} / {:+.2f} points)",
-                                         s.at("uniform_bits").get<int>(), pct("uniform_val_top1"),
+    t.add({"uniform policy", fmt::format("{}: val {}, test {} (lead {:+.2f} / {:+.2f} points)",
+                                         s.at("uniform_bits").get<int>() == 1
+                                             ? std::string("binary")
+                                             : fmt::format("{} bits", s.at("uniform_bits").get<int>()),
+                                         pct("uniform_val_top1"),
                                          pct("uniform_test_top1"), s.at("val_lead_over_uniform").get<double>(),
                                          s.at("test_lead_over_uniform").get<double>())});
   if (s.contains("int8")) {
@@ -54,7 +57,7 @@ void print_summary(const nlohmann::json& s) {
                                      q.at("float_ms").get<double>(), q.at("speedup").get<double>())});
   }
   if (s.contains("finetune")) finetune_summary_rows(s.at("finetune"), t);
-  t.add({"out", s.at("out").get<std::string>() + "/{best.pt,policy.json,summary.json}"});
+  t.add({"out", s.at("out").get<std::string>() + "/{best.pt,policy.json,summary.json,report.html}"});
   std::cout << t.str();
 }
 
@@ -90,7 +93,8 @@ void register_quantize(CLI::App& app) {
                    ->excludes(size);
   cmd->add_option("--act-bits", o->q.act_bits, "--size search: activation bits of every layer (32 = float)")
       ->capture_default_str();
-  cmd->add_option("--min-bits", o->q.min_bits, "Search: fewest bits per layer")->capture_default_str();
+  cmd->add_option("--min-bits", o->q.min_bits, "Search: fewest bits per layer (1 = binary weights, α·sign(w); activations "
+                                                  "2 or more)")->capture_default_str();
   cmd->add_option("--max-bits", o->q.max_bits, "Search: most bits per layer")->capture_default_str();
   cmd->add_option("--keep-ends", o->q.quant.keep_ends_bits,
                   "The first and last layer at this many bits, weights and activations (0 = like the rest)")

@@ -21,6 +21,7 @@
 #include "xcel/jobs/prune_job.h"
 #include "xcel/latency/oracle.h"
 #include "resume_search.h"
+#include "xcel/report/run_report.h"
 #include "xcel/quant/quantize.h"
 #include "xcel/search/agent.h"
 #include "xcel/search/bits_env.h"
@@ -219,6 +220,7 @@ nlohmann::json run_quantize(QuantizeOptions opts, train::FinetuneOptions finetun
                    {"uniform_val_top1", uniform_val},
                    {"result_is_uniform", best.widths == ub}});
   }
+  if (!o.search_mode()) result["precision"] = o.bits.empty() ? "per-layer policy " + o.policy : o.bits;
   torch::jit::Module q = quant::quantize(model, policy);
   const double val = train::evaluate(q, d.val, o.batch, true).top1;
   const data::ImageSet test = data::load_split(spec, data::Split::kTest, split);
@@ -267,6 +269,7 @@ nlohmann::json run_quantize(QuantizeOptions opts, train::FinetuneOptions finetun
     finetune.quantized = run.file(RunDir::kPolicy);
     finetune_result(result, o.out_dir, RunDir::kBest, finetune);
   }
+  result["report"] = report::write_run_report(o.out_dir);
   return result;
 }
 

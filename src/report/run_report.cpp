@@ -34,6 +34,7 @@ struct Run {
   json config, summary, policy, profile, finetune;
   std::vector<json> episodes, finetune_history;
   bool search() const { return !episodes.empty(); }
+  bool quantization() const { return summary.value("kind", "") == "quantization"; }
 };
 
 std::optional<json> read_json(const std::string& path) {
@@ -103,9 +104,36 @@ std::string base_name(const std::string& path) {
   return s == std::string::npos ? path : path.substr(s + 1);
 }
 
+// What a run's search spends: FLOPs for pruning, weight size or bit operations for quantization.
+struct CostAxis {
+  const char* key;    // per-episode field
+  const char* label;  // axis label
+  const char* short_label;
+  std::optional<double> budget;
+};
+
+CostAxis cost_axis(const Run& r) {
+  const auto& s = r.summary;
+  if (r.quantization()) {
+    const bool bops = s.value("budget", "") == "bops";
+    std::optional<double> b;
+    if (s.contains("budget_ratio") && !s.at("budget_ratio").is_null()) b = s.at("budget_ratio").get<double>();
+    return bops ? CostAxis{"bops_ratio", "bit operations (fraction of float)", "BOPs", b}
+                : CostAxis{"size_ratio", "weight size (fraction of float 32)", "size", b};
+  }
+  std::optional<double> b;
+  if (s.contains("flops_target") && !s.at("flops_target").is_null()) b = s.at("flops_target").get<double>();
+  return {"flops_ratio", "FLOPs (fraction of the original)", "FLOPs", b};
+}
+
 std::string title_of(const Run& r) {
   const auto& s = r.summary;
   std::string t = base_name(get<std::string>(s, "model", get<std::string>(r.config, "model", r.dir)));
+  if (r.quantization()) {
+    if (s.contains("budget_ratio"))
+      return t + fmt::format(", {} ≤ {:.2f}% of float", cost_axis(r).short_label, 100 * s.at("budget_ratio").get<double>());
+    return t + ", " + get<std::string>(s, "precision", "quantized");
+  }
   if (s.contains("target")) t += " @ " + s.at("target").get<std::string>();
   if (s.contains("latency_budget_ms")) t += fmt::format(", latency ≤ {:.3f} ms", s.at("latency_budget_ms").get<double>());
   else if (s.contains("flops_target")) t += fmt::format(", FLOPs ≤ {:.0f}%", 100 * s.at("flops_target").get<double>());
@@ -175,6 +203,123 @@ std::string table_html(const std::vector<std::string>& head, const std::vector<s
   return h + "</tbody></table>\n";
 }
 
+// The header rows of a quantization run (xcel quantize).
+std::vector<std::pair<std::string, std::string>> quant_header_rows(const Run& r) {
+  const auto& s = r.summary;
+  std::vector<std::pair<std::string, std::string>> rows;
+  rows.push_back({"model", get<std::string>(s, "model", "–")});
+  if (s.contains("budget_ratio"))
+    rows.push_back({"budget", fmt::format("{} ≤ {:.2f}% of float", s.value("budget", "") == "bops" ? "bit operations"
+                                                                                                   : "weight size",
+                                          100 * s.at("budget_ratio").get<double>())});
+  else
+    rows.push_back({"precision", get<std::string>(s, "precision", "–")});
+  rows.push_back({"weight size", fmt::format("{:.2f}% of float 32: {} packed with scales (float {})",
+                                             100 * get<double>(s, "size_ratio", 0),
+                                             human_bytes(get<double>(s, "packed_bytes", 0)),
+                                             human_bytes(get<double>(s, "float_bytes", 0)))});
+  rows.push_back({"bit operations", fmt::format("{:.2f}% of float", 100 * get<double>(s, "bops_ratio", 0))});
+  rows.push_back({"val top-1", pct(s, "val_top1_before") + " → " + pct(s, "val_top1")});
+  rows.push_back({"test top-1", pct(s, "test_top1_before") + " → " + pct(s, "test_top1")});
+  if (s.contains("uniform_val_top1")) {
+    const int b = get<int>(s, "uniform_bits", 0);
+    rows.push_back({"uniform policy", fmt::format("{}: val {}, test {}; the result leads by {:+.2f} / {:+.2f} points{}",
+                                                  b == 1 ? std::string("binary") : fmt::format("{} bits", b),
+                                                  pct(s, "uniform_val_top1"), pct(s, "uniform_test_top1"),
+                                                  get<double>(s, "val_lead_over_uniform", 0),
+                                                  get<double>(s, "test_lead_over_uniform", 0),
+                                                  get<bool>(s, "result_is_uniform", false) ? " (uniform is the result)" : "")});
+  }
+  if (s.contains("int8") && !s.at("int8").is_null()) {
+    const auto& q = s.at("int8");
+    rows.push_back({"int8 model", fmt::format("{} ({}, {} bytes): test {}; {:.3f} ms vs float {:.3f} ms ({:.2f}×, {})",
+                                              get<std::string>(q, "model", "?"), get<std::string>(q, "engine", "?"),
+                                              get<std::int64_t>(q, "file_bytes", 0), pct(q, "test_top1"),
+                                              get<double>(q, "int8_ms", 0), get<double>(q, "float_ms", 0),
+                                              get<double>(q, "speedup", 0), get<std::string>(q, "latency_source", ""))});
+  }
+  return rows;
+}
+
+// Bits per layer: weights and input activations of the result, with the uniform policy's bits.
+std::string bits_section(const Run& r) {
+  if (!r.summary.contains("layers")) return "<p>No layer table in this run.</p>\n";
+  svg::BarChart ch{"bits", "Bits per layer: weights and input activations", "bits"};
+  ch.names = {"weights", "activations"};
+  ch.colors = {kBlue, kOrange};
+  ch.values.resize(2);
+  std::map<std::string, int> act;
+  for (const auto& l : r.policy.value("layers", json::array())) {
+    const std::string bits = l.value("bits", "");
+    const auto slash = bits.find('/');
+    act[l.value("name", "")] = slash == std::string::npos ? 32 : std::stoi(bits.substr(slash + 1));
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& l : r.summary.at("layers")) {
+    const std::string name = l.at("name").get<std::string>(), bits = l.at("bits").get<std::string>();
+    const std::string w = bits.substr(0, bits.find('/'));
+    const double wb = w == "binary" ? 1 : w == "ternary" ? 2 : w == "float" ? 32 : std::stod(w);
+    ch.categories.push_back(name);
+    ch.values[0].push_back(wb);
+    ch.values[1].push_back(act.count(name) ? act[name] : 32);
+    rows.push_back({name + (get<bool>(l, "fixed", false) ? " (fixed)" : ""), bits,
+                    human_count(get<double>(l, "params", 0)), human_count(get<double>(l, "flops", 0))});
+  }
+  if (r.summary.contains("uniform_bits"))
+    ch.refs.push_back({r.summary.at("uniform_bits").get<double>(), "uniform policy", false});
+  ch.height = ch.categories.size() > 8 ? 380 : 320;
+  return svg::render(ch) + table_html({"layer", "bits (weights/activations)", "params", "FLOPs"}, rows);
+}
+
+// The runs that made this run's model, oldest first: a quantization of runs/x/best.pt (or of
+// runs/x/finetune/best.pt) follows the prune run in runs/x. Paths are read as written in each summary.
+std::vector<Run> earlier_steps(const Run& r) {
+  std::vector<Run> steps;
+  std::string model = get<std::string>(r.summary, "model", "");
+  for (int depth = 0; depth < 8 && !model.empty(); ++depth) {
+    std::string dir = model.substr(0, model.find_last_of('/') == std::string::npos ? 0 : model.find_last_of('/'));
+    if (dir.empty()) break;
+    if (base_name(dir) == RunDir::kFinetuneDir) dir = dir.substr(0, dir.find_last_of('/'));
+    if (!fs::exists(RunDir(dir).file(RunDir::kSummary))) break;
+    Run step;
+    try {
+      step = load_run(dir);
+    } catch (const Error&) {
+      break;  // not a finished run: the chain ends here
+    }
+    model = get<std::string>(step.summary, "model", "");
+    steps.insert(steps.begin(), std::move(step));
+  }
+  return steps;
+}
+
+// The steps from the original model to this run's result, one row each (prune, then quantize, ...).
+std::string steps_section(const Run& r) {
+  std::vector<Run> steps = earlier_steps(r);
+  if (steps.empty()) return "";
+  std::vector<std::vector<std::string>> rows;
+  auto row = [&](const Run& s, size_t k) {
+    const auto& j = s.summary;
+    const bool q = s.quantization();
+    std::string after = "–";
+    if (!s.finetune.empty()) after = fmt::format("{} ({} epochs)", pct(s.finetune, "test_top1"), get<int>(s.finetune, "epochs", 0));
+    rows.push_back({std::to_string(k + 1), q ? "quantize" : "prune", s.dir, get<std::string>(j, "model", "–"),
+                    q ? "–" : fmt::format("{:.1f}%", 100 * get<double>(j, "flops_ratio", 0)),
+                    q ? fmt::format("{:.2f}% (bits)", 100 * get<double>(j, "size_ratio", 0))
+                      : fmt::format("{:.1f}% (params)", 100 * get<double>(j, "params", 0) /
+                                                            std::max(1.0, get<double>(j, "params_before", 1))),
+                    pct(j, "val_top1_before") + " → " + pct(j, "val_top1"),
+                    pct(j, "test_top1_before") + " → " + pct(j, "test_top1"), after});
+  };
+  for (size_t k = 0; k < steps.size(); ++k) row(steps[k], k);
+  row(r, steps.size());
+  return "<h2>Steps</h2>\n<p>The model of this run is the result of an earlier run; each step starts from the one "
+         "before.</p>\n" +
+         table_html({"step", "command", "run", "model in", "FLOPs", "weight size", "val top-1", "test top-1",
+                     "test after fine-tuning"},
+                    rows);
+}
+
 struct Curves {
   std::vector<double> ep, acc, reward, best, warm_ep;
   double warmup_end = -1;
@@ -207,20 +352,25 @@ std::string search_charts(const Run& r) {
   return svg::render(acc) + svg::render(rew);
 }
 
-// Accuracy against FLOPs of every episode, with the Pareto front (best accuracy at or below each FLOPs).
+// Accuracy against the search's cost (FLOPs, weight size or BOPs) of every episode, with the Pareto front (best
+// accuracy at or below each cost).
 std::string pareto_chart(const std::vector<const Run*>& runs, const std::vector<std::string>& labels) {
-  svg::XYChart ch{"accuracy-flops", "Validation top-1 against FLOPs (every episode) and the Pareto front",
-                  {"FLOPs (fraction of the original)", true}, {"validation top-1", true}};
+  const CostAxis axis = cost_axis(*runs[0]);
+  svg::XYChart ch{"accuracy-flops", fmt::format("Validation top-1 against {} (every episode) and the Pareto front",
+                                                axis.short_label),
+                  {axis.label, true}, {"validation top-1", true}};
   const char* colors[] = {kBlue, kOrange};
   for (size_t k = 0; k < runs.size(); ++k) {
     std::vector<std::pair<double, double>> pts;
     std::vector<std::string> tips;
     svg::Series dots{labels[k] + "episodes", k == 0 ? kGray : "#fdba74", {}, {}, svg::Mark::kDots};
     for (const auto& e : runs[k]->episodes) {
-      const double f = e.at("flops_ratio").get<double>(), a = e.at("val_top1").get<double>();
+      if (!e.contains(axis.key)) continue;  // a run of the other kind (pruning beside quantization)
+      const double f = e.at(axis.key).get<double>(), a = e.at("val_top1").get<double>();
       dots.x.push_back(f);
       dots.y.push_back(a);
-      dots.tips.push_back(fmt::format("episode {}: FLOPs {:.1f}%, top-1 {:.2f}%", e.at("episode").get<int>(), 100 * f, 100 * a));
+      dots.tips.push_back(fmt::format("episode {}: {} {:.1f}%, top-1 {:.2f}%", e.at("episode").get<int>(),
+                                      axis.short_label, 100 * f, 100 * a));
       pts.push_back({f, a});
     }
     std::sort(pts.begin(), pts.end());
@@ -234,9 +384,7 @@ std::string pareto_chart(const std::vector<const Run*>& runs, const std::vector<
     }
     ch.series.push_back(std::move(dots));
     ch.series.push_back(std::move(front));
-    const auto& s = runs[k]->summary;
-    if (s.contains("flops_target") && !s.at("flops_target").is_null() && k == 0)
-      ch.refs.push_back({s.at("flops_target").get<double>(), "budget", true});
+    if (k == 0 && axis.budget) ch.refs.push_back({*axis.budget, "budget", true});
   }
   return svg::render(ch);
 }
@@ -427,7 +575,17 @@ std::vector<std::vector<std::string>> rows_of(const std::vector<std::pair<std::s
 std::string render_run_report(const std::string& dir) {
   const Run r = load_run(dir);
   std::string body = "<h1>xcel report — " + escape(title_of(r)) + "</h1>\n";
+  if (r.quantization()) {
+    body += table_html({"", r.dir}, rows_of(quant_header_rows(r)));
+    body += steps_section(r);
+    if (r.search())
+      body += "<h2>Search</h2>\n<div class=\"charts\">" + search_charts(r) + pareto_chart({&r}, {""}) + "</div>\n";
+    body += "<h2>Bits</h2>\n" + bits_section(r);
+    body += finetune_section(r);
+    return page("xcel report: " + title_of(r), body, count_charts(body));
+  }
   body += table_html({"", r.dir}, rows_of(header_rows(r)));
+  body += steps_section(r);
   if (r.search()) {
     body += "<h2>Search</h2>\n<div class=\"charts\">" + search_charts(r) + pareto_chart({&r}, {""}) + "</div>\n";
   }

@@ -52,6 +52,12 @@ std::string human_count(double value) {
   return fmt::format("{:g}", value);
 }
 
+std::string human_bytes(double bytes) {
+  if (bytes >= 1024.0 * 1024.0) return fmt::format("{:.2f} MiB", bytes / (1024.0 * 1024.0));
+  if (bytes >= 1024.0) return fmt::format("{:.1f} KiB", bytes / 1024.0);
+  return fmt::format("{:g} bytes", bytes);
+}
+
 std::string percent(double fraction, int decimals) { return fmt::format("{:.{}f}%", 100.0 * fraction, decimals); }
 
 std::string shape_str(const std::vector<std::int64_t>& shape, const char* sep) {

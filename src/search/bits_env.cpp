@@ -14,9 +14,9 @@ BitsEnv::BitsEnv(const std::vector<ir::Layer>& layers, quant::QuantPolicy base, 
     : layers_(quant::quantizable_layers(layers)), base_(std::move(base)), budget_kind_(budget), ratio_(ratio),
       min_bits_(min_bits), max_bits_(max_bits) {
   XCEL_CHECK(budget == "size" || budget == "bops", ExitCode::kUsage, "unknown bits budget '{}'", budget);
-  XCEL_CHECK(quant::kMinBits <= min_bits && min_bits <= max_bits && max_bits <= quant::kMaxBits, ExitCode::kUsage,
-             "--min-bits {} / --max-bits {}: give {} <= min <= max <= {}", min_bits, max_bits, quant::kMinBits,
-             quant::kMaxBits);
+  XCEL_CHECK(1 <= min_bits && min_bits <= max_bits && quant::kMinBits <= max_bits && max_bits <= quant::kMaxBits,
+             ExitCode::kUsage, "--min-bits {} / --max-bits {}: give 1 <= min <= max and {} <= max <= {} (1 = binary "
+             "weights)", min_bits, max_bits, quant::kMinBits, quant::kMaxBits);
   XCEL_ASSERT(layers_.size() == base_.layers.size(), "policy of {} layers for {}", base_.layers.size(), layers_.size());
   for (const auto& l : layers) flops_ += l.flops;
   for (size_t i = 0; i < base_.layers.size(); ++i) {
@@ -44,7 +44,7 @@ BitsEnv::BitsEnv(const std::vector<ir::Layer>& layers, quant::QuantPolicy base, 
   const std::vector<std::int64_t> floor(steps_.size(), min_bits_);
   XCEL_CHECK(cost(floor) <= ratio_ + 1e-12, ExitCode::kBudget,
              "--{} {} cannot be met: with {} bits everywhere the model is at {:.4f} (the first and last layer kept at "
-             "{} bits); raise the budget, lower --min-bits or --keep-ends",
+             "{} bits); raise the budget, lower --min-bits (1 allows binary layers) or --keep-ends",
              budget_kind_, ratio_, min_bits_, cost(floor), base_.options.keep_ends_bits);
   reset();
 }
@@ -61,9 +61,9 @@ quant::QuantPolicy BitsEnv::policy(const std::vector<std::int64_t>& bits) const 
     const int b = static_cast<int>(k < bits.size() ? bits[k] : min_bits_);
     auto& lq = p.layers[steps_[k].layer].p;
     if (steps_[k].activation) {
-      lq.a_bits = b;
+      lq.a_bits = std::max(b, quant::kMinBits);
     } else {
-      lq.mode = quant::WeightMode::kBits;
+      lq.mode = b == 1 ? quant::WeightMode::kBinary : quant::WeightMode::kBits;
       lq.w_bits = b;
     }
   }
@@ -104,7 +104,8 @@ std::vector<float> BitsEnv::state() const {
 
 double BitsEnv::step(double action) {
   XCEL_ASSERT(!done(), "step after the last layer");
-  const int b = wall(bits_for(action));
+  int b = wall(bits_for(action));
+  if (steps_[static_cast<size_t>(t_)].activation) b = std::max(b, quant::kMinBits);  // activations: 2 bits or more
   bits_.push_back(b);
   ++t_;
   prev_action_ = action_for(b);

@@ -13,7 +13,8 @@ End-to-end checks of `xcel quantize` on the bundled VGG and Fashion-MNIST, one s
 - binary: --bits binary keeps the ends at 8 bits (2 values per channel elsewhere) and a 1-epoch quantization-aware
   fine-tuning (--finetune-epochs 1) raises validation top-1 with its result still on the grid;
 - search: --size 0.125 with DDPG never exceeds the size, records episodes, beats or equals the uniform policy on
-  validation by construction; Ctrl-C + --resume continue it;
+  validation by construction; Ctrl-C + --resume continue it; report.html draws the search against weight size and
+  the bits per layer;
 - errors: no mode, two modes, an infeasible size (exit 5), --bits 9, a policy naming a missing layer.
 """
 import gzip
@@ -149,6 +150,10 @@ def search():
     assert s["size_ratio"] <= 0.125 + 1e-9 and s["val_lead_over_uniform"] >= 0, s
     for l in s["layers"][1:-1]:
         assert 2 <= int(l["bits"].split("/")[0]) <= 8, l
+    html = open(os.path.join(out, "report.html")).read()
+    for chart in ("search-accuracy", "accuracy-flops", "bits"):
+        assert f'data-chart="{chart}"' in html, chart
+    assert "weight size (fraction of float 32)" in html
     print(f"ok: size {s['size_ratio']:.4f} <= 0.125, val {s['val_top1']:.4f}, lead over uniform "
           f"{s['val_lead_over_uniform']:+.2f}, resumed: {p.returncode == 130}")
 

@@ -149,8 +149,8 @@ RC_GTEST_PROP(BitsWall, NeverExceedsTheSizeOrBopsBudget, ()) {
     l.params = l.out_channels * *rc::gen::inRange<std::int64_t>(1, 5000);
     l.flops = l.params * *rc::gen::inRange<std::int64_t>(1, 800);
   }
-  const int lo = *rc::gen::inRange(quant::kMinBits, quant::kMaxBits + 1);
-  const int hi = *rc::gen::inRange(lo, quant::kMaxBits + 1);
+  const int lo = *rc::gen::inRange(1, quant::kMaxBits + 1);  // 1 = binary weights
+  const int hi = *rc::gen::inRange(std::max(lo, quant::kMinBits), quant::kMaxBits + 1);
   const bool bops = *rc::gen::arbitrary<bool>();
   const double ratio = *rc::gen::inRange(1, 1000) / 2000.0;
   quant::QuantOptions qo;
@@ -170,7 +170,9 @@ RC_GTEST_PROP(BitsWall, NeverExceedsTheSizeOrBopsBudget, ()) {
     env->reset();
     while (!env->done()) env->step(*rc::gen::inRange(0, 1001) / 1000.0);
     RC_ASSERT(env->within_budget());
-    for (auto b : env->widths()) RC_ASSERT(b >= lo && b <= hi);
+    for (auto b : env->widths()) RC_ASSERT(b >= lo && b <= hi);  // activation steps: >= 2 as well
+    for (const auto& l : env->policy(env->widths()).layers)  // a 1-bit weight step is binary; activations stay >= 2
+      RC_ASSERT((l.p.mode == quant::WeightMode::kBinary) == (l.p.w_bits == 1) && l.p.a_bits >= quant::kMinBits);
   }
 }
 

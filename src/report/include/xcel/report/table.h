@@ -26,6 +26,8 @@ class Table {
 
 /// 29128448 -> "29.13M"; 1814073344 -> "1.81G"; below 1000 printed as is.
 std::string human_count(double value);
+/// 72560 -> "70.9 KiB"; 1149096 -> "1.10 MiB"; below 1024 "N bytes".
+std::string human_bytes(double bytes);
 /// 0.92661 -> "92.66%"
 std::string percent(double fraction, int decimals = 2);
 /// {1, 3, 224, 224} -> "1x3x224x224"
