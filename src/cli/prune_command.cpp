@@ -8,6 +8,7 @@
 #include "xcel/cli/config_file.h"
 #include "xcel/cli/finetune_options.h"
 #include "xcel/core/error.h"
+#include "xcel/search/agent.h"
 #include "xcel/jobs/prune_job.h"
 #include "xcel/report/table.h"
 
@@ -157,10 +158,10 @@ void register_prune(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(2, 64));
   cmd->add_option("--agent", o->search.agent,
-                  "Search agent: ddpg, evolution (cross-entropy search around the best policies so far), random or "
+                  "Search agent: ddpg, dqn (discrete preserve ratios, menu_levels of them), evolution (cross-entropy search around the best policies so far), random or "
                   "uniform")
       ->capture_default_str()
-      ->check(CLI::IsMember({"ddpg", "evolution", "random", "uniform"}));
+      ->check(CLI::IsMember(search::agent_names()));
   cmd->add_option("--reward", o->search.reward, "acc (validation top-1), acc-flops (-error * log FLOPs) or acc-latency "
                                                 "(-error * log predicted us; latency budgets)")
       ->capture_default_str()
@@ -171,7 +172,7 @@ void register_prune(CLI::App& app) {
   auto* warmup = cmd->add_option("--warmup", "Episodes of random actions before DDPG learns (default from the agent "
                                              "config: 100)");
   auto* lbound = cmd->add_option("--lbound", "Smallest preserve ratio per group (default from the agent config: 0.2)");
-  cmd->add_option("--agent-config", o->search.agent_config, "DDPG hyperparameters (JSON); default configs/ddpg.json");
+  cmd->add_option("--agent-config", o->search.agent_config, "Agent hyperparameters (JSON: DDPG's, and epsilon_*, menu_levels for dqn); default configs/ddpg.json");
   cmd->add_option("--checkpoint-every", o->search.checkpoint_every, "Episodes between checkpoints")
       ->capture_default_str()
       ->check(positive());

@@ -8,6 +8,7 @@
 #include "xcel/cli/config_file.h"
 #include "xcel/cli/finetune_options.h"
 #include "xcel/core/error.h"
+#include "xcel/search/agent.h"
 #include "xcel/jobs/quantize_job.h"
 #include "xcel/report/table.h"
 
@@ -115,15 +116,15 @@ void register_quantize(CLI::App& app) {
                   "Every layer at 8/8: the quantized engine of OUT/int8.pt, the real int8 model (default: onednn for "
                   "a host target, qnnpack for phones); select the same engine where it is loaded")
       ->check(CLI::IsMember({"qnnpack", "onednn"}));
-  cmd->add_option("--agent", o->q.agent, "Search agent: ddpg, evolution, random or uniform")
+  cmd->add_option("--agent", o->q.agent, "Search agent: ddpg, dqn (one action per bit width), evolution, random or uniform")
       ->capture_default_str()
-      ->check(CLI::IsMember({"ddpg", "evolution", "random", "uniform"}));
+      ->check(CLI::IsMember(search::agent_names()));
   auto* episodes = cmd->add_option("--episodes", o->q.episodes, "Search episodes (with --resume: the new total)")
                        ->capture_default_str()
                        ->check(positive());
   auto* warmup = cmd->add_option("--warmup", "Episodes of random actions before DDPG learns (default from the agent "
                                              "config: 100)");
-  cmd->add_option("--agent-config", o->q.agent_config, "DDPG hyperparameters (JSON); default configs/ddpg.json");
+  cmd->add_option("--agent-config", o->q.agent_config, "Agent hyperparameters (JSON: DDPG's, and epsilon_*, menu_levels for dqn); default configs/ddpg.json");
   cmd->add_option("--checkpoint-every", o->q.checkpoint_every, "Episodes between checkpoints")
       ->capture_default_str()
       ->check(positive());

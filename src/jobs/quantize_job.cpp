@@ -77,8 +77,7 @@ QuantizeOptions resolve(QuantizeOptions o, const RunDir& run) {
   XCEL_CHECK(o.size == 0 || o.bops == 0, ExitCode::kUsage, "give one budget: --size or --bops");
   XCEL_CHECK(o.act_bits == 32 || (o.act_bits >= quant::kMinBits && o.act_bits <= quant::kMaxBits), ExitCode::kUsage,
              "--act-bits {}: give {}..{} or 32 (float activations)", o.act_bits, quant::kMinBits, quant::kMaxBits);
-  XCEL_CHECK(o.agent == "ddpg" || o.agent == "evolution" || o.agent == "random" || o.agent == "uniform",
-             ExitCode::kUsage, "unknown --agent '{}'; use ddpg, evolution, random or uniform", o.agent);
+  search::check_agent_name(o.agent);
   if (!o.bits.empty()) quant::parse_precision(o.bits);  // a bad --bits fails before anything is written
   if (o.int8_engine.empty()) o.int8_engine = device::load_target(o.target).kind == "host" ? "onednn" : "qnnpack";
   run.start_new(o.search_mode() ? "quantization search" : "quantization", {o.model, o.policy});
@@ -189,7 +188,7 @@ nlohmann::json run_quantize(QuantizeOptions opts, train::FinetuneOptions finetun
     evaluator.emplace(model, d.val, [&env](const std::vector<std::int64_t>& bits) { return env->policy(bits); },
                       o.batch, o.early_stop);
     const int ubits = env->max_uniform_bits();
-    auto agent = search::make_agent(o.agent, env->state_dim(), o.ddpg, env->action_for(ubits));
+    auto agent = search::make_agent(o.agent, env->state_dim(), o.ddpg, env->action_for(ubits), env->action_menu());
     search::LoopOptions lo{"acc", o.episodes, o.checkpoint_every, o.progress, {}, "", "quantize"};
     search::SearchLoop loop(lo, *env, *evaluator, *agent, run);
     if (o.resume) loop.restore();

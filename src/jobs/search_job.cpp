@@ -90,8 +90,7 @@ SearchOptions resolve(SearchOptions o, const RunDir& run) {
     }
     return saved;
   }
-  XCEL_CHECK(o.agent == "ddpg" || o.agent == "evolution" || o.agent == "random" || o.agent == "uniform",
-             ExitCode::kUsage, "unknown --agent '{}'; use ddpg, evolution, random or uniform", o.agent);
+  search::check_agent_name(o.agent);
   XCEL_CHECK(o.reward == "acc" || o.reward == "acc-flops" || (o.reward == "acc-latency" && o.latency_mode()),
              ExitCode::kUsage, "unknown --reward '{}'; use acc, acc-flops, or acc-latency with --latency/--latency-ms",
              o.reward);
@@ -297,7 +296,8 @@ void set_up(const SearchOptions& o, const RunDir& run, Setup& s) {
                                             o.early_stop},
                       s.model, s.dg, s.data.val, s.data.calib);
   s.setup_seconds = seconds_since(t_setup);
-  s.agent = search::make_agent(o.agent, s.env->state_dim(), o.ddpg, s.env->max_uniform_ratio());
+  s.agent = search::make_agent(o.agent, s.env->state_dim(), o.ddpg, s.env->max_uniform_ratio(),
+                               s.env->action_menu());
 }
 
 // The best model as files: best.pt, and best.ptl in the phone's deploy form (optimize_for_mobile, for the lite

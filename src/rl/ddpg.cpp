@@ -1,66 +1,33 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 #include "xcel/rl/ddpg.h"
 
-#include <torch/nn/module.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/optim/adam.h>
-#include <torch/serialize.h>
-#include <torch/utils.h>
 
 #include <cmath>
 #include <random>
 #include <sstream>
 
+#include "nets.h"
 #include "xcel/core/error.h"
 #include "xcel/core/fs.h"
 
 namespace xcel::rl {
-namespace {
-
-struct MlpImpl : torch::nn::Module {
-  MlpImpl(int in, int h1, int h2, bool sigmoid_out)
-      : fc1(register_module("fc1", torch::nn::Linear(in, h1))),
-        fc2(register_module("fc2", torch::nn::Linear(h1, h2))),
-        fc3(register_module("fc3", torch::nn::Linear(h2, 1))),
-        sigmoid(sigmoid_out) {}
-  torch::Tensor forward(torch::Tensor x) {
-    x = torch::relu(fc1(x));
-    x = torch::relu(fc2(x));
-    x = fc3(x);
-    return sigmoid ? torch::sigmoid(x) : x;
-  }
-  torch::nn::Linear fc1, fc2, fc3;
-  bool sigmoid;
-};
-TORCH_MODULE(Mlp);
-
-void soft_update(torch::nn::Module& target, const torch::nn::Module& source, double tau) {
-  torch::NoGradGuard ng;
-  auto t = target.parameters();
-  auto s = source.parameters();
-  for (size_t i = 0; i < t.size(); ++i) t[i].mul_(1.0 - tau).add_(s[i], tau);
-}
-
-void hard_update(torch::nn::Module& target, const torch::nn::Module& source) { soft_update(target, source, 1.0); }
-
-}  // namespace
 
 struct Ddpg::Impl {
   Impl(int dim, const DdpgConfig& c)
       : cfg(c),
         state_dim(dim),
-        actor(dim, c.hidden1, c.hidden2, true),
-        actor_target(dim, c.hidden1, c.hidden2, true),
-        critic(dim + 1, c.hidden1, c.hidden2, false),
-        critic_target(dim + 1, c.hidden1, c.hidden2, false),
+        actor(dim, c.hidden1, c.hidden2, 1, true),
+        actor_target(dim, c.hidden1, c.hidden2, 1, true),
+        critic(dim + 1, c.hidden1, c.hidden2, 1, false),
+        critic_target(dim + 1, c.hidden1, c.hidden2, 1, false),
         actor_opt(actor->parameters(), torch::optim::AdamOptions(c.lr_actor)),
         critic_opt(critic->parameters(), torch::optim::AdamOptions(c.lr_critic)),
         rng(c.seed),
         sigma(c.noise_sigma),
-        states(torch::zeros({c.replay, dim})),
-        next_states(torch::zeros({c.replay, dim})) {
-    hard_update(*actor_target, *actor);
-    hard_update(*critic_target, *critic);
+        replay(c.replay, dim) {
+    soft_update(*actor_target, *actor, 1.0);
+    soft_update(*critic_target, *critic, 1.0);
   }
 
   double clip(double a) const { return std::clamp(a, cfg.lbound, cfg.rbound); }
@@ -75,23 +42,11 @@ struct Ddpg::Impl {
     return clip(mean);
   }
 
-  torch::Tensor state_tensor(const std::vector<float>& s) const {
-    XCEL_ASSERT(static_cast<int>(s.size()) == state_dim, "state has {} values, expected {}", s.size(), state_dim);
-    return torch::tensor(s, torch::kFloat32).view({1, state_dim});
-  }
+  torch::Tensor state_tensor(const std::vector<float>& s) const { return state_row(s, state_dim); }
 
   void update() {
-    const auto n = static_cast<int>(rewards.size());
-    if (n < cfg.batch) return;
-    std::uniform_int_distribution<int> pick(0, n - 1);
-    std::vector<int64_t> idx(static_cast<size_t>(cfg.batch));
-    for (auto& i : idx) i = pick(rng);
-    auto ix = torch::tensor(idx, torch::kInt64);
-    auto s = states.index_select(0, ix);
-    auto s2 = next_states.index_select(0, ix);
-    auto a = torch::tensor(actions, torch::kFloat32).index_select(0, ix).unsqueeze(1);
-    auto r = torch::tensor(rewards, torch::kFloat32).index_select(0, ix).unsqueeze(1);
-    auto done = torch::tensor(dones, torch::kFloat32).index_select(0, ix).unsqueeze(1);
+    if (replay.size() < cfg.batch) return;
+    const auto [s, a, r, s2, done] = replay.sample(cfg.batch, rng);
     torch::Tensor target;
     {
       torch::NoGradGuard ng;
@@ -116,30 +71,8 @@ struct Ddpg::Impl {
   torch::optim::Adam actor_opt, critic_opt;
   std::mt19937_64 rng;
   double sigma;
-  double baseline = 0.0;
-  bool has_baseline = false;
-  // Replay buffer: a ring of cfg.replay transitions; rows [0, size) of the state tensors are filled.
-  torch::Tensor states, next_states;
-  std::vector<float> actions, rewards, dones;
-  size_t next_slot = 0;
-
-  void store(const torch::Tensor& s, const torch::Tensor& s2, float a, float r, float d) {
-    if (static_cast<int>(rewards.size()) < cfg.replay) {
-      const auto row = static_cast<int64_t>(rewards.size());
-      states[row].copy_(s);
-      next_states[row].copy_(s2);
-      actions.push_back(a);
-      rewards.push_back(r);
-      dones.push_back(d);
-      return;
-    }
-    states[static_cast<int64_t>(next_slot)].copy_(s);
-    next_states[static_cast<int64_t>(next_slot)].copy_(s2);
-    actions[next_slot] = a;
-    rewards[next_slot] = r;
-    dones[next_slot] = d;
-    next_slot = (next_slot + 1) % static_cast<size_t>(cfg.replay);
-  }
+  Baseline baseline;
+  Replay replay;
 };
 
 Ddpg::Ddpg(int state_dim, const DdpgConfig& cfg) {
@@ -173,19 +106,13 @@ void Ddpg::end_episode(const std::vector<std::vector<float>>& states, const std:
   Impl& m = *impl_;
   XCEL_ASSERT(states.size() == actions.size() && !states.empty(), "episode with {} states and {} actions",
               states.size(), actions.size());
-  if (!m.has_baseline) {
-    m.baseline = reward;
-    m.has_baseline = true;
-  } else {
-    m.baseline += (1.0 - m.cfg.baseline_alpha) * (reward - m.baseline);
-  }
-  const double shaped = reward - m.baseline;
+  const double shaped = m.baseline.shape(reward, m.cfg.baseline_alpha);
   for (size_t t = 0; t < states.size(); ++t) {
     const bool last = t + 1 == states.size();
     auto s = m.state_tensor(states[t]).squeeze(0);
     auto s2 = last ? s : m.state_tensor(states[t + 1]).squeeze(0);
     // AMC's shaping: every step carries the episode's reward and ends its own value estimate.
-    m.store(s, s2, static_cast<float>(actions[t]), static_cast<float>(shaped), 1.0f);
+    m.replay.store(s, s2, static_cast<float>(actions[t]), static_cast<float>(shaped), 1.0f);
   }
   if (episode >= m.cfg.warmup) {
     for (size_t t = 0; t < states.size() * static_cast<size_t>(m.cfg.updates_per_step); ++t) m.update();
@@ -229,6 +156,10 @@ DdpgConfig read_ddpg_config(const std::string& path) {
   check(c.rbound >= c.lbound && c.rbound <= 1, "rbound", "in [lbound, 1]");
   check(c.baseline_alpha >= 0 && c.baseline_alpha <= 1, "baseline_alpha", "in [0, 1]");
   check(c.updates_per_step >= 1, "updates_per_step", "at least 1");
+  check(c.epsilon_start >= 0 && c.epsilon_start <= 1, "epsilon_start", "in [0, 1]");
+  check(c.epsilon_end >= 0 && c.epsilon_end <= 1, "epsilon_end", "in [0, 1]");
+  check(positive(c.epsilon_decay) && c.epsilon_decay <= 1, "epsilon_decay", "in (0, 1]");
+  check(c.menu_levels >= 2, "menu_levels", "at least 2");
   return c;
 }
 
@@ -236,71 +167,28 @@ double Ddpg::sigma() const { return impl_->sigma; }
 
 void Ddpg::save(const std::string& path) const {
   const Impl& m = *impl_;
-  torch::serialize::OutputArchive ar;
-  auto sub = [&](const char* name, const torch::nn::Module& mod) {
-    torch::serialize::OutputArchive a;
-    mod.save(a);
-    ar.write(name, a);
-  };
-  sub("actor", *m.actor);
-  sub("actor_target", *m.actor_target);
-  sub("critic", *m.critic);
-  sub("critic_target", *m.critic_target);
-  torch::serialize::OutputArchive ao, co;
-  m.actor_opt.save(ao);
-  m.critic_opt.save(co);
-  ar.write("actor_opt", ao);
-  ar.write("critic_opt", co);
-  std::ostringstream rng;
-  rng << m.rng;
-  nlohmann::json meta = {{"rng", rng.str()},        {"sigma", m.sigma},     {"baseline", m.baseline},
-                         {"has_baseline", m.has_baseline}, {"next_slot", m.next_slot}, {"actions", m.actions},
-                         {"rewards", m.rewards},    {"dones", m.dones}};
-  ar.write("meta", c10::IValue(meta.dump()));
-  ar.write("states", m.states);
-  ar.write("next_states", m.next_states);
-  std::ostringstream bytes;
-  ar.save_to(bytes);
-  fs::write_file_atomic(path, bytes.str());
+  AgentWriter w;
+  w.put("actor", *m.actor);
+  w.put("actor_target", *m.actor_target);
+  w.put("critic", *m.critic);
+  w.put("critic_target", *m.critic_target);
+  w.put("actor_opt", m.actor_opt);
+  w.put("critic_opt", m.critic_opt);
+  w.meta["sigma"] = m.sigma;
+  w.finish(path, m.rng, m.baseline, m.replay);
 }
 
 void Ddpg::load(const std::string& path) {
   Impl& m = *impl_;
-  torch::serialize::InputArchive ar;
-  ar.load_from(path);
-  // The replay states first: their width tells whether this agent's networks fit the saved ones.
-  ar.read("states", m.states);
-  XCEL_CHECK(m.states.dim() == 2 && m.states.size(1) == m.state_dim, ExitCode::kInput,
-             "'{}' holds an agent for {}-value states, this version's states have {}; the run was written by "
-             "another version of xcel: start a new run", path, m.states.dim() == 2 ? m.states.size(1) : 0,
-             m.state_dim);
-  auto sub = [&](const char* name, torch::nn::Module& mod) {
-    torch::serialize::InputArchive a;
-    ar.read(name, a);
-    mod.load(a);
-  };
-  sub("actor", *m.actor);
-  sub("actor_target", *m.actor_target);
-  sub("critic", *m.critic);
-  sub("critic_target", *m.critic_target);
-  torch::serialize::InputArchive ao, co;
-  ar.read("actor_opt", ao);
-  ar.read("critic_opt", co);
-  m.actor_opt.load(ao);
-  m.critic_opt.load(co);
-  c10::IValue meta_iv;
-  ar.read("meta", meta_iv);
-  auto meta = nlohmann::json::parse(meta_iv.toStringRef());
-  std::istringstream rng(meta.at("rng").get<std::string>());
-  rng >> m.rng;
-  m.sigma = meta.at("sigma");
-  m.baseline = meta.at("baseline");
-  m.has_baseline = meta.at("has_baseline");
-  m.next_slot = meta.at("next_slot");
-  m.actions = meta.at("actions").get<std::vector<float>>();
-  m.rewards = meta.at("rewards").get<std::vector<float>>();
-  m.dones = meta.at("dones").get<std::vector<float>>();
-  ar.read("next_states", m.next_states);
+  AgentReader r(path, m.replay, m.state_dim);
+  r.get("actor", *m.actor);
+  r.get("actor_target", *m.actor_target);
+  r.get("critic", *m.critic);
+  r.get("critic_target", *m.critic_target);
+  r.get("actor_opt", m.actor_opt);
+  r.get("critic_opt", m.critic_opt);
+  m.sigma = r.meta.at("sigma");
+  r.finish(m.rng, m.baseline);
 }
 
 }  // namespace xcel::rl

@@ -11,6 +11,7 @@
 
 #include "xcel/core/error.h"
 #include "xcel/core/fs.h"
+#include "xcel/rl/dqn.h"
 
 namespace xcel::search {
 namespace {
@@ -30,6 +31,25 @@ class DdpgAgent : public Agent {
 
  private:
   rl::Ddpg ddpg_;
+  int warmup_;
+};
+
+class DqnAgent : public Agent {
+ public:
+  DqnAgent(int dim, std::vector<double> menu, const rl::DdpgConfig& cfg)
+      : dqn_(dim, std::move(menu), cfg), warmup_(cfg.warmup) {}
+  double act(const std::vector<float>& s, int episode) override { return dqn_.act(s, episode); }
+  void end_episode(const std::vector<std::vector<float>>& s, const std::vector<double>& a, double r,
+                   int episode) override {
+    dqn_.end_episode(s, a, r, episode);
+  }
+  void save(const std::string& path) const override { dqn_.save(path); }
+  void load(const std::string& path) override { dqn_.load(path); }
+  double sigma() const override { return dqn_.epsilon(); }
+  bool warming_up(int episode) const override { return episode < warmup_; }
+
+ private:
+  rl::Dqn dqn_;
   int warmup_;
 };
 
@@ -143,13 +163,28 @@ class EvolutionAgent : public Agent {
 
 }  // namespace
 
+const std::vector<std::string>& agent_names() {
+  static const std::vector<std::string> names = {"ddpg", "dqn", "evolution", "random", "uniform"};
+  return names;
+}
+
+void check_agent_name(const std::string& name) {
+  const auto& n = agent_names();
+  XCEL_CHECK(std::find(n.begin(), n.end(), name) != n.end(), ExitCode::kUsage, "unknown --agent '{}'; use {}", name,
+             fmt::join(n, ", "));
+}
+
 std::unique_ptr<Agent> make_agent(const std::string& name, int state_dim, const rl::DdpgConfig& cfg,
-                                  double uniform_ratio) {
+                                  double uniform_ratio, const std::vector<double>& menu) {
   if (name == "ddpg") return std::make_unique<DdpgAgent>(state_dim, cfg);
+  if (name == "dqn")
+    return std::make_unique<DqnAgent>(state_dim, menu.empty() ? rl::action_grid(cfg.lbound, cfg.rbound, cfg.menu_levels)
+                                                               : menu, cfg);
   if (name == "random") return std::make_unique<RandomAgent>(cfg.lbound, cfg.seed);
   if (name == "uniform") return std::make_unique<UniformAgent>(uniform_ratio);
   if (name == "evolution") return std::make_unique<EvolutionAgent>(cfg.lbound, cfg.warmup, cfg.seed);
-  XCEL_FAIL(ExitCode::kUsage, "unknown --agent '{}'; use ddpg, evolution, random or uniform", name);
+  check_agent_name(name);
+  XCEL_FAIL(ExitCode::kInternal, "agent '{}' has no constructor", name);
 }
 
 }  // namespace xcel::search

@@ -112,6 +112,12 @@ double BitsEnv::step(double action) {
   return prev_action_;
 }
 
+std::vector<double> BitsEnv::action_menu() const {
+  std::vector<double> menu;
+  for (int b = min_bits_; b <= max_bits_; ++b) menu.push_back(action_for(b));
+  return menu;
+}
+
 int BitsEnv::max_uniform_bits() const {
   for (int b = max_bits_; b > min_bits_; --b)
     if (cost(std::vector<std::int64_t>(steps_.size(), b)) <= ratio_ + 1e-12) return b;

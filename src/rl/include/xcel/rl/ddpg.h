@@ -16,6 +16,7 @@
 
 namespace xcel::rl {
 
+/// The agents' hyperparameters (DDPG's, and those of DQN and the evolutionary search that share them).
 struct DdpgConfig {
   int hidden1 = 300, hidden2 = 300;
   double lr_actor = 1e-4, lr_critic = 1e-3;
@@ -29,11 +30,16 @@ struct DdpgConfig {
   double baseline_alpha = 0.5;                   // reward baseline: moving average with this weight
   int updates_per_step = 1;                      // gradient steps per stored transition after warm-up
   std::uint64_t seed = 0;
+  // DQN (--agent dqn): epsilon-greedy after warm-up, epsilon = max(end, start * decay^(episode - warmup)); the
+  // menu of a walk without its own (pruning): `menu_levels` preserve ratios evenly over [lbound, rbound].
+  double epsilon_start = 0.5, epsilon_end = 0.02, epsilon_decay = 0.97;
+  int menu_levels = 9;
 };
 // JSON round trip; fields missing from a file keep their defaults.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DdpgConfig, hidden1, hidden2, lr_actor, lr_critic, tau, discount,
                                                 batch, replay, warmup, noise_sigma, noise_decay, lbound, rbound,
-                                                baseline_alpha, updates_per_step, seed)
+                                                baseline_alpha, updates_per_step, seed, epsilon_start, epsilon_end,
+                                                epsilon_decay, menu_levels)
 
 /// The hyperparameters in a JSON file (--agent-config): every key must be one of DdpgConfig's, of its type and in
 /// range (Error(kInput) naming the file and the key otherwise); keys not given keep their defaults.

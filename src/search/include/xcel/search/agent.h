@@ -26,10 +26,16 @@ class Agent {
   virtual bool warming_up(int episode) const { return false; }
 };
 
-/// `ddpg` (with `cfg`), `evolution` (cross-entropy search around the best policies so far, after cfg.warmup
+/// The agents' names: ddpg, dqn, evolution, random, uniform.
+const std::vector<std::string>& agent_names();
+/// Error(kUsage) naming the agents when `name` is not one of them (before a run writes anything).
+void check_agent_name(const std::string& name);
+
+/// `ddpg` (with `cfg`), `dqn` (choosing from `menu`, or when it is empty from cfg.menu_levels actions evenly over
+/// [cfg.lbound, cfg.rbound]), `evolution` (cross-entropy search around the best policies so far, after cfg.warmup
 /// random episodes), `random` (uniform in [cfg.lbound, 1], seeded with cfg.seed) or `uniform` (always
 /// `uniform_ratio`); Error(kUsage) for any other name.
 std::unique_ptr<Agent> make_agent(const std::string& name, int state_dim, const rl::DdpgConfig& cfg,
-                                  double uniform_ratio);
+                                  double uniform_ratio, const std::vector<double>& menu = {});
 
 }  // namespace xcel::search

@@ -29,6 +29,8 @@ class BitsEnv : public Walk {
   bool done() const override { return t_ >= static_cast<int>(steps_.size()); }
   const std::vector<std::int64_t>& widths() const override { return bits_; }
   const char* policy_key() const override { return "bits"; }
+  /// One action per bit width, --min-bits to --max-bits.
+  std::vector<double> action_menu() const override;
   bool within_budget() const override { return cost(bits_) <= ratio_ + 1e-12; }
   std::int64_t flops() const override { return flops_; }
   nlohmann::json describe() const override;

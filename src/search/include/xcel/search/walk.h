@@ -36,6 +36,8 @@ class Walk {
   virtual nlohmann::json describe() const = 0;
   /// The budget figure of the progress line ("FLOPs 0.250").
   virtual std::string progress() const = 0;
+  /// The actions a discrete agent (DQN) chooses from; empty: a grid over the agent's action range.
+  virtual std::vector<double> action_menu() const { return {}; }
 };
 
 }  // namespace xcel::search
