@@ -51,17 +51,20 @@ header() {
   echo "| $1 | weight size | packed KiB | float val | val top-1 | float test | test top-1 | test after QAT | s/episode | bits per layer |"
   echo "|---|$2---:|---:|---:|---:|---:|---:|---:|---:|---|"
 }
-if [[ " $PARTS " == *" 1 "* ]]; then
-  echo "## Uniform precision, no fine-tuning"
-  header "model | bits" "---|"
-  for m in $MODELS; do
-    for p in $PRECISIONS; do
+uniform_rows() {  # one row per model and precision: MODELS PRECISIONS FT_EPOCHS
+  for m in $1; do
+    for p in $2; do
       d="$OUT/$m-${p//\//_}"
       rm -rf "$d"
-      "$XCEL" -q quantize --model "models/$m.pt" --bits "$p" "${common[@]}" --out "$d" >/dev/null
+      "$XCEL" -q quantize --model "models/$m.pt" --bits "$p" --finetune-epochs "$3" "${common[@]}" --out "$d" >/dev/null
       row "$m" "$p" "$d"
     done
   done
+}
+if [[ " $PARTS " == *" 1 "* ]]; then
+  echo "## Uniform precision, no fine-tuning"
+  header "model | bits" "---|"
+  uniform_rows "$MODELS" "$PRECISIONS" 0
 fi
 if [[ " $PARTS " == *" 2 "* ]]; then
   echo; echo "## Mixed precision under a weight-size budget, $EPISODES episodes ($WARMUP warm-up), 8-bit activations, QAT $FT epoch(s)"
@@ -84,14 +87,6 @@ fi
 if [[ " $PARTS " == *" 3 "* ]]; then
   echo; echo "## Ternary and binary weights (first and last layer 8 bits, activations 8 bits), $LOWBIT_FT epoch(s) of QAT"
   header "model | weights" "---|"
-  for m in $LOWBIT_MODELS; do
-    for w in $LOWBIT; do
-      d="$OUT/$m-$w"
-      rm -rf "$d"
-      "$XCEL" -q quantize --model "models/$m.pt" --bits "$w/8" --finetune-epochs "$LOWBIT_FT" "${common[@]}" \
-        --out "$d" >/dev/null
-      row "$m" "$w/8" "$d"
-    done
-  done
+  uniform_rows "$LOWBIT_MODELS" "$(for w in $LOWBIT; do echo -n "$w/8 "; done)" "$LOWBIT_FT"
 fi
 echo "(run directories in $OUT)"

@@ -657,7 +657,7 @@ std::string render_sweep(const std::string& title, const std::vector<SweepEntry>
     add(agents, e.agent);
     add(budgets, e.budget);
     ++states[e.state];
-    sums.push_back(e.state == "finished" ? read_json(RunDir(e.dir).file(RunDir::kSummary)) : std::nullopt);
+    sums.push_back(e.summary.is_object() ? std::optional<json>(e.summary) : std::nullopt);
   }
   std::string body = "<h1>" + escape(title) + "</h1>\n<p>";
   for (const auto& [state, n] : states) body += fmt::format("{} {} · ", n, escape(state));

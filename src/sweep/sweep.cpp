@@ -198,9 +198,8 @@ std::string episodes_text(const Run& r) {
                      config ? config->value("episodes", 0) : 0);
 }
 
-// A run that stopped without finishing: resumable when it left a checkpoint.
-RunStatus stopped(const Run& r, const std::string& why) {
-  RunStatus st;
+// A run that stopped without finishing: resumable when it left a checkpoint. Keeps the job and exit code of `st`.
+RunStatus stopped(const Run& r, RunStatus st, const std::string& why) {
   const bool checkpoint = fs::exists(r.dir + "/" + RunDir::kState);
   st.state = checkpoint ? State::kInterrupted : State::kFailed;
   const std::string episodes = episodes_text(r);
@@ -357,10 +356,10 @@ std::vector<RunStatus> status(const Sweep& s, const Queue& q) {
     const auto record = read_optional(r.dir + "/" + kTaskRecord);
     if (record && record->contains("exit_code") && !record->at("exit_code").is_null())
       st.exit_code = record->at("exit_code").get<int>();
-    if (fs::exists(r.dir + "/" + RunDir::kSummary)) {
+    if (const auto sum = read_optional(r.dir + "/" + RunDir::kSummary)) {
       st.state = State::kFinished;
-      const auto sum = read_optional(r.dir + "/" + RunDir::kSummary);
-      if (sum && sum->contains("test_top1"))
+      st.summary = *sum;
+      if (sum->contains("test_top1"))
         st.detail = fmt::format("val {:.2f}%, test {:.2f}%", 100 * sum->value("val_top1", 0.0), 100 * sum->value("test_top1", 0.0));
       out.push_back(st);
       continue;
@@ -388,9 +387,7 @@ std::vector<RunStatus> status(const Sweep& s, const Queue& q) {
         st.detail = "on " + host + (rjob.empty() ? "" : " (Slurm " + rjob + ")") + (episodes.empty() ? "" : "; " + episodes);
       } else {
         const std::string code = st.job.empty() ? "" : " (Slurm " + st.job + ")";
-        RunStatus s2 = stopped(r, "its task ended without saying how (killed?)" + code);
-        s2.job = st.job;
-        st = s2;
+        st = stopped(r, st, "its task ended without saying how (killed?)" + code);
       }
       out.push_back(st);
       continue;
@@ -401,15 +398,13 @@ std::vector<RunStatus> status(const Sweep& s, const Queue& q) {
                         : code == static_cast<int>(ExitCode::kInterrupted) || code > 128
                             ? fmt::format("stopped by a signal (exit {})", code)
                             : fmt::format("exit {}: {}", code, last_error(r.dir));
-      RunStatus s2 = stopped(r, why);
-      if (code >= 2 && code <= 7) s2.state = State::kFailed;  // its own error: resuming repeats it
-      s2.exit_code = code;
-      s2.job = st.job;
-      out.push_back(s2);
+      st = stopped(r, st, why);
+      if (code >= 2 && code <= 7) st.state = State::kFailed;  // its own error: resuming repeats it
+      out.push_back(st);
       continue;
     }
     if (fs::exists(r.dir + "/" + RunDir::kState)) {
-      st = stopped(r, "a checkpoint without a task record");
+      st = stopped(r, st, "a checkpoint without a task record");
     } else {
       st.state = State::kNotStarted;
     }
@@ -618,9 +613,10 @@ std::pair<std::string, std::string> collect(const Sweep& s, const Queue& q) {
   for (size_t i = 0; i < s.runs.size(); ++i) {
     const Run& r = s.runs[i];
     entries.push_back({r.name, r.dir, state_name(st[i].state), st[i].detail, stem(r.model), r.agent,
-                       fmt::format("{} {}", r.budget_kind, format_number(r.budget)), r.target, r.seed});
+                       fmt::format("{} {}", r.budget_kind, format_number(r.budget)), r.target, r.seed,
+                       st[i].summary});
     if (st[i].state != State::kFinished) continue;
-    const json sum = fs::read_json(r.dir + "/" + RunDir::kSummary);
+    const json& sum = st[i].summary;
     csv += fmt::format("{},{},{},{},{},{},{},{}", r.name, state_name(st[i].state), stem(r.model), r.budget_kind,
                        format_number(r.budget), r.agent, r.target, r.seed);
     for (const auto& f : fields) csv += "," + (sum.contains(f) && !sum.at(f).is_null() ? sum.at(f).dump() : "");

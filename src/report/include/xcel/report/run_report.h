@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace xcel::report {
 
 /// The page for one run. Throws Error(kInput) when `dir` holds no xcel run (no summary.json).
@@ -22,6 +24,7 @@ std::string render_comparison(const std::string& dir_a, const std::string& dir_b
 struct SweepEntry {
   std::string name, dir, state, detail, model, agent, budget, target;
   int seed = 0;
+  nlohmann::json summary;  // a finished run's summary.json (null for the others)
 };
 /// One page for a sweep: every run's state and results in a table (linked to the run's own report where it has
 /// one), and per model its finished runs' test top-1 against FLOPs and against host latency in deploy form, agents

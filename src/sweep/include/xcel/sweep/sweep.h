@@ -63,6 +63,7 @@ struct RunStatus {
   std::string detail;   // episodes done, exit code and the last error line, Slurm job
   int exit_code = -1;   // of the last task that ended (-1: none)
   std::string job;      // Slurm JOBID_INDEX of the run's last submission ("" for none)
+  nlohmann::json summary;  // a finished run's summary.json, read once (null for the others)
 };
 
 /// Slurm's queue: "ARRAYJOB_INDEX" -> state (PENDING, RUNNING, ...) for the jobs squeue lists; empty when there is
