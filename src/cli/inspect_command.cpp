@@ -4,6 +4,7 @@
 
 #include "xcel/cli/common.h"
 #include "xcel/ir/summary.h"
+#include "xcel/prune/depth.h"
 #include "xcel/report/table.h"
 
 namespace xcel::cli {
@@ -12,6 +13,7 @@ namespace {
 struct InspectOptions {
   std::string model;
   std::string input = "1,1,28,28";
+  bool depth = false;
   OutputOptions out;
 };
 
@@ -46,6 +48,18 @@ void print_summary(const ir::ModelSummary& s) {
   std::cout << "\n";
 }
 
+void print_units(const std::vector<prune::DepthUnit>& units) {
+  using report::Align;
+  report::Table t({"block", "removable", "in", "out", "layers", "params", "FLOPs", "why not"},
+                  {Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft, Align::kRight, Align::kRight, Align::kRight,
+                   Align::kLeft});
+  for (const auto& u : units)
+    t.add({u.name, u.removable ? "yes" : "no", dims(u.in), dims(u.out), std::to_string(u.layers.size()),
+           report::human_count(static_cast<double>(u.params)), report::human_count(static_cast<double>(u.flops)),
+           u.reason});
+  std::cout << "\nblocks (depth: a removable block is replaced by its input, saving its FLOPs):\n" << t.str();
+}
+
 }  // namespace
 
 void register_inspect(CLI::App& app) {
@@ -54,13 +68,19 @@ void register_inspect(CLI::App& app) {
   cmd->add_option("--model,-m", o->model, "TorchScript model (.pt)")->required();
   cmd->add_option("--input,-i", o->input, "Example input shape N,C,H,W (shapes and FLOPs are computed at it)")
       ->capture_default_str();
+  cmd->add_flag("--depth", o->depth, "Also list the blocks that can be removed whole (and why the others cannot)");
   add_output_options(cmd, o->out);
   cmd->callback([o] {
     auto summary = ir::inspect_file(o->model, ir::parse_shape(o->input));
+    std::vector<prune::DepthUnit> units;
+    if (o->depth) units = prune::find_units_in_file(o->model, ir::parse_shape(o->input));
     if (o->out.json) {
-      print_json(summary);
+      nlohmann::json j = summary;
+      if (o->depth) j["blocks"] = units;
+      print_json(j);
     } else {
       print_summary(summary);
+      if (o->depth) print_units(units);
     }
   });
 }

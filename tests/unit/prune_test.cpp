@@ -3,7 +3,9 @@
 // the bundled models: identity at ratio 1, exact removal of channels that were zero, exact FLOPs prediction.
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <random>
+#include <set>
 
 #include "test_env.h"
 #include "xcel/core/error.h"
@@ -363,6 +365,92 @@ TEST(RandomGraphs, PruneToThePredictionOrRefuse) {
               "prune\n", pruned, cut_groups, refused, nothing);
   // The property must be exercised: most graphs have groups the engine can cut.
   EXPECT_GE(pruned, static_cast<int>(manifest.size()) / 2);
+}
+
+}  // namespace
+}  // namespace xcel::prune
+
+namespace xcel::prune {
+namespace {
+
+const DepthUnit* unit(const std::vector<DepthUnit>& units, const std::string& name) {
+  for (const auto& u : units)
+    if (u.name == name) return &u;
+  return nullptr;
+}
+
+std::set<std::string> state_keys(const torch::jit::Module& m) {
+  std::set<std::string> keys;
+  for (const auto& p : m.named_parameters()) keys.insert(p.name);
+  for (const auto& b : m.named_buffers()) keys.insert(b.name);
+  return keys;
+}
+
+// Residual blocks with identity shortcuts and stride-1 blocks are found from the graph; downsampling blocks are
+// not, with the reason; a removal is physical (parameters gone, the call gone) and costs exactly what was said.
+TEST(Depth, BlocksOfTorchvisionResNet18AreFoundAndRemovedExactly) {
+  const ir::Shape input{1, 3, 224, 224};
+  auto model = ir::load_model(test::fixtures() + "/resnet18.pt");
+  const auto units = find_units(model, input);
+  for (const char* name : {"layer1.0", "layer1.1", "layer2.1", "layer3.1", "layer4.1"}) {
+    ASSERT_NE(unit(units, name), nullptr) << name;
+    EXPECT_TRUE(unit(units, name)->removable) << name;
+  }
+  ASSERT_NE(unit(units, "layer2.0"), nullptr);
+  EXPECT_FALSE(unit(units, "layer2.0")->removable);
+  EXPECT_NE(unit(units, "layer2.0")->reason.find("downsamples"), std::string::npos) << unit(units, "layer2.0")->reason;
+  EXPECT_EQ(unit(units, "layer1"), nullptr) << "a stage of removable blocks is not itself a decision";
+  const ir::ModelSummary before = ir::analyze(model, input);
+  const auto keys_before = state_keys(model);
+  auto shallower = remove_units(model, input, {"layer1.1", "layer3.1"});
+  const ir::ModelSummary after = ir::analyze(shallower, input);
+  EXPECT_EQ(after.flops, before.flops - unit(units, "layer1.1")->flops - unit(units, "layer3.1")->flops);
+  EXPECT_EQ(after.output_shape, before.output_shape);
+  for (const auto& l : after.layers) {
+    EXPECT_NE(l.name.rfind("layer1.1.", 0), 0u) << l.name;
+    EXPECT_NE(l.name.rfind("layer3.1.", 0), 0u) << l.name;
+  }
+  const auto keys = state_keys(shallower);
+  EXPECT_EQ(keys.count("layer1.1.conv1.weight"), 0u) << "the block's parameters are gone from the model";
+  EXPECT_EQ(keys.count("layer1.0.conv1.weight"), 1u);
+  EXPECT_EQ(state_keys(model), keys_before) << "the input model is not modified";
+  // Saved and loaded again, it runs and still holds no trace of the blocks.
+  const std::string path = (std::filesystem::temp_directory_path() / "xcel_depth_test.pt").string();
+  ir::save_model(shallower, path);
+  auto loaded = ir::load_model(path);
+  EXPECT_EQ(ir::analyze(loaded, input).flops, after.flops);
+  EXPECT_EQ(loaded.get_method("forward").graph()->toString().find("layer1.1"), std::string::npos);
+  std::filesystem::remove(path);
+  test::expect_error([&] { remove_units(model, input, {"layer2.0"}); }, ExitCode::kUnsupported, "downsamples");
+  test::expect_error([&] { remove_units(model, input, {"layer9"}); }, ExitCode::kUsage, "not a block");
+}
+
+TEST(Depth, InvertedResidualBlocksOfMobileNetV2AndTheBundledResNet) {
+  {
+    const ir::Shape input{1, 3, 224, 224};
+    auto model = ir::load_model(test::fixtures() + "/mobilenet_v2.pt");
+    const auto units = find_units(model, input);
+    for (const char* name : {"features.3", "features.5", "features.6", "features.16"}) {
+      ASSERT_NE(unit(units, name), nullptr) << name;
+      EXPECT_TRUE(unit(units, name)->removable) << name;
+    }
+    EXPECT_FALSE(unit(units, "features.4")->removable);  // stride 2
+    const std::int64_t before = ir::analyze(model, input).flops;
+    auto shallower = remove_units(model, input, {"features.3", "features.16"});
+    EXPECT_EQ(ir::analyze(shallower, input).flops,
+              before - unit(units, "features.3")->flops - unit(units, "features.16")->flops);
+  }
+  const ir::Shape input{1, 1, 28, 28};
+  auto resnet = ir::load_model(test::source_dir() + "/models/resnet.pt");
+  const auto units = find_units(resnet, input);
+  ASSERT_NE(unit(units, "layer1"), nullptr);
+  EXPECT_TRUE(unit(units, "layer1")->removable);
+  EXPECT_EQ(unit(units, "layer1")->layers, (std::vector<std::string>{"layer1.conv1", "layer1.conv2"}));
+  EXPECT_FALSE(unit(units, "layer2")->removable);
+  auto shallower = remove_units(resnet, input, {"layer1"});
+  torch::NoGradGuard ng;
+  const at::Tensor x = torch::rand({2, 1, 28, 28});
+  EXPECT_EQ(shallower.forward({x}).toTensor().sizes(), resnet.forward({x}).toTensor().sizes());
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "xcel/ir/model.h"
 #include "xcel/prune/dependency.h"
+#include "xcel/prune/depth.h"
 #include "xcel/prune/policy.h"
 
 namespace xcel::prune {
@@ -36,6 +37,16 @@ void check_prediction(const torch::jit::Module& original, const torch::jit::Modu
 /// Indices along a dimension indexed by `map` that survive `selection` (ascending).
 std::vector<std::int64_t> surviving_indices(const DependencyGraph& dg, const ChannelMap& map,
                                             const Selection& selection);
+
+/// The blocks of `module` at `input` that depth pruning decides on (depth.h), outermost first, in execution order.
+std::vector<DepthUnit> find_units(const torch::jit::Module& module, const ir::Shape& input);
+
+/// A copy of `module` with the calls of `names` (removable units of find_units) replaced by their inputs and their
+/// submodules dropped, so the saved model holds neither; `module` is not modified. Checked like apply(): the result
+/// runs and its FLOPs are the original's minus the units' exactly. Error(kUsage) for a name that is no unit,
+/// Error(kUnsupported) naming a unit that is not removable or cannot be cut out of its parent's code.
+torch::jit::Module remove_units(const torch::jit::Module& module, const ir::Shape& input,
+                                const std::vector<std::string>& names);
 
 using ir::submodule;
 
