@@ -29,6 +29,10 @@ void print_channel_summary(const nlohmann::json& s) {
   }
   std::cout << t.str() << "\n";
   auto count = [&](const char* k) { return report::human_count(s.at(k).get<double>()); };
+  if (s.contains("removed_blocks"))
+    std::cout << fmt::format("removed blocks {} (FLOPs {} -> {} before the channel policy)\n",
+                             fmt::join(s.at("removed_blocks").get<std::vector<std::string>>(), ", "),
+                             count("flops_before"), count("flops_after_removal"));
   std::cout << "FLOPs  " << count("flops_before") << " -> " << count("flops") << " ("
             << report::percent(s.at("flops_ratio").get<double>(), 1) << ")\n"
             << "params " << count("params_before") << " -> " << count("params") << " ("
@@ -126,24 +130,31 @@ void register_prune(CLI::App& app) {
   auto* uniform = cmd->add_option("--uniform", o->policy.uniform, "Same preserve ratio in (0, 1] for every prunable group")
                       ->check(positive())
                       ->excludes(policy);
+  auto* remove = cmd->add_option("--remove", o->policy.remove,
+                                 "Remove these blocks whole before the channel policy (names from xcel inspect --depth; "
+                                 "alone, or with --uniform / --policy)")
+                     ->delimiter(',');
   // Search mode.
   auto* flops = cmd->add_option("--flops", o->search.flops, "Search: FLOPs budget as a fraction of the original; the "
                                                             "result never exceeds it")
                     ->check(positive())
                     ->excludes(policy)
-                    ->excludes(uniform);
+                    ->excludes(uniform)
+                    ->excludes(remove);
   auto* lat = cmd->add_option("--latency", o->search.latency, "Search: latency budget in (0, 1] as a fraction of the "
                                                              "original's latency on --target (replaces --flops)")
                   ->check(positive())
                   ->excludes(flops)
                   ->excludes(policy)
-                  ->excludes(uniform);
+                  ->excludes(uniform)
+                  ->excludes(remove);
   auto* lat_ms = cmd->add_option("--latency-ms", o->search.latency_ms, "Search: latency budget in milliseconds on --target")
                      ->check(positive())
                      ->excludes(flops)
                      ->excludes(lat)
                      ->excludes(policy)
-                     ->excludes(uniform);
+                     ->excludes(uniform)
+                     ->excludes(remove);
   add_target_option(cmd, o->search.target, "Target profile in configs/targets (channel rounding, the device)");
   cmd->add_option("--latency-model", o->search.latency_model,
                   "Latency budgets: the wall's latency model: table (one-layer latencies at a grid of widths, measured "
@@ -235,13 +246,13 @@ void register_prune(CLI::App& app) {
   cmd->add_flag("--bake-normalization", o->finetune.bake_normalization,
                 "Also write OUT/deploy.pt and OUT/deploy.ptl: the final model (fine-tuned when it was) with the "
                 "--mean/--std normalisation inside, so the deployed file takes raw pixels in [0, 1]");
-  cmd->callback([o, cmd, policy, uniform, flops, lat, lat_ms, batch, episodes, warmup, lbound, round_to, bn_recal, reconstruct,
+  cmd->callback([o, cmd, policy, uniform, remove, flops, lat, lat_ms, batch, episodes, warmup, lbound, round_to, bn_recal, reconstruct,
                  rerank] {
     const bool search = flops->count() > 0 || lat->count() > 0 || lat_ms->count() > 0 || o->search.resume;
     if (o->base.model.empty() && !o->search.resume) throw Error(ExitCode::kUsage, "--model is required");
-    if (!search && policy->count() == 0 && uniform->count() == 0)
+    if (!search && policy->count() == 0 && uniform->count() == 0 && remove->count() == 0)
       throw Error(ExitCode::kUsage, "say what to do: a budget to search under (--flops R, --latency R or --latency-ms "
-                                    "MS) or a policy to apply (--uniform R or --policy FILE)");
+                                    "MS) or a policy to apply (--uniform R, --policy FILE or --remove BLOCKS)");
     // Options of one mode given in the other would be silently ignored.
     if (search && o->policy.granularity != "channel")
       throw Error(ExitCode::kUsage, "--granularity weight applies to --uniform and --policy; a search (--flops, "

@@ -116,9 +116,11 @@ void bake_result(nlohmann::json& summary, const PruneBase& o, const std::string&
 
 nlohmann::json run_policy(const PolicyOptions& o) {
   RunDir(o.out_dir).check_out({o.model});  // a given policy may be applied again into the same directory
-  XCEL_CHECK(o.policy.empty() != (o.uniform == 0.0), ExitCode::kUsage,
-             "give exactly one of --policy FILE and --uniform RATIO");
-  XCEL_CHECK(!o.policy.empty() || (o.uniform > 0.0 && o.uniform <= 1.0), ExitCode::kUsage,
+  XCEL_CHECK(!(!o.policy.empty() && o.uniform != 0.0), ExitCode::kUsage,
+             "give one of --policy FILE and --uniform RATIO, not both");
+  XCEL_CHECK(!o.policy.empty() || o.uniform != 0.0 || !o.remove.empty(), ExitCode::kUsage,
+             "give --policy FILE, --uniform RATIO or --remove BLOCKS");
+  XCEL_CHECK(!o.policy.empty() || o.uniform == 0.0 || (o.uniform > 0.0 && o.uniform <= 1.0), ExitCode::kUsage,
              "--uniform {} is outside (0, 1]", o.uniform);
   XCEL_CHECK(o.data.empty() ? (o.bn_recal == 0 && !o.reconstruct) : true, ExitCode::kUsage,
              "--bn-recal and --reconstruct need calibration images: add --data");
@@ -126,7 +128,11 @@ nlohmann::json run_policy(const PolicyOptions& o) {
              "unknown --granularity '{}'; use channel or weight", o.granularity);
   ir::set_threads(o.threads);
   const ir::Shape input = ir::parse_shape(o.input);
-  torch::jit::Module model = ir::load_model(o.model);
+  XCEL_CHECK(o.remove.empty() || o.granularity == "channel", ExitCode::kUsage,
+             "--remove takes blocks out whole; combine it with channel pruning, not --granularity weight");
+  torch::jit::Module original = ir::load_model(o.model);
+  // Blocks removed whole first (depth); the channel policy then applies to what is left.
+  torch::jit::Module model = o.remove.empty() ? original : remove_units(original, input, o.remove);
   if (o.granularity == "weight") return run_weight_pruning(o, model, input);
 
   const Importance importance = parse_importance(o.importance);
@@ -138,7 +144,7 @@ nlohmann::json run_policy(const PolicyOptions& o) {
              "'{}' has no channel group xcel can prune safely (every group reaches the input, the output or an "
              "unsupported op); run with --log-level debug to see why",
              o.model);
-  Policy policy = o.policy.empty() ? uniform_policy(dg, o.uniform) : read_policy(o.policy);
+  Policy policy = o.policy.empty() ? uniform_policy(dg, o.uniform > 0 ? o.uniform : 1.0) : read_policy(o.policy);
   std::vector<std::int64_t> kept = resolve_widths(dg, policy, o.round_to);
   const std::int64_t predicted = dg.predict_flops(kept);
 
@@ -148,7 +154,7 @@ nlohmann::json run_policy(const PolicyOptions& o) {
   const double apply_ms = 1000 * seconds_since(t0);
 
   check_prediction(model, pruned, dg, kept);
-  ir::ModelSummary before = ir::analyze(model, input), after = ir::analyze(pruned, input);
+  ir::ModelSummary before = ir::analyze(original, input), after = ir::analyze(pruned, input);
 
   nlohmann::json summary = {{"model", o.model},
                             {"out", o.out_dir},
@@ -165,11 +171,15 @@ nlohmann::json run_policy(const PolicyOptions& o) {
                             {"apply_ms", apply_ms},
                             {"groups", dg.groups}};
   for (size_t g = 0; g < dg.groups.size(); ++g) summary["groups"][g]["kept"] = kept[g];
+  if (!o.remove.empty()) {
+    summary["removed_blocks"] = o.remove;
+    summary["flops_after_removal"] = dg.predict_flops(resolve_widths(dg, uniform_policy(dg, 1.0), 1));
+  }
   if (!o.data.empty()) {
-    auto d = load_eval_data(o, model);
+    auto d = load_eval_data(o, original);
     summary["val_images"] = d.val.size();
     summary["val_source"] = d.val_source;
-    summary["val_top1_before"] = train::evaluate(model, d.val, o.batch).top1;
+    summary["val_top1_before"] = train::evaluate(original, d.val, o.batch).top1;
     check_not_chance(summary["val_top1_before"].get<double>(), d.val.num_classes, o.force, o.data);
     summary["val_top1_pruned"] = train::evaluate(pruned, d.val, o.batch).top1;
     if (o.reconstruct) {

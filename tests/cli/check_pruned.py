@@ -3,7 +3,7 @@
 """usage: check_pruned.py XCEL MODEL INPUT_SHAPE OUT_DIR [xcel prune options...]
 
 Runs `xcel prune --json` and checks the result from the outside: PyTorch's torch.jit.load runs pruned.pt
-with the original output shape, `xcel inspect` counts exactly the FLOPs
+with the original output shape (and, with --remove, holds no parameter of the removed blocks), `xcel inspect` counts exactly the FLOPs
 the summary reports, its stored tensors are smaller, policy.json re-applied with --policy gives the same FLOPs, and the input model's bytes
 are unchanged.
 """
@@ -35,6 +35,10 @@ m = torch.jit.load(pruned)
 x = torch.rand(shape)
 with torch.no_grad():
     assert m(x).shape == original(x).shape, (m(x).shape, original(x).shape)
+removed = extra[extra.index("--remove") + 1].split(",") if "--remove" in extra else []
+for block in removed:  # blocks removed whole: no parameter of theirs is left, and the code no longer calls them
+    assert not [k for k in m.state_dict() if k.startswith(block + ".")], block
+    assert summary["removed_blocks"] == removed, summary.get("removed_blocks")
 
 
 def tensor_bytes(path):
@@ -49,7 +53,7 @@ inspected = run(["inspect", "--model", pruned, "--input", ",".join(map(str, shap
 assert inspected["flops"] == summary["flops"] == summary["flops_predicted"], (inspected["flops"], summary)
 assert summary["flops"] < summary["flops_before"]
 again = run(["prune", "--model", model, "--input", ",".join(map(str, shape)), "--out", out + "-again",
-             "--policy", os.path.join(out, "policy.json"), "--json"])
+             "--policy", os.path.join(out, "policy.json"), "--json"] + (["--remove", ",".join(removed)] if removed else []))
 assert again["flops"] == summary["flops"], (again["flops"], summary["flops"])
 assert hashlib.sha256(open(model, "rb").read()).hexdigest() == digest, "input model changed"
 shutil.rmtree(out + "-again")

@@ -81,6 +81,7 @@ struct PolicyOptions : PruneBase {
   std::int64_t round_to = 1;
   std::string granularity = "channel";  // channel | weight
   int batch = 256;
+  std::vector<std::string> remove;  // blocks removed whole before the channel policy (xcel inspect --depth)
 };
 
 /// Fine-tuning of the result into OUT/finetune (epochs 0 = none); data, split and threads follow the run.
