@@ -75,6 +75,12 @@ void register_finetune(CLI::App& app) {
       ->capture_default_str()
       ->check(non_negative())
       ->group("Training");
+  cmd->add_option("--train-last", o->train_last, "Train only the last K conv/linear layers (batch norms still train)")
+      ->check(non_negative())
+      ->group("Training");
+  cmd->add_flag("--from-scratch", o->from_scratch,
+                "Re-initialise every layer first (PyTorch's default initialisation) and train with the same schedule")
+      ->group("Training");
   cmd->add_option("--quantized", o->quantized,
                   "Quantization-aware training with this policy (xcel quantize's policy.json): each forward pass runs "
                   "on the weight grid (float shadows are trained, straight-through), activations through their "

@@ -102,6 +102,8 @@ nlohmann::json run_finetune(train::FinetuneOptions opts) {
   const data::Augment aug = data::parse_augment(o.augment, spec, train_set.height);
   const ir::Shape input = checked_input(model, train_set, true);
   const ir::ModelSummary summary = ir::analyze(model, input);
+  if (o.from_scratch && !o.resume)
+    spdlog::info("finetune: {} layers re-initialised (--from-scratch)", train::reinitialise(model, summary.layers));
   std::optional<quant::WeightProjector> projector = quantization_aware(o, model, input, train_set, summary);
   std::optional<torch::jit::Module> teacher = load_teacher(o.teacher, model, input, o.data);
   train::Trainer trainer(o, model, summary, train_set, aug, val, teacher ? &*teacher : nullptr, run);
@@ -137,6 +139,7 @@ nlohmann::json run_finetune(train::FinetuneOptions opts) {
                       {"freeze_first", o.freeze_first},
                       {"quantized", o.quantized},
                       {"frozen_layers", trainer.frozen_layers()},
+                      {"from_scratch", o.from_scratch},
                       {"trainable_params", trainer.trainable_params()},
                       {"batch", o.batch},
                       {"accumulate", o.accumulate},

@@ -9,6 +9,9 @@
 #include <torch/script.h>
 #include <torch/serialize.h>
 
+#include <torch/nn/init.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -102,6 +105,9 @@ void check_options(const FinetuneOptions& o) {
   XCEL_CHECK(o.kd_alpha >= 0 && o.kd_alpha <= 1, ExitCode::kUsage, "--kd-alpha must be in [0, 1] (got {})", o.kd_alpha);
   XCEL_CHECK(o.kd_temperature > 0, ExitCode::kUsage, "--kd-temperature must be positive (got {})", o.kd_temperature);
   XCEL_CHECK(o.freeze_first >= 0, ExitCode::kUsage, "--freeze-first must not be negative");
+  XCEL_CHECK(o.train_last >= 0, ExitCode::kUsage, "--train-last must not be negative");
+  XCEL_CHECK(o.freeze_first == 0 || o.train_last == 0, ExitCode::kUsage,
+             "give --freeze-first or --train-last, not both: each says which layers train");
   XCEL_CHECK(!o.out_dir.empty(), ExitCode::kUsage, "--out DIR is required");
 }
 
@@ -123,6 +129,8 @@ void finetune_fields(F&& f, O& o) {
   f("kd_alpha", o.kd_alpha);
   f("kd_temperature", o.kd_temperature);
   f("freeze_first", o.freeze_first);
+  f("train_last", o.train_last, 0);
+  f("from_scratch", o.from_scratch, false);
   f("quantized", o.quantized, std::string());
   f("train_limit", o.train_limit);
   f("test", o.test);
@@ -137,6 +145,33 @@ void to_json(nlohmann::json& j, const FinetuneOptions& o) {
 }
 
 void from_json(const nlohmann::json& j, FinetuneOptions& o) { finetune_fields(JsonReader{j}, o); }
+
+int reinitialise(torch::jit::Module& model, const std::vector<ir::Layer>& layers) {
+  torch::NoGradGuard no_grad;
+  std::set<std::string> done;
+  for (const auto& l : layers) {
+    if (!done.insert(l.name).second) continue;
+    torch::jit::Module m = ir::submodule(model, l.name);
+    auto tensor = [&](const char* name) {
+      return m.hasattr(name) && m.attr(name).isTensor() ? m.attr(name).toTensor() : at::Tensor();
+    };
+    at::Tensor w = tensor("weight"), b = tensor("bias");
+    if (l.kind == ir::LayerKind::kBatchNorm) {
+      if (w.defined()) w.fill_(1);
+      if (b.defined()) b.zero_();
+      if (at::Tensor mean = tensor("running_mean"); mean.defined()) mean.zero_();
+      if (at::Tensor var = tensor("running_var"); var.defined()) var.fill_(1);
+      continue;
+    }
+    if (!w.defined()) continue;
+    torch::nn::init::kaiming_uniform_(w, std::sqrt(5.0));
+    if (b.defined()) {
+      const double bound = 1.0 / std::sqrt(static_cast<double>(w[0].numel()));
+      b.uniform_(-bound, bound);
+    }
+  }
+  return static_cast<int>(done.size());
+}
 
 struct Trainer::Impl {
   Impl(const FinetuneOptions& o, torch::jit::Module& model, const std::vector<ir::Layer>& layers,
@@ -157,11 +192,19 @@ struct Trainer::Impl {
   // Frozen layers, then the trainable parameters in two groups: conv/linear weights with weight decay, the rest
   // (biases, batch norm) without.
   std::vector<torch::optim::OptimizerParamGroup> parameter_groups(const std::vector<ir::Layer>& layers) {
-    for (const auto& layer : layers) {
-      if (static_cast<int>(frozen.size()) >= o.freeze_first) break;
-      if (layer.kind != ir::LayerKind::kBatchNorm) frozen.insert(layer.name);
+    std::vector<std::string> weighted;  // conv/linear layers, execution order, once each
+    for (const auto& layer : layers)
+      if (layer.kind != ir::LayerKind::kBatchNorm &&
+          std::find(weighted.begin(), weighted.end(), layer.name) == weighted.end())
+        weighted.push_back(layer.name);
+    XCEL_CHECK(o.train_last <= static_cast<int>(weighted.size()), ExitCode::kUsage,
+               "--train-last {} but the model has only {} conv/linear layers", o.train_last, weighted.size());
+    const int freeze = o.train_last > 0 ? static_cast<int>(weighted.size()) - o.train_last : o.freeze_first;
+    for (const auto& name : weighted) {
+      if (static_cast<int>(frozen.size()) >= freeze) break;
+      frozen.insert(name);
     }
-    XCEL_CHECK(static_cast<int>(frozen.size()) == o.freeze_first || o.freeze_first == 0, ExitCode::kUsage,
+    XCEL_CHECK(static_cast<int>(frozen.size()) == freeze, ExitCode::kUsage,
                "--freeze-first {} but the model has only {} conv/linear layers", o.freeze_first, frozen.size());
     std::vector<at::Tensor> decay, no_decay;
     for (const auto& p : model.named_parameters(true)) {

@@ -12,7 +12,10 @@ bundled VGG to half its widths, which the others fine-tune:
 - distil: distillation + --freeze-first + --accumulate: frozen layers keep their weights, the others change;
 - traced: a model traced in eval mode gets its batch-norm statistics updated (training flag re-wired);
 - prune_finetune: `xcel prune --uniform ... --finetune-epochs 1` fine-tunes into OUT/finetune;
-- errors: --resume without a run, --freeze-first beyond the layers.
+- modes: --train-last 1 trains the classifier alone (every other conv/linear weight unchanged); --from-scratch
+  re-initialises every layer (validation top-1 before training at chance, after one short epoch below the
+  pretrained model's);
+- errors: --resume without a run, --freeze-first beyond the layers, --freeze-first with --train-last.
 """
 import hashlib
 import json
@@ -140,12 +143,30 @@ def prune_finetune():
     assert json.load(open(os.path.join(d, "summary.json")))["finetune"]["val_top1"] == s["finetune"]["val_top1"]
 
 
+def modes():
+    # The training modes compared under a memory budget: last layers only, all layers, from scratch.
+    last = fresh("last")
+    s = json.loads(run("finetune", "--model", pruned, "--epochs", "1", "--out", last, "--train-last", "1", "--json",
+                       *common).stdout)
+    p0, p1 = params(pruned), params(os.path.join(last, "finetuned.pt"))
+    weights = [k for k in p0 if k.endswith("weight") and p0[k].dim() > 1]
+    assert [k for k in weights if not torch.equal(p0[k], p1[k])] == ["classifier.weight"], s["frozen_layers"]
+    assert s["val_top1"] >= s["val_top1_before"] - 0.01, s
+    scratch = fresh("scratch")
+    t = json.loads(run("finetune", "--model", pruned, "--epochs", "1", "--out", scratch, "--from-scratch", "--json",
+                       *common).stdout)
+    assert t["from_scratch"] and t["val_top1_before"] < 0.3, t
+    assert 0.3 < t["val_top1"] < s["val_top1"], (t["val_top1"], s["val_top1"])
+
+
 def errors():
     # Errors.
     run("finetune", "--resume", "--out", fresh("never"), code=3)
     run("finetune", "--model", pruned, "--out", fresh("e"), "--freeze-first", "99", *common, code=2)
+    run("finetune", "--model", pruned, "--out", fresh("e2"), "--freeze-first", "1", "--train-last", "1", *common,
+        code=2)
 
 
-SCENARIOS = {fn.__name__: fn for fn in (setup, short, interrupt, distil, traced, prune_finetune, errors)}
+SCENARIOS = {fn.__name__: fn for fn in (setup, short, interrupt, distil, traced, prune_finetune, modes, errors)}
 SCENARIOS[scenario]()
 print("ok:", scenario)

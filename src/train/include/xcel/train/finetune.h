@@ -37,6 +37,8 @@ struct FinetuneOptions {
   std::string teacher;  // knowledge distillation from this model when set
   double kd_alpha = 0.5, kd_temperature = 4.0;
   int freeze_first = 0;  // the first K conv/linear layers (execution order) are not trained
+  int train_last = 0;    // only the last K conv/linear layers are trained (0 = all; excludes freeze_first)
+  bool from_scratch = false;  // re-initialise every layer first (PyTorch's default initialisation), same schedule
   std::string quantized;  // quantization-aware training with this policy (xcel quantize's policy.json)
   data::SplitOptions split;
   std::int64_t train_limit = 0;  // train on the first N training images only (0 = all)
@@ -55,6 +57,11 @@ void from_json(const nlohmann::json& j, FinetuneOptions& o);
 
 /// Checks the training options (Error kUsage naming the flag).
 void check_options(const FinetuneOptions& o);
+
+/// Re-initialises the model's conv/linear layers as PyTorch does by default (weights Kaiming-uniform with
+/// a = sqrt(5), biases uniform in +-1/sqrt(fan_in)) and its batch norms (weight 1, bias 0, running mean 0 and
+/// variance 1), from torch's global generator: training from scratch with the same schedule. Returns the layers.
+int reinitialise(torch::jit::Module& model, const std::vector<ir::Layer>& layers);
 
 /// Where a training run is: the epoch and step to do next, running sums of the epoch in progress, the best
 /// epoch so far and the lines of history.jsonl. Saved in the checkpoint's state.json.
