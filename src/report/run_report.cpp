@@ -248,20 +248,15 @@ std::string bits_section(const Run& r) {
   ch.names = {"weights", "activations"};
   ch.colors = {kBlue, kOrange};
   ch.values.resize(2);
-  std::map<std::string, int> act;
-  for (const auto& l : r.policy.value("layers", json::array())) {
-    const std::string bits = l.value("bits", "");
-    const auto slash = bits.find('/');
-    act[l.value("name", "")] = slash == std::string::npos ? 32 : std::stoi(bits.substr(slash + 1));
-  }
   std::vector<std::vector<std::string>> rows;
-  for (const auto& l : r.summary.at("layers")) {
+  for (const auto& l : r.summary.at("layers")) {  // bits as "W/A" (W: k, ternary, binary or float; no A: float)
     const std::string name = l.at("name").get<std::string>(), bits = l.at("bits").get<std::string>();
-    const std::string w = bits.substr(0, bits.find('/'));
+    const auto slash = bits.find('/');
+    const std::string w = bits.substr(0, slash);
     const double wb = w == "binary" ? 1 : w == "ternary" ? 2 : w == "float" ? 32 : std::stod(w);
     ch.categories.push_back(name);
     ch.values[0].push_back(wb);
-    ch.values[1].push_back(act.count(name) ? act[name] : 32);
+    ch.values[1].push_back(slash == std::string::npos ? 32 : std::stod(bits.substr(slash + 1)));
     rows.push_back({name + (get<bool>(l, "fixed", false) ? " (fixed)" : ""), bits,
                     human_count(get<double>(l, "params", 0)), human_count(get<double>(l, "flops", 0))});
   }

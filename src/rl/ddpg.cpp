@@ -5,7 +5,6 @@
 
 #include <cmath>
 #include <random>
-#include <sstream>
 
 #include "nets.h"
 #include "xcel/core/error.h"
@@ -41,8 +40,6 @@ struct Ddpg::Impl {
     }
     return clip(mean);
   }
-
-  torch::Tensor state_tensor(const std::vector<float>& s) const { return state_row(s, state_dim); }
 
   void update() {
     if (replay.size() < cfg.batch) return;
@@ -90,7 +87,7 @@ Ddpg::~Ddpg() = default;
 
 double Ddpg::greedy(const std::vector<float>& state) {
   torch::NoGradGuard ng;
-  return impl_->actor->forward(impl_->state_tensor(state)).item<double>();
+  return impl_->actor->forward(state_row(state, impl_->state_dim)).item<double>();
 }
 
 double Ddpg::act(const std::vector<float>& state, int episode) {
@@ -107,13 +104,10 @@ void Ddpg::end_episode(const std::vector<std::vector<float>>& states, const std:
   XCEL_ASSERT(states.size() == actions.size() && !states.empty(), "episode with {} states and {} actions",
               states.size(), actions.size());
   const double shaped = m.baseline.shape(reward, m.cfg.baseline_alpha);
-  for (size_t t = 0; t < states.size(); ++t) {
-    const bool last = t + 1 == states.size();
-    auto s = m.state_tensor(states[t]).squeeze(0);
-    auto s2 = last ? s : m.state_tensor(states[t + 1]).squeeze(0);
-    // AMC's shaping: every step carries the episode's reward and ends its own value estimate.
-    m.replay.store(s, s2, static_cast<float>(actions[t]), static_cast<float>(shaped), 1.0f);
-  }
+  // AMC's shaping: every step carries the episode's reward and ends its own value estimate.
+  m.replay.store_episode(states, m.state_dim, [&](size_t t, bool) {
+    return std::array<float, 3>{static_cast<float>(actions[t]), static_cast<float>(shaped), 1.0f};
+  });
   if (episode >= m.cfg.warmup) {
     for (size_t t = 0; t < states.size() * static_cast<size_t>(m.cfg.updates_per_step); ++t) m.update();
     m.sigma *= m.cfg.noise_decay;

@@ -6,11 +6,9 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
-#include <sstream>
 
 #include "nets.h"
 #include "xcel/core/error.h"
-#include "xcel/core/fs.h"
 
 namespace xcel::rl {
 
@@ -111,13 +109,10 @@ void Dqn::end_episode(const std::vector<std::vector<float>>& states, const std::
   XCEL_ASSERT(states.size() == actions.size() && !states.empty(), "episode with {} states and {} actions",
               states.size(), actions.size());
   const double shaped = m.baseline.shape(reward, m.cfg.baseline_alpha);
-  for (size_t t = 0; t < states.size(); ++t) {
-    const bool last = t + 1 == states.size();
-    auto s = state_row(states[t], m.state_dim).squeeze(0);
-    auto s2 = last ? s : state_row(states[t + 1], m.state_dim).squeeze(0);
-    m.replay.store(s, s2, static_cast<float>(m.nearest(actions[t])), last ? static_cast<float>(shaped) : 0.0f,
-                   last ? 1.0f : 0.0f);
-  }
+  m.replay.store_episode(states, m.state_dim, [&](size_t t, bool last) {
+    return std::array<float, 3>{static_cast<float>(m.nearest(actions[t])), last ? static_cast<float>(shaped) : 0.0f,
+                                last ? 1.0f : 0.0f};
+  });
   if (episode >= m.cfg.warmup)
     for (size_t t = 0; t < states.size() * static_cast<size_t>(m.cfg.updates_per_step); ++t) m.update();
 }

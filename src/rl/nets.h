@@ -7,6 +7,7 @@
 #include <torch/serialize.h>
 #include <torch/utils.h>
 
+#include <array>
 #include <cstdint>
 #include <random>
 #include <sstream>
@@ -63,6 +64,19 @@ inline void check_state_width(const torch::Tensor& states, int dim, const std::s
 struct Replay {
   Replay(int capacity, int state_dim)
       : capacity(capacity), states(torch::zeros({capacity, state_dim})), next_states(torch::zeros({capacity, state_dim})) {}
+
+  /// Stores an episode's transitions: step t's state, the next one (its own at the last step), and the action code,
+  /// reward and done flag `step(t, last)` gives as {a, r, d}.
+  template <typename Step>
+  void store_episode(const std::vector<std::vector<float>>& episode_states, int state_dim, Step&& step) {
+    for (size_t t = 0; t < episode_states.size(); ++t) {
+      const bool last = t + 1 == episode_states.size();
+      auto s = state_row(episode_states[t], state_dim).squeeze(0);
+      auto s2 = last ? s : state_row(episode_states[t + 1], state_dim).squeeze(0);
+      const std::array<float, 3> ard = step(t, last);
+      store(s, s2, ard[0], ard[1], ard[2]);
+    }
+  }
 
   int size() const { return static_cast<int>(rewards.size()); }
 
@@ -162,7 +176,7 @@ class AgentWriter {
 /// networks are read), then the parts by name, then finish() restores the RNG, baseline and replay.
 class AgentReader {
  public:
-  AgentReader(const std::string& path, Replay& replay, int state_dim) : path_(path), replay_(replay) {
+  AgentReader(const std::string& path, Replay& replay, int state_dim) : replay_(replay) {
     ar_.load_from(path);
     ar_.read("states", replay.states);
     check_state_width(replay.states, state_dim, path);
@@ -186,7 +200,6 @@ class AgentReader {
   nlohmann::json meta;
 
  private:
-  std::string path_;
   Replay& replay_;
   torch::serialize::InputArchive ar_;
 };
