@@ -72,6 +72,11 @@ void print_search_summary(const nlohmann::json& s) {
            fmt::format("predicted {:.3f} -> {:.3f} ms (budget {:.3f}); {}", s.at("latency_predicted_ms_before").get<double>(),
                        s.at("latency_predicted_ms").get<double>(), s.at("latency_budget_ms").get<double>(), measured)});
   }
+  if (s.contains("removed_blocks")) {
+    const auto removed = s.at("removed_blocks").get<std::vector<std::string>>();
+    t.add({"blocks removed", fmt::format("{} of {}{}{}", removed.size(), s.at("blocks").size(),
+                                         removed.empty() ? "" : ": ", fmt::join(removed, ", "))});
+  }
   t.add({"val top-1", pct("val_top1_before") + " -> " + pct("val_top1")});
   t.add({"test top-1", pct("test_top1_before") + " -> " + pct("test_top1")});
   if (s.contains("uniform_test_top1")) {
@@ -177,6 +182,17 @@ void register_prune(CLI::App& app) {
                                                 "(-error * log predicted us; latency budgets)")
       ->capture_default_str()
       ->check(CLI::IsMember({"acc", "acc-flops", "acc-latency"}));
+  auto* remove_layers = cmd->add_flag("--remove-layers", o->search.remove_layers,
+                                      "Search: also decide, per removable block (xcel inspect --depth), keep or remove "
+                                      "it, together with the channel ratios");
+  cmd->add_flag("--depth-only", o->search.depth_only, "Search: decide only which blocks to remove; channels are not pruned")
+      ->excludes(remove_layers);
+  cmd->add_option("--retrain-steps", o->search.retrain_steps,
+                  "Search: train every policy this many batches (128 images each, the same for every policy) before "
+                  "it is scored, and keep it only when it beats the best so far after that (0 = off); the episode "
+                  "log says which were kept and discarded, and why")
+      ->capture_default_str()
+      ->check(non_negative());
   auto* episodes = cmd->add_option("--episodes", o->search.episodes, "Search episodes (with --resume: the new total)")
                        ->capture_default_str()
                        ->check(positive());
@@ -260,7 +276,7 @@ void register_prune(CLI::App& app) {
     if (!search) {
       for (const char* name : {"--agent", "--reward", "--episodes", "--warmup", "--lbound", "--agent-config",
                                "--checkpoint-every", "--early-stop", "--latency-model", "--latency-table",
-                               "--table-grid", "--rerank", "--rerank-images"}) {
+                               "--table-grid", "--rerank", "--rerank-images", "--remove-layers", "--depth-only", "--retrain-steps"}) {
         const CLI::Option* opt = cmd->get_option_no_throw(name);
         if (opt != nullptr && opt->count() > 0)
           throw Error(ExitCode::kUsage, fmt::format("{} applies to a search (--flops, --latency, --latency-ms); "

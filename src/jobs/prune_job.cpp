@@ -3,8 +3,10 @@
 
 #include "xcel/jobs/finetune_job.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 
 #include "xcel/core/error.h"
 #include "xcel/core/clock.h"
@@ -131,8 +133,15 @@ nlohmann::json run_policy(const PolicyOptions& o) {
   XCEL_CHECK(o.remove.empty() || o.granularity == "channel", ExitCode::kUsage,
              "--remove takes blocks out whole; combine it with channel pruning, not --granularity weight");
   torch::jit::Module original = ir::load_model(o.model);
+  // A policy file of a depth search names the blocks it removed; they go with --remove.
+  std::optional<Policy> from_file;
+  if (!o.policy.empty()) from_file = read_policy(o.policy);
+  std::vector<std::string> remove = o.remove;
+  if (from_file)
+    for (const auto& b : from_file->removed_blocks)
+      if (std::find(remove.begin(), remove.end(), b) == remove.end()) remove.push_back(b);
   // Blocks removed whole first (depth); the channel policy then applies to what is left.
-  torch::jit::Module model = o.remove.empty() ? original : remove_units(original, input, o.remove);
+  torch::jit::Module model = remove.empty() ? original : remove_units(original, input, remove);
   if (o.granularity == "weight") return run_weight_pruning(o, model, input);
 
   const Importance importance = parse_importance(o.importance);
@@ -144,7 +153,7 @@ nlohmann::json run_policy(const PolicyOptions& o) {
              "'{}' has no channel group xcel can prune safely (every group reaches the input, the output or an "
              "unsupported op); run with --log-level debug to see why",
              o.model);
-  Policy policy = o.policy.empty() ? uniform_policy(dg, o.uniform > 0 ? o.uniform : 1.0) : read_policy(o.policy);
+  Policy policy = from_file ? *from_file : uniform_policy(dg, o.uniform > 0 ? o.uniform : 1.0);
   std::vector<std::int64_t> kept = resolve_widths(dg, policy, o.round_to);
   const std::int64_t predicted = dg.predict_flops(kept);
 
@@ -171,8 +180,8 @@ nlohmann::json run_policy(const PolicyOptions& o) {
                             {"apply_ms", apply_ms},
                             {"groups", dg.groups}};
   for (size_t g = 0; g < dg.groups.size(); ++g) summary["groups"][g]["kept"] = kept[g];
-  if (!o.remove.empty()) {
-    summary["removed_blocks"] = o.remove;
+  if (!remove.empty()) {
+    summary["removed_blocks"] = remove;
     summary["flops_after_removal"] = dg.predict_flops(resolve_widths(dg, uniform_policy(dg, 1.0), 1));
   }
   if (!o.data.empty()) {
@@ -192,7 +201,9 @@ nlohmann::json run_policy(const PolicyOptions& o) {
     if (o.bn_recal > 0) summary["bn_recalibrated"] = recalibrate_batch_norm(pruned, d.calib, o.bn_recal, o.batch);
     summary["val_top1"] = train::evaluate(pruned, d.val, o.batch).top1;
   }
-  write_outputs(o, pruned, applied_policy_json(dg, policy, kept, o.round_to, importance), summary);
+  nlohmann::json applied = applied_policy_json(dg, policy, kept, o.round_to, importance);
+  if (!remove.empty()) applied["removed_blocks"] = remove;
+  write_outputs(o, pruned, applied, summary);
   return summary;
 }
 

@@ -62,6 +62,9 @@ void search_fields(F&& f, O& o) {
   f("serial", o.serial, std::string());
   f("rerank", o.rerank, 0);
   f("rerank_images", o.rerank_images, std::int64_t{5000});
+  f("remove_layers", o.remove_layers, false);
+  f("depth_only", o.depth_only, false);
+  f("retrain_steps", o.retrain_steps, 0);
 }
 
 }  // namespace
@@ -84,6 +87,9 @@ SearchOptions resolve(SearchOptions o, const RunDir& run) {
     XCEL_CHECK(!o.budget_given || (o.flops == saved.flops && o.latency == saved.latency && o.latency_ms == saved.latency_ms),
                ExitCode::kUsage, "--resume continues the saved search with its own budget; drop --flops/--latency/"
                "--latency-ms or start a new run");
+    XCEL_CHECK(!o.depth() || (o.remove_layers == saved.remove_layers && o.depth_only == saved.depth_only),
+               ExitCode::kUsage, "--resume continues the saved search with its own walk; drop --remove-layers/"
+               "--depth-only or start a new run");
     if (o.rerank_given) {
       saved.rerank = o.rerank;
       saved.rerank_images = o.rerank_images;
@@ -91,6 +97,9 @@ SearchOptions resolve(SearchOptions o, const RunDir& run) {
     return saved;
   }
   search::check_agent_name(o.agent);
+  XCEL_CHECK(!(o.depth() && o.agent == "uniform"), ExitCode::kUsage,
+             "--agent uniform decides no blocks (the uniform policy is a candidate of every search anyway); use ddpg, "
+             "dqn, evolution or random with --remove-layers/--depth-only");
   XCEL_CHECK(o.reward == "acc" || o.reward == "acc-flops" || (o.reward == "acc-latency" && o.latency_mode()),
              ExitCode::kUsage, "unknown --reward '{}'; use acc, acc-flops, or acc-latency with --latency/--latency-ms",
              o.reward);
@@ -102,6 +111,15 @@ SearchOptions resolve(SearchOptions o, const RunDir& run) {
   if (o.lbound) o.ddpg.lbound = *o.lbound;
   return o;
 }
+
+// A brief fine-tune that only re-scores a model (--rerank, --retrain-steps): one pass over the same first training
+// images for every model, with the fine-tuning defaults, from the run's seed.
+struct BriefTraining {
+  data::ImageSet images;
+  data::Augment aug;
+  data::TensorSet val;  // what the trainer validates at the end of its pass
+  train::FinetuneOptions fo;
+};
 
 // Everything the loop and the finish work on, built once.
 struct Setup {
@@ -124,11 +142,44 @@ struct Setup {
   // when it cannot be measured (no phone connected).
   std::unique_ptr<latency::Oracle> device;
   std::string device_error;
+  std::optional<search::DepthOptions> depth;  // --remove-layers / --depth-only: the blocks the walk decides
   std::optional<search::Env> env;
   std::optional<search::Evaluator> evaluator;
   std::unique_ptr<search::Agent> agent;
+  std::shared_ptr<BriefTraining> retrain;  // --retrain-steps: the images every policy is retrained on
   double original_val = 0, setup_seconds = 0;
 };
+
+BriefTraining brief_training(const SearchOptions& o, const Setup& s, std::int64_t images, std::int64_t val_images) {
+  BriefTraining b;
+  b.images = data::load_split(s.spec, data::Split::kTrain, s.split);
+  if (images < b.images.size()) b.images = data::head(b.images, images, b.images.name);
+  b.val = data::to_tensors(val_images < s.data.val.size() ? data::head(s.data.val, val_images, s.data.val.name)
+                                                          : s.data.val);
+  b.aug = data::parse_augment("auto", s.spec, b.images.height);
+  b.fo.epochs = 1;
+  b.fo.split = s.split;
+  b.fo.threads = o.threads;
+  b.fo.progress = false;
+  b.fo.checkpoints = false;
+  b.fo.test = false;
+  return b;
+}
+
+// Trains `m` in place for one pass of `b`. Torch's random state is put back afterwards, so that the search draws
+// what it would have drawn without it.
+void brief_finetune(const SearchOptions& o, const Setup& s, const BriefTraining& b, torch::jit::Module& m,
+                    const RunDir& run) {
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  const at::Tensor saved = gen.get_state();
+  train::wire_training_flags(m);
+  const ir::ModelSummary summary = ir::analyze(m, s.input);
+  torch::manual_seed(o.split.seed);
+  train::Trainer trainer(b.fo, m, summary, b.images, b.aug, b.val, nullptr, run);
+  trainer.run();
+  m.eval();
+  gen.set_state(saved);
+}
 
 // Calibration passes of the latency budget, and interleaved rounds per measurement in them.
 constexpr int kCalibrationPasses = 2;
@@ -267,27 +318,30 @@ void set_up(const SearchOptions& o, const RunDir& run, Setup& s) {
     }
   }
   rounding(o, run, s);
+  if (o.depth()) s.depth = search::DepthOptions{prune::find_units(s.model, s.input), o.depth_only};
+  const search::DepthOptions* depth = s.depth ? &*s.depth : nullptr;
   if (o.latency_mode()) {
     latency_model(o, run, s);
     if (interrupted()) return;
     const double scale = budget_scale(o, run, s);
     s.cost_model->budget_ms = o.latency_ms * scale;
     s.env.emplace(s.dg, s.summary.layers, o.latency > 0 ? o.latency * scale : 1.0, o.ddpg.lbound, s.round_to,
-                  &*s.cost_model);
+                  &*s.cost_model, depth);
   } else {
-    s.env.emplace(s.dg, s.summary.layers, o.flops, o.ddpg.lbound, s.round_to, nullptr);
+    s.env.emplace(s.dg, s.summary.layers, o.flops, o.ddpg.lbound, s.round_to, nullptr, depth);
     // On a target measured cheaply (the host, or any target with a given table), a FLOPs search also keeps the
     // predicted latency at or below the uniform policy's: it never buys FLOPs with widths the device runs slowly.
     if (s.device && o.latency_model == "table" && (s.target.kind == "host" || !o.latency_table.empty())) {
       latency_model(o, run, s);
-      const double cap = search::predict_ms(*s.cost_model, s.dg, s.env->uniform_widths(s.env->max_uniform_ratio()));
+      const double cap = search::predict_ms(*s.cost_model, s.dg,
+                                            s.env->decode(s.env->uniform_widths(s.env->max_uniform_ratio())).widths);
       s.env->cap_latency(*s.cost_model, cap);
       s.latency_cap = {{"model", s.latency_model}, {"max_ms", cap}};
     }
   }
   if (o.latency_mode())
     spdlog::info("latency budget {:.4f} ms on {} (model: {}; original predicted {:.4f} ms)", s.env->budget(),
-                 s.target.name, s.latency_model, s.env->cost(s.dg.full_widths()));
+                 s.target.name, s.latency_model, s.env->cost(s.env->full_policy()));
   run.create();
   if (!o.resume) run.write_json(RunDir::kConfig, nlohmann::json(o));
   auto t_setup = std::chrono::steady_clock::now();
@@ -295,9 +349,48 @@ void set_up(const SearchOptions& o, const RunDir& run, Setup& s) {
   s.evaluator.emplace(search::RepairOptions{prune::parse_importance(o.importance), o.reconstruct, o.bn_recal, o.batch,
                                             o.early_stop},
                       s.model, s.dg, s.data.val, s.data.calib);
+  if (s.env->depth()) s.evaluator->remove_blocks(*s.env, s.input);
+  if (o.retrain_steps > 0) {
+    // Every policy validated is first trained for retrain_steps batches (the same images each time); the trainer's
+    // own check at the end of its pass looks at the first 500 validation images only.
+    s.retrain = std::make_shared<BriefTraining>(
+        brief_training(o, s, static_cast<std::int64_t>(o.retrain_steps) * BriefTraining{}.fo.batch, 500));
+    s.evaluator->set_retrain(
+        [&o, &s, &run](torch::jit::Module& m) { brief_finetune(o, s, *s.retrain, m, run); }, o.retrain_steps);
+  }
   s.setup_seconds = seconds_since(t_setup);
   s.agent = search::make_agent(o.agent, s.env->state_dim(), o.ddpg, s.env->max_uniform_ratio(),
                                s.env->action_menu());
+}
+
+// policy.json of the result. With depth it describes the model after its blocks are removed (the groups left, by
+// name, and removed_blocks), so that `xcel prune --policy policy.json` applies it again.
+nlohmann::json policy_file(const SearchOptions& o, const Setup& s, const std::vector<std::int64_t>& policy) {
+  const search::DepthPolicy d = s.env->decode(policy);
+  const prune::DependencyGraph* dg = &s.dg;
+  std::vector<std::int64_t> kept = d.widths;
+  prune::DependencyGraph shallow_dg;
+  if (!d.removed.empty()) {
+    shallow_dg = prune::build_dependency_graph(prune::remove_units(s.model, s.input, d.removed), s.input);
+    kept = shallow_dg.full_widths();
+    for (size_t g = 0; g < shallow_dg.groups.size(); ++g) {
+      // A group of the shallower model is the original's group of the same first layer.
+      const std::string& name = shallow_dg.groups[g].name;
+      int from = s.dg.find_group(name);
+      for (size_t h = 0; from < 0 && h < s.dg.groups.size(); ++h) {
+        const auto& mods = s.dg.groups[h].modules;
+        if (std::find(mods.begin(), mods.end(), name) != mods.end()) from = static_cast<int>(h);
+      }
+      XCEL_ASSERT(from >= 0, "group '{}' of the model without {} is no group of the original", name,
+                  fmt::join(d.removed, ", "));
+      kept[g] = d.widths[static_cast<size_t>(from)];
+    }
+    dg = &shallow_dg;
+  }
+  nlohmann::json j = prune::applied_policy_json(*dg, prune::Policy{}, kept, s.round_to, prune::parse_importance(o.importance));
+  for (auto& [name, g] : j.at("groups").items()) g.erase("requested_ratio");
+  if (s.env->depth()) j["removed_blocks"] = d.removed;
+  return j;
 }
 
 // The best model as files: best.pt, and best.ptl in the phone's deploy form (optimize_for_mobile, for the lite
@@ -366,33 +459,18 @@ double with_candidate(std::vector<search::Candidate>& ranked, const std::vector<
 // summary's block: every re-scored policy before and after, and whether the first one changed.
 nlohmann::json rerank(const SearchOptions& o, const RunDir& run, Setup& s, std::vector<search::Candidate>& ranked) {
   const size_t k = std::min(static_cast<size_t>(o.rerank), ranked.size());
-  data::ImageSet train_set = data::load_split(s.spec, data::Split::kTrain, s.split);
-  if (o.rerank_images < train_set.size()) train_set = data::head(train_set, o.rerank_images, train_set.name);
-  const data::TensorSet val = data::to_tensors(s.data.val);
-  const data::Augment aug = data::parse_augment("auto", s.spec, train_set.height);
-  train::FinetuneOptions fo;
-  fo.epochs = 1;
-  fo.split = s.split;
-  fo.threads = o.threads;
-  fo.progress = false;
-  fo.checkpoints = false;
-  fo.test = false;
+  const BriefTraining b = brief_training(o, s, o.rerank_images, s.data.val.size());
   std::vector<std::pair<double, size_t>> after;  // (val after, index into ranked)
   nlohmann::json rows = nlohmann::json::array();
   const auto t0 = std::chrono::steady_clock::now();
   for (size_t i = 0; i < k; ++i) {
     if (interrupted()) run.interrupted("while re-ranking the best policies", "prune");
-    torch::jit::Module m = s.evaluator->build(ranked[i].widths);
-    train::wire_training_flags(m);
-    const ir::ModelSummary summary = ir::analyze(m, s.input);
-    torch::manual_seed(o.split.seed);
-    train::Trainer trainer(fo, m, summary, train_set, aug, val, nullptr, run);
-    trainer.run();
-    m.eval();
-    const double v = train::evaluate(m, val, o.batch, true).top1;
+    torch::jit::Module m = s.evaluator->build_scored(ranked[i].widths);
+    brief_finetune(o, s, b, m, run);
+    const double v = train::evaluate(m, b.val, o.batch, true).top1;
     after.emplace_back(v, i);
     rows.push_back({{"episode", ranked[i].episode}, {"val_top1", ranked[i].val_top1}, {"val_top1_after_finetune", v},
-                    {"flops", s.dg.predict_flops(ranked[i].widths)}});
+                    {"flops", s.env->flops_of(ranked[i].widths)}});
     spdlog::info("rerank {}/{}: episode {} val top-1 {:.2f}% -> {:.2f}% after a brief fine-tune", i + 1, k,
                  ranked[i].episode, 100 * ranked[i].val_top1, 100 * v);
   }
@@ -403,7 +481,7 @@ nlohmann::json rerank(const SearchOptions& o, const RunDir& run, Setup& s, std::
   const bool changed = k > 0 && after.front().second != 0;
   std::copy(order.begin(), order.end(), ranked.begin());
   return {{"k", k},
-          {"train_images", train_set.size()},
+          {"train_images", b.images.size()},
           {"epochs", 1},
           {"policies", rows},
           {"winner_changed", changed},
@@ -418,7 +496,8 @@ search::Candidate verified_result(const SearchOptions& o, const RunDir& run, Set
   std::vector<search::Candidate> ranked = loop.ranked();
   // The uniform policy the wall allows competes too (validated like the others; episode -1), so a search whose
   // own policies all miss on measurement still has the plain answer to fall back on.
-  lat["uniform_val_top1"] = with_candidate(ranked, uniform, [&] { return s.evaluator->validate(uniform, -1).top1; });
+  if (!uniform.empty())
+    lat["uniform_val_top1"] = with_candidate(ranked, uniform, [&] { return s.evaluator->validate(uniform, -1).top1; });
   // Re-ranked after a brief fine-tune, the measurement goes down the list in the new order.
   if (o.rerank > 0) lat["rerank"] = rerank(o, run, s, ranked);
   if (!s.device) {
@@ -448,9 +527,9 @@ search::Candidate verified_result(const SearchOptions& o, const RunDir& run, Set
     return o.latency > 0 ? p.ratio / o.latency : p.b.ms.median / o.latency_ms;
   };
   auto predicted_load = [&](const search::Candidate& c) { return s.env->cost(c.widths) / s.env->budget(); };
-  const int uniform_index = static_cast<int>(
-      std::find_if(ranked.begin(), ranked.end(), [&](const search::Candidate& c) { return c.widths == uniform; }) -
-      ranked.begin());
+  const auto found =
+      std::find_if(ranked.begin(), ranked.end(), [&](const search::Candidate& c) { return c.widths == uniform; });
+  const int uniform_index = found == ranked.end() ? -1 : static_cast<int>(found - ranked.begin());
   // A policy that misses is narrowed (every group's share by the same factor, the largest on a 4% grid down to
   // half that the corrected prediction allows), validated (episode -3) and joins the candidates at its accuracy.
   auto tighten = [&](const search::Candidate& missed, double k) -> std::optional<search::Candidate> {
@@ -463,7 +542,7 @@ search::Candidate verified_result(const SearchOptions& o, const RunDir& run, Set
   };
   search::Verification v =
       search::verify_budget(ranked, predicted_load, measured_load, kMaxVerifications, uniform_index, tighten);
-  if (v.chosen < 0) v = tighten_uniform(o, s, v, measured_load, predicted_load);
+  if (v.chosen < 0 && !uniform.empty()) v = tighten_uniform(o, s, v, measured_load, predicted_load);
   ranked = v.candidates;
   nlohmann::json steps = nlohmann::json::array();
   for (const auto& st : v.steps) {
@@ -503,41 +582,43 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
   };
   stop_if_interrupted();
   search::Best best = loop.best();
-  nlohmann::json lat;
-  // The one-line answer: the uniform policy the budget allows competes with the search's policies.
-  const std::vector<std::int64_t> uniform = s.env->uniform_widths(s.env->max_uniform_ratio());
+  nlohmann::json lat = nlohmann::json::object();
+  // The one-line answer: the uniform policy the budget allows competes with the search's policies (with --depth-only
+  // there is none: every group keeps its channels, and the budget needs blocks removed).
+  std::vector<std::int64_t> uniform = s.env->uniform_widths(s.env->max_uniform_ratio());
+  if (!s.env->fits(uniform)) uniform.clear();
   if (o.latency_mode()) {
     const search::Candidate chosen = verified_result(o, run, s, loop, uniform, lat);
-    best = {chosen.episode, chosen.val_top1, 0.0, chosen.widths, s.dg.predict_flops(chosen.widths)};
+    best = {chosen.episode, chosen.val_top1, 0.0, chosen.widths, s.env->flops_of(chosen.widths)};
     lat.update({{"latency_target", s.target.name},
                 {"latency_budget_ms", s.env->budget()},
                 {"latency_model", s.latency_model},
                 {"latency_model_info", s.latency_model_info},
-                {"latency_predicted_ms_before", s.env->cost(s.dg.full_widths())},
+                {"latency_predicted_ms_before", s.env->cost(s.env->full_policy())},
                 {"latency_predicted_ms", s.env->cost(best.widths)},
                 {"latency_calibration", s.calibration}});
   } else {
     // The uniform policy the budget allows competes with the search's best (validated like it, episode -1): a
     // search never returns less than the one-line answer (and with a budget the original meets, it is the original).
-    const double uniform_val = s.evaluator->validate(uniform, -1).top1;
-    if (best.widths.empty() || uniform_val > best.val_top1) {
+    const double uniform_val = uniform.empty() ? -1.0 : s.evaluator->validate(uniform, -1).top1;
+    if (!uniform.empty() && (best.widths.empty() || uniform_val > best.val_top1)) {
       spdlog::info("the uniform policy ({:.2f}%) is ahead of the search's best ({:.2f}%) and is the result",
                    100 * uniform_val, 100 * best.val_top1);
-      best = {-1, uniform_val, 0.0, uniform, s.dg.predict_flops(uniform)};
+      best = {-1, uniform_val, 0.0, uniform, s.env->flops_of(uniform)};
     }
-    lat["uniform_val_top1"] = uniform_val;
+    if (!uniform.empty()) lat["uniform_val_top1"] = uniform_val;
     if (o.rerank > 0) {
       std::vector<search::Candidate> ranked = loop.ranked();
-      with_candidate(ranked, uniform, [&] { return uniform_val; });
+      if (!uniform.empty()) with_candidate(ranked, uniform, [&] { return uniform_val; });
       lat["rerank"] = rerank(o, run, s, ranked);
       const search::Candidate& w = ranked.front();
-      best = {w.episode, w.val_top1, 0.0, w.widths, s.dg.predict_flops(w.widths)};
+      best = {w.episode, w.val_top1, 0.0, w.widths, s.env->flops_of(w.widths)};
     }
   }
   stop_if_interrupted();
-  torch::jit::Module best_model = s.evaluator->build(best.widths);
+  torch::jit::Module best_model = s.evaluator->build_scored(best.widths);
   const double best_val = s.evaluator->accuracy(best_model).top1;
-  prune::check_prediction(s.model, best_model, s.dg, best.widths);
+  if (!s.env->depth()) prune::check_prediction(s.model, best_model, s.dg, best.widths);
   ir::ModelSummary after = ir::analyze(best_model, s.input);
   XCEL_ASSERT(after.flops == best.flops && after.flops <= s.env->target_flops(), "best model has {} FLOPs, expected {}",
               after.flops, best.flops);
@@ -545,8 +626,8 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
   const double test_top1 = train::evaluate(best_model, test, o.batch, true).top1;
   // The one-line answer beside the result, on the same test images.
   double uniform_test = test_top1;
-  if (uniform != best.widths) {
-    torch::jit::Module u = s.evaluator->build(uniform);
+  if (!uniform.empty() && uniform != best.widths) {
+    torch::jit::Module u = s.evaluator->build_scored(uniform);
     uniform_test = train::evaluate(u, test, o.batch, true).top1;
   }
   const double original_test = train::evaluate(s.model, test, o.batch, true).top1;
@@ -567,9 +648,7 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
     profiles["best"]["predicted_ms"] = lat.at("latency_predicted_ms");
   }
   run.write_json(RunDir::kProfile, profiles);
-  nlohmann::json policy = prune::applied_policy_json(s.dg, prune::Policy{}, best.widths, s.round_to,
-                                                     prune::parse_importance(o.importance));
-  for (auto& [name, g] : policy.at("groups").items()) g.erase("requested_ratio");
+  nlohmann::json policy = policy_file(o, s, best.widths);
   run.write_json(RunDir::kPolicy, policy);
   const search::LoopStats st = loop.stats();
   nlohmann::json result = {
@@ -603,8 +682,6 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
       {"normalization", {{"mean", o.split.mean}, {"std", o.split.std}}},
       {"threads", o.threads},
       {"lite_model", lite},
-      {"uniform_ratio", s.env->max_uniform_ratio()},
-      {"uniform_test_top1", uniform_test},
       {"result_is_uniform", uniform == best.widths},
       {"round_to", s.round_to},
       {"rounding", s.rounding},
@@ -618,7 +695,16 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
   // Points of validation top-1 the result is ahead of the uniform policy (0 when uniform is the result).
   if (result.contains("uniform_val_top1"))
     result["val_lead_over_uniform"] = 100 * (best_val - result.at("uniform_val_top1").get<double>());
-  result["test_lead_over_uniform"] = 100 * (test_top1 - uniform_test);
+  if (!uniform.empty()) {
+    result["uniform_ratio"] = s.env->max_uniform_ratio();
+    result["uniform_test_top1"] = uniform_test;
+    result["test_lead_over_uniform"] = 100 * (test_top1 - uniform_test);
+  }
+  if (s.env->depth()) {
+    result["removed_blocks"] = s.env->decode(best.widths).removed;
+    result["blocks"] = s.env->unit_names();
+    result["depth_only"] = o.depth_only;
+  }
   if (!s.latency_cap.is_null()) {
     s.latency_cap["predicted_ms"] = s.env->capped_ms(best.widths);
     result["latency_cap"] = s.latency_cap;

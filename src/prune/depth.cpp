@@ -6,6 +6,7 @@
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -166,11 +167,126 @@ std::vector<Node*> calls_of(torch::jit::Module& parent, const std::string& child
   return out;
 }
 
-bool still_read(torch::jit::Module& parent, const std::string& child) {
-  for (const auto& m : parent.get_methods())
-    for (Node* n : ir::all_nodes(*m.graph()))
-      if (n->kind() == c10::prim::GetAttr && n->s(c10::attr::name) == child) return true;
+// True when a method anywhere in `root` reads `child` of a module of `parent`'s type.
+bool still_read(const torch::jit::Module& root, const torch::jit::Module& parent, const std::string& child) {
+  for (const auto& mod : root.modules())
+    for (const auto& m : mod.get_methods())
+      for (Node* n : ir::all_nodes(*m.graph()))
+        if (n->kind() == c10::prim::GetAttr && n->s(c10::attr::name) == child &&
+            n->input(0)->type().get() == parent.type().get())
+          return true;
   return false;
+}
+
+// The nodes in `n`'s blocks, nested ones included.
+void nested_nodes(Node* n, std::vector<Node*>& out) {
+  for (torch::jit::Block* b : n->blocks())
+    for (Node* x : b->nodes()) {
+      out.push_back(x);
+      nested_nodes(x, out);
+    }
+}
+
+// One inlined copy of a block in `top`: the nodes of `top` whose call stack runs through the block, plus control
+// flow without a call stack whose module code is all the block's (an If on `use_res_connect`), plus such control
+// flow that reads the block and feeds nothing else (batch norm's input checks). The copy's one tensor output is
+// replaced by its one tensor input and its nodes are destroyed.
+void cut_copy(torch::jit::Block* top, const std::string& name, const std::string& method,
+              const std::function<bool(const Node*)>& mine) {
+  // Control flow carries the call stack of an enclosing call, or none: it may belong to the block.
+  auto neutral = [&](const Node* n) {
+    const auto p = module_path(n);
+    const std::string path = join(p, p.size());
+    return p.empty() || (name.size() > path.size() && inside(name, path));
+  };
+  std::set<const Node*> set;
+  for (Node* n : top->nodes()) {
+    if (!neutral(n)) {
+      if (mine(n)) set.insert(n);
+      continue;
+    }
+    std::vector<Node*> inner;
+    nested_nodes(n, inner);
+    bool any = false, other = false;
+    for (const Node* x : inner)
+      if (!neutral(x)) (mine(x) ? any : other) = true;
+    if (any && !other) set.insert(n);
+  }
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (Node* n : top->nodes()) {
+      if (set.count(n) || !neutral(n)) continue;
+      bool reads = false, feeds_only = true;
+      for (const Value* v : n->inputs()) reads |= set.count(top_level(v->node(), top)) > 0;
+      for (const Value* v : n->outputs())
+        for (const auto& use : v->uses()) feeds_only &= set.count(top_level(use.user, top)) > 0;
+      if (reads && feeds_only) set.insert(n), grew = true;
+    }
+  }
+  std::vector<Node*> members;
+  for (Node* n : top->nodes())
+    if (set.count(n)) members.push_back(n);
+  std::vector<Value*> ins, outs;
+  for (Node* n : members) {
+    std::vector<Node*> inner = {n};
+    nested_nodes(n, inner);
+    for (Node* x : inner)
+      for (Value* v : x->inputs())
+        if (v->type()->kind() == c10::TypeKind::TensorType && !set.count(top_level(v->node(), top)) &&
+            std::find(ins.begin(), ins.end(), v) == ins.end())
+          ins.push_back(v);
+    for (Value* v : n->outputs()) {
+      bool used_outside = false;
+      for (const auto& use : v->uses()) used_outside |= !set.count(top_level(use.user, top));
+      if (used_outside && n->kind() != c10::prim::Constant) outs.push_back(v);  // a shared constant stays
+    }
+  }
+  XCEL_CHECK(ins.size() == 1 && outs.size() == 1 && outs[0]->type()->kind() == c10::TypeKind::TensorType,
+             ExitCode::kUnsupported,
+             "block '{}' takes {} tensors and gives {} values in the inlined code of {}; only a block with one "
+             "tensor in and one out can be removed", name, ins.size(), outs.size(), method);
+  outs[0]->replaceAllUsesWith(ins[0]);
+  for (auto it = members.rbegin(); it != members.rend(); ++it)
+    if (std::none_of((*it)->outputs().begin(), (*it)->outputs().end(), [](const Value* v) { return v->hasUses(); }))
+      (*it)->destroy();
+}
+
+// A method whose calls were inlined (apply() inlines forward to patch depthwise groups) holds copies of a block's
+// code; each is cut out (cut_copy). Returns how many copies there were.
+int cut_inlined(torch::jit::Module& root, const std::string& name) {
+  auto mine = [&](const Node* n) {
+    const auto p = module_path(n);
+    return !p.empty() && inside(join(p, p.size()), name);
+  };
+  // True when block `b` lies inside block `outer` (or is it).
+  auto nested_in = [](const torch::jit::Block* b, const torch::jit::Block* outer) {
+    for (; b != nullptr; b = b->owningNode() != nullptr ? b->owningNode()->owningBlock() : nullptr)
+      if (b == outer) return true;
+    return false;
+  };
+  int cut = 0;
+  for (const auto& m : root.get_methods()) {
+    auto g = m.graph();
+    // Each inlined copy of the block's code (one per branch when its parent calls it in both branches of an If)
+    // lives in the outermost blocks that hold its nodes directly.
+    std::vector<torch::jit::Block*> homes;
+    for (Node* n : ir::all_nodes(*g))
+      if (mine(n) && n->kind() != c10::prim::Constant &&  // constants are hoisted anywhere
+          std::find(homes.begin(), homes.end(), n->owningBlock()) == homes.end())
+        homes.push_back(n->owningBlock());
+    std::vector<torch::jit::Block*> copies;
+    for (torch::jit::Block* b : homes)
+      if (std::none_of(homes.begin(), homes.end(), [&](const torch::jit::Block* o) {
+            return o != b && b->owningNode() != nullptr && nested_in(b->owningNode()->owningBlock(), o);
+          }))
+        copies.push_back(b);
+    for (torch::jit::Block* top : copies) {
+      cut_copy(top, name, m.name(), mine);
+      ++cut;
+    }
+    torch::jit::EliminateDeadCode(g);
+  }
+  return cut;
 }
 
 }  // namespace
@@ -212,17 +328,23 @@ torch::jit::Module remove_units(const torch::jit::Module& module, const ir::Shap
     const std::string child = dot == std::string::npos ? name : name.substr(dot + 1);
     torch::jit::Module parent = ir::submodule(out, parent_path);
     const std::vector<Node*> calls = calls_of(parent, child);
-    XCEL_CHECK(calls.size() == 1 && calls[0]->inputs().size() == 2 && calls[0]->outputs().size() == 1,
+    XCEL_CHECK(calls.size() <= 1 && (calls.empty() || (calls[0]->inputs().size() == 2 && calls[0]->outputs().size() == 1)),
                ExitCode::kUnsupported,
                "block '{}' is called {} times (or with several arguments) in its parent's code; only a block called "
                "once on one tensor can be removed", name, calls.size());
-    Node* call = calls[0];
-    Node* get = call->input(0)->node();
-    call->output()->replaceAllUsesWith(call->input(1));
-    call->destroy();
-    if (!get->output()->hasUses()) get->destroy();
-    for (const auto& m : parent.get_methods()) torch::jit::EliminateDeadCode(m.graph());
-    if (!still_read(parent, child)) {
+    if (!calls.empty()) {
+      Node* call = calls[0];
+      Node* get = call->input(0)->node();
+      call->output()->replaceAllUsesWith(call->input(1));
+      call->destroy();
+      if (!get->output()->hasUses()) get->destroy();
+      for (const auto& m : parent.get_methods()) torch::jit::EliminateDeadCode(m.graph());
+    }
+    // A pruned model's forward may hold the block inlined as well (see apply()).
+    const int inlined = cut_inlined(out, name);
+    XCEL_CHECK(!calls.empty() || inlined > 0, ExitCode::kUnsupported,
+               "block '{}' is not called in its parent's code; it cannot be removed", name);
+    if (!still_read(out, parent, child)) {
       parent._ivalue()->unsafeRemoveAttr(child);  // the object's slot first: it is found through the type
       parent.type()->unsafeRemoveAttribute(child);
     }

@@ -1,6 +1,7 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
 #include "xcel/prune/policy.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 
@@ -29,7 +30,14 @@ Policy read_policy(const std::string& path) {
   const nlohmann::json& groups = j.contains("groups") ? j.at("groups") : j;
   XCEL_CHECK(groups.is_object(), ExitCode::kInput, "policy file '{}' must map group names to ratios", path);
   Policy p;
+  if (j.contains("removed_blocks")) {
+    const auto& r = j.at("removed_blocks");
+    XCEL_CHECK(r.is_array() && std::all_of(r.begin(), r.end(), [](const nlohmann::json& b) { return b.is_string(); }),
+               ExitCode::kInput, "policy file '{}': removed_blocks must be a list of block names", path);
+    p.removed_blocks = r.get<std::vector<std::string>>();
+  }
   for (const auto& [name, v] : groups.items()) {
+    if (&groups == &j && name == "removed_blocks") continue;
     GroupChoice c;
     if (v.is_number()) {
       c.ratio = v.get<double>();

@@ -397,6 +397,15 @@ double group_ratio(const Run& r, const std::string& name) {
   return g.at("kept").get<double>() / g.at("channels").get<double>();
 }
 
+// Blocks a depth search removed whole (summary removed_blocks, of the blocks it decided on).
+std::string blocks_paragraph(const nlohmann::json& s) {
+  if (!s.contains("removed_blocks")) return "";
+  const auto removed = s.at("removed_blocks").get<std::vector<std::string>>();
+  const size_t decided = s.contains("blocks") ? s.at("blocks").size() : removed.size();
+  return fmt::format("<p>Blocks removed whole: {} of the {} the search decided on{}{}.</p>\n", removed.size(), decided,
+                     removed.empty() ? "" : ": ", escape(fmt::format("{}", fmt::join(removed, ", "))));
+}
+
 std::string policy_section(const Run& r) {
   std::vector<std::string> names = group_names(r);
   if (names.empty()) return "<p>No policy file in this run.</p>\n";
@@ -418,7 +427,7 @@ std::string policy_section(const Run& r) {
     ch.refs.push_back({u, fmt::format("uniform {:.1f}%", 100 * u), false});
   }
   ch.height = names.size() > 8 ? 380 : 320;
-  return svg::render(ch) + table_html({"group", "channels", "kept", "ratio"}, rows);
+  return svg::render(ch) + table_html({"group", "channels", "kept", "ratio"}, rows) + blocks_paragraph(r.summary);
 }
 
 std::string latency_section(const Run& r) {

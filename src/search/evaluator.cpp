@@ -31,12 +31,19 @@ Evaluator::Evaluator(const RepairOptions& o, torch::jit::Module& model, const pr
   if (o.reconstruct) reconstructor_ = std::make_unique<prune::Reconstructor>(model, dg, calib, prune::ReconstructOptions{});
 }
 
-torch::jit::Module Evaluator::build(const std::vector<std::int64_t>& widths) const {
+void Evaluator::remove_blocks(const Env& env, const ir::Shape& input) {
+  depth_ = &env;
+  input_ = input;
+}
+
+torch::jit::Module Evaluator::build(const std::vector<std::int64_t>& policy) const {
   auto t0 = std::chrono::steady_clock::now();
-  auto sel = prune::select_channels(model_, dg_, widths, o_.importance);
+  const DepthPolicy d = depth_ != nullptr ? depth_->decode(policy) : DepthPolicy{policy, {}, {}};
+  auto sel = prune::select_channels(model_, dg_, d.widths, o_.importance);
   torch::jit::Module pruned = prune::apply(model_, dg_, sel);
   const double apply_s = seconds_since(t0);
   if (reconstructor_) reconstructor_->refit(pruned, sel);
+  if (!d.removed.empty()) pruned = prune::remove_units(pruned, input_, d.removed);
   if (o_.bn_recal > 0) prune::recalibrate_batch_norm(pruned, calib_, o_.bn_recal, o_.batch);
   spdlog::debug("episode build: prune {:.3f} s, repairs {:.3f} s", apply_s, seconds_since(t0) - apply_s);
   return pruned;
@@ -63,8 +70,24 @@ train::Accuracy Evaluator::accuracy(torch::jit::Module& m, double best) const {
   return raced_accuracy(m, val_, o_.batch, o_.early_stop, best);
 }
 
+void Evaluator::set_retrain(std::function<void(torch::jit::Module&)> retrain, int steps) {
+  retrain_ = std::move(retrain);
+  retrain_steps_ = steps;
+}
+
+torch::jit::Module Evaluator::build_scored(const std::vector<std::int64_t>& widths) const {
+  torch::jit::Module m = build(widths);
+  if (retrain_) retrain_(m);
+  return m;
+}
+
 train::Accuracy Evaluator::validate(const std::vector<std::int64_t>& widths, double best) {
   torch::jit::Module pruned = build(widths);
+  if (!retrain_) return accuracy(pruned, best);
+  auto t0 = std::chrono::steady_clock::now();
+  const double before = accuracy(pruned).top1;
+  retrain_(pruned);
+  details_ = {{"steps", retrain_steps_}, {"val_top1_before", before}, {"seconds", seconds_since(t0)}};
   return accuracy(pruned, best);
 }
 

@@ -105,8 +105,10 @@ double SearchLoop::episode(int ep) {
   XCEL_ASSERT(env_.within_budget(), "episode {} is over the budget", ep);
   auto hit = cache_.find(widths);
   const bool cached = hit != cache_.end();
+  nlohmann::json retrain;
   if (!cached) {
     const train::Accuracy a = validator_.validate(widths, best_.val_top1);
+    retrain = validator_.last_details();
     hit = cache_.emplace(widths, Validated{a.top1, a.n, ep}).first;
   }
   const double acc = hit->second.top1;
@@ -121,6 +123,19 @@ double SearchLoop::episode(int ep) {
                         : o_.reward == "acc-flops" ? -(1.0 - acc) * std::log(static_cast<double>(flops))
                                                    : -(1.0 - acc) * std::log(1e3 * latency_ms);  // microseconds
   agent_.end_episode(states, actions, reward, ep);
+  // A retrained candidate is kept when its top-1 after retraining beats the best so far, else discarded.
+  if (!retrain.is_null()) {
+    retrain["kept"] = new_best;
+    retrain["why"] = new_best ? best_.val_top1 < 0
+                                    ? fmt::format("{:.2f}% after retraining: the first policy scored", 100 * acc)
+                                    : fmt::format("{:.2f}% after retraining beats the best so far ({:.2f}%)", 100 * acc,
+                                                  100 * best_.val_top1)
+                     : val_images < validator_.val_size()
+                         ? fmt::format("clearly below the best so far ({:.2f}%) after retraining: validation stopped "
+                                       "early at {} images", 100 * best_.val_top1, val_images)
+                         : fmt::format("{:.2f}% after retraining is not above the best so far ({:.2f}%)", 100 * acc,
+                                       100 * best_.val_top1);
+  }
   if (new_best) best_ = {ep, acc, reward, widths, flops};
   const double secs = seconds_since(t0);
   spent_seconds_ += secs;
@@ -137,6 +152,7 @@ double SearchLoop::episode(int ep) {
                {"warmup", agent_.warming_up(ep)},
                {"sigma", agent_.sigma()},
                {"seconds", secs}});
+  if (!retrain.is_null()) line["retrain"] = retrain;
   episode_lines_.push_back(line.dump());
   return acc;
 }

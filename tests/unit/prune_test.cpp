@@ -453,5 +453,34 @@ TEST(Depth, InvertedResidualBlocksOfMobileNetV2AndTheBundledResNet) {
   EXPECT_EQ(shallower.forward({x}).toTensor().sizes(), resnet.forward({x}).toTensor().sizes());
 }
 
+// A pruned model with depthwise convolutions has its forward inlined (apply() patches the groups there); its
+// blocks, including those its parent calls in both branches of an If and a stride-1 depthwise block inside a block
+// that is not removable, are still cut out exactly.
+TEST(Depth, BlocksOfAPrunedModelWhoseForwardIsInlined) {
+  const ir::Shape input{1, 3, 64, 64};
+  auto model = ir::load_model(test::fixtures() + "/mobilenet_v2.pt");
+  auto dg = build_dependency_graph(model, input);
+  std::vector<std::int64_t> w = dg.full_widths();
+  for (int g : dg.prunable_groups()) w[static_cast<size_t>(g)] = std::max<std::int64_t>(1, dg.groups[static_cast<size_t>(g)].channels / 2);
+  auto pruned = apply(model, dg, select_channels(model, dg, w, Importance::kL1));
+  const std::int64_t flops = ir::analyze(pruned, input).flops;
+  int removed = 0;
+  for (const auto& u : find_units(pruned, input)) {
+    if (!u.removable) continue;
+    SCOPED_TRACE(u.name);
+    auto shallower = remove_units(pruned, input, {u.name});
+    EXPECT_EQ(ir::analyze(shallower, input).flops, flops - u.flops);
+    ++removed;
+  }
+  EXPECT_GE(removed, 10);
+  for (const char* name : {"features.1.conv.0", "features.11.conv.1", "features.3"}) {
+    const auto units = find_units(pruned, input);
+    EXPECT_NE(unit(units, name), nullptr) << name;
+  }
+  auto several = remove_units(pruned, input, {"features.1.conv.0", "features.3", "features.11.conv.1", "features.16"});
+  torch::NoGradGuard ng;
+  EXPECT_EQ(several.forward({torch::rand(input)}).toTensor().sizes(), (std::vector<std::int64_t>{1, 1000}));
+}
+
 }  // namespace
 }  // namespace xcel::prune

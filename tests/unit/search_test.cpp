@@ -183,6 +183,77 @@ TEST(BudgetWall, InfeasibleBudgetIsAClearError) {
   test::expect_error([&] { Env(dg, layers, 0.01, 0.2, 1); }, ExitCode::kBudget, "cannot be met");
 }
 
+// The walk with depth: blocks first, then the groups the kept blocks leave. Over random actions on residual and
+// plain-chain models (whose removed block ties its output group to its input's), with and without channels and
+// under a FLOPs or a latency budget: the budget holds, and the model built the search's way (channels cut, then
+// blocks removed from the pruned model, whose forward apply() may have inlined) runs and has exactly the FLOPs
+// the walk predicts.
+TEST(BudgetWall, DepthWalkHoldsTheBudgetAndPredictsTheBuiltModelExactly) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  int built = 0, removed_somewhere = 0, kept_somewhere = 0;
+  struct Case {
+    std::string path;
+    ir::Shape input;
+  };
+  for (const Case& c : {Case{test::source_dir() + "/models/resnet.pt", {1, 1, 28, 28}},
+                        Case{test::source_dir() + "/models/mobilenet.pt", {1, 1, 28, 28}},
+                        Case{test::fixtures() + "/resnet18.pt", {1, 3, 64, 64}},
+                        Case{test::fixtures() + "/mobilenet_v2.pt", {1, 3, 64, 64}}}) {
+    auto module = ir::load_model(c.path);
+    auto dg = prune::build_dependency_graph(module, c.input);
+    auto layers = ir::analyze(module, c.input).layers;
+    const DepthOptions units{prune::find_units(module, c.input), false};
+    for (bool only : {false, true}) {
+      DepthOptions depth = units;
+      depth.only = only;
+      for (double budget : {0.4, 0.7}) {
+        SCOPED_TRACE(fmt::format("{} budget {} depth-only {}", c.path, budget, only));
+        std::unique_ptr<Env> env;
+        try {
+          env = std::make_unique<Env>(dg, layers, budget, 0.2, 4, nullptr, &depth);
+        } catch (const Error& e) {
+          ASSERT_EQ(e.code(), ExitCode::kBudget) << e.what();
+          continue;
+        }
+        ASSERT_GT(env->units(), 0);
+        ASSERT_EQ(env->state_dim(), Env::kFeatures + 1);
+        if (only) EXPECT_EQ(env->action_menu(), (std::vector<double>{0.2, 1.0}));
+        for (int trial = 0; trial < 12; ++trial) {
+          env->reset();
+          int step = 0;
+          while (!env->done()) {
+            const auto s = env->state();
+            ASSERT_EQ(static_cast<int>(s.size()), env->state_dim());
+            for (float v : s) ASSERT_TRUE(v >= 0.0f && v <= 1.0f) << v;
+            EXPECT_EQ(s.back(), step < env->units() ? 1.0f : 0.0f) << "the block flag";
+            env->step(trial == 0 ? 1.0 : u(rng));
+            ++step;
+          }
+          const auto& policy = env->widths();
+          ASSERT_EQ(policy.size(), dg.groups.size() + static_cast<size_t>(env->units()));
+          ASSERT_LE(env->flops(), env->target_flops());
+          const DepthPolicy d = env->decode(policy);
+          removed_somewhere += d.removed.empty() ? 0 : 1;
+          kept_somewhere += static_cast<int>(d.removed.size()) < env->units() ? 1 : 0;
+          if (only) ASSERT_EQ(d.widths, dg.full_widths()) << "depth only: every group keeps its channels";
+          if (trial % 4 != 1) continue;
+          auto pruned = prune::apply(module, dg, prune::select_channels(module, dg, d.widths, prune::Importance::kL1));
+          auto shallower = d.removed.empty() ? pruned : prune::remove_units(pruned, c.input, d.removed);
+          const ir::ModelSummary after = ir::analyze(shallower, c.input);
+          ASSERT_EQ(after.flops, env->flops()) << fmt::format("removed {}", fmt::join(d.removed, ","));
+          for (const auto& l : after.layers)
+            for (const auto& r : d.removed) ASSERT_NE(l.name.rfind(r + ".", 0), 0u) << l.name << " is still there";
+          ++built;
+        }
+      }
+    }
+  }
+  EXPECT_GT(built, 20);
+  EXPECT_GT(removed_somewhere, 10);
+  EXPECT_GT(kept_somewhere, 10);
+}
+
 // A table of random (not monotone) values on a random grid of `in` x `out` widths up to the layer's channels,
 // made monotone as the latency model makes it.
 LayerTable random_table(int layer, std::int64_t cin, std::int64_t cout, std::mt19937& rng) {

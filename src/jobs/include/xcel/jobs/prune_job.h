@@ -36,7 +36,10 @@ struct SearchOptions : PruneBase {
   double flops = 0.5;              // target FLOPs as a fraction of the original
   double latency = 0;              // > 0: latency budget as a fraction of the original's (replaces flops)
   double latency_ms = 0;           // > 0: latency budget in milliseconds on the target
-  std::string agent = "ddpg";      // ddpg | random | uniform
+  std::string agent = "ddpg";      // ddpg | dqn | evolution | random | uniform
+  bool remove_layers = false;      // the walk also decides, per removable block, keep or remove
+  bool depth_only = false;         // the walk decides blocks only; channels are not pruned
+  int retrain_steps = 0;           // > 0: every policy is trained this many batches before it is scored
   std::string reward = "acc";      // acc | acc-flops | acc-latency (latency budgets)
   int episodes = 300;
   bool episodes_given = false;     // with --resume: extend the saved run to `episodes`
@@ -69,6 +72,7 @@ struct SearchOptions : PruneBase {
   std::string command_line;
   nlohmann::json cli;              // the options as given (cli::given_options)
   bool latency_mode() const { return latency > 0 || latency_ms > 0; }
+  bool depth() const { return remove_layers || depth_only; }
 };
 void to_json(nlohmann::json& j, const SearchOptions& o);
 void from_json(const nlohmann::json& j, SearchOptions& o);

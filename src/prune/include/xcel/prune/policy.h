@@ -25,9 +25,11 @@ struct GroupChoice {
 
 struct Policy {
   std::map<std::string, GroupChoice> groups;  // by group name; groups not named keep every channel
+  std::vector<std::string> removed_blocks;    // blocks removed whole before the groups apply (a depth search's)
 };
 
-/// Reads a policy file; accepts {"groups": {...}} or a flat {"name": ratio} object. Errors name the file.
+/// Reads a policy file; accepts {"groups": {...}, "removed_blocks": [...]} or a flat {"name": ratio} object.
+/// Errors name the file.
 Policy read_policy(const std::string& path);
 /// The same ratio for every prunable group.
 Policy uniform_policy(const DependencyGraph& dg, double ratio);

@@ -15,6 +15,7 @@
 #include "xcel/prune/engine.h"
 #include "xcel/prune/reconstruct.h"
 #include "xcel/quant/precision.h"
+#include "xcel/search/env.h"
 #include "xcel/search/search.h"
 #include "xcel/train/accuracy.h"
 
@@ -38,8 +39,17 @@ class Evaluator : public PolicyValidator {
   Evaluator(const RepairOptions& o, torch::jit::Module& model, const prune::DependencyGraph& dg,
             const data::ImageSet& val, const data::ImageSet& calib);
 
-  /// The original's channels cut to `widths`, then repaired.
+  /// Policies of a walk with depth: `env` decodes them, and the blocks they remove are cut out (after the channels,
+  /// before the batch-norm recalibration). `env` outlives the evaluator.
+  void remove_blocks(const Env& env, const ir::Shape& input);
+  /// The original's channels cut to `widths`, then repaired (and blocks removed, see remove_blocks).
   torch::jit::Module build(const std::vector<std::int64_t>& widths) const;
+  /// --retrain-steps: every policy validated is first trained briefly by `retrain` (in place, deterministic), and
+  /// scored after it; last_details() then holds the top-1 before.
+  void set_retrain(std::function<void(torch::jit::Module&)> retrain, int steps);
+  /// The model a policy's score was taken on: build(), then the retraining when there is one.
+  torch::jit::Module build_scored(const std::vector<std::int64_t>& widths) const;
+  nlohmann::json last_details() const override { return details_; }
   /// Validation top-1 of `m`; with a best so far (> 0) and early stop on, it ends once the running estimate is
   /// `early_stop` standard errors below `best` (the result then covers fewer images than the split).
   train::Accuracy accuracy(torch::jit::Module& m, double best = -1) const;
@@ -54,6 +64,11 @@ class Evaluator : public PolicyValidator {
   const data::TensorSet val_;
   const data::ImageSet& calib_;
   std::unique_ptr<prune::Reconstructor> reconstructor_;
+  const Env* depth_ = nullptr;
+  ir::Shape input_;
+  std::function<void(torch::jit::Module&)> retrain_;
+  int retrain_steps_ = 0;
+  nlohmann::json details_;
 };
 
 /// What a bit-width policy is worth: the model quantized by the policy (weights on their grid, activations through

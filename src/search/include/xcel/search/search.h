@@ -29,6 +29,8 @@ class PolicyValidator {
   virtual ~PolicyValidator() = default;
   virtual train::Accuracy validate(const std::vector<std::int64_t>& widths, double best) = 0;
   virtual std::int64_t val_size() const = 0;
+  /// What the last validate() did beyond validating (e.g. its retraining: steps, top-1 before); null for nothing.
+  virtual nlohmann::json last_details() const { return nullptr; }
 };
 
 struct LoopOptions {
