@@ -193,6 +193,12 @@ void register_prune(CLI::App& app) {
                   "log says which were kept and discarded, and why")
       ->capture_default_str()
       ->check(non_negative());
+  cmd->add_flag("--platform-state", o->search.platform_state,
+                "Search: the agent's state carries the target's figures (cores used, clock, peak GFLOP/s, memory "
+                "bandwidth), so one agent can serve several targets");
+  cmd->add_option("--init-agent", o->search.init_agent,
+                  "Search: start from the agent (networks, replay, noise) of an earlier search run, e.g. on another "
+                  "target; no warm-up unless --warmup says so");
   auto* episodes = cmd->add_option("--episodes", o->search.episodes, "Search episodes (with --resume: the new total)")
                        ->capture_default_str()
                        ->check(positive());
@@ -276,7 +282,8 @@ void register_prune(CLI::App& app) {
     if (!search) {
       for (const char* name : {"--agent", "--reward", "--episodes", "--warmup", "--lbound", "--agent-config",
                                "--checkpoint-every", "--early-stop", "--latency-model", "--latency-table",
-                               "--table-grid", "--rerank", "--rerank-images", "--remove-layers", "--depth-only", "--retrain-steps"}) {
+                               "--table-grid", "--rerank", "--rerank-images", "--remove-layers", "--depth-only", "--retrain-steps", "--platform-state",
+                               "--init-agent"}) {
         const CLI::Option* opt = cmd->get_option_no_throw(name);
         if (opt != nullptr && opt->count() > 0)
           throw Error(ExitCode::kUsage, fmt::format("{} applies to a search (--flops, --latency, --latency-ms); "

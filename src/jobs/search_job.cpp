@@ -65,6 +65,8 @@ void search_fields(F&& f, O& o) {
   f("remove_layers", o.remove_layers, false);
   f("depth_only", o.depth_only, false);
   f("retrain_steps", o.retrain_steps, 0);
+  f("platform_state", o.platform_state, false);
+  f("init_agent", o.init_agent, std::string());
 }
 
 }  // namespace
@@ -109,6 +111,19 @@ SearchOptions resolve(SearchOptions o, const RunDir& run) {
   run.start_new("search", {o.model});
   o.ddpg = agent_config(o.agent_config, o.warmup, o.split.seed);
   if (o.lbound) o.ddpg.lbound = *o.lbound;
+  if (!o.init_agent.empty()) {
+    // The agent of another run: same agent, same walk and state, so that its networks and replay fit.
+    const RunDir from(o.init_agent);
+    XCEL_CHECK(from.has_checkpoint(), ExitCode::kInput, "--init-agent '{}' holds no search checkpoint; give the "
+               "run directory of an earlier xcel prune search", o.init_agent);
+    const SearchOptions other = from.read_json(RunDir::kConfig).get<SearchOptions>();
+    XCEL_CHECK(other.agent == o.agent && other.remove_layers == o.remove_layers && other.depth_only == o.depth_only &&
+                   other.platform_state == o.platform_state,
+               ExitCode::kUsage, "--init-agent '{}' searched with --agent {}{}{}{}; give the same agent and flags to "
+               "start from it", o.init_agent, other.agent, other.remove_layers ? " --remove-layers" : "",
+               other.depth_only ? " --depth-only" : "", other.platform_state ? " --platform-state" : "");
+    if (!o.warmup) o.ddpg.warmup = 0;  // it has learnt already
+  }
   return o;
 }
 
@@ -218,9 +233,13 @@ double budget_scale(const SearchOptions& o, const RunDir& run, Setup& s) {
     search::CostModel cm = *s.cost_model;
     cm.budget_ms = o.latency_ms * scale;
     const search::Env env(s.dg, s.summary.layers, o.latency > 0 ? o.latency * scale : 1.0, o.ddpg.lbound,
-                          s.round_to, &cm);
+                          s.round_to, &cm, s.depth ? &*s.depth : nullptr);
     const double ratio = env.max_uniform_ratio();
-    const std::vector<std::int64_t> widths = env.uniform_widths(ratio);
+    const std::vector<std::int64_t> policy = env.uniform_widths(ratio);
+    const std::vector<std::int64_t> widths = env.decode(policy).widths;
+    // With depth the budget may need blocks removed: the uniform policy (every block kept) is then predicted over
+    // it, and what its measurement says about the model is its load against that prediction.
+    const double predicted = std::max(1.0, env.cost(policy) / env.budget());
     torch::jit::Module m = prune::apply(s.model, s.dg, prune::select_channels(s.model, s.dg, widths, prune::Importance::kL1));
     // Rounds until the load is known to kCalibrationPrecision (a noisy device gets more of them).
     const latency::PairedLatency p = latency::measure_interleaved(
@@ -230,9 +249,11 @@ double budget_scale(const SearchOptions& o, const RunDir& run, Setup& s) {
           return median_interval(v) <= kCalibrationPrecision * summarize(v).median;
         },
         kMaxRounds);
-    const double load = o.latency > 0 ? p.ratio / o.latency : p.b.ms.median / o.latency_ms;  // of the request
+    // Of the request (per unit of predicted load above the budget)
+    const double load = (o.latency > 0 ? p.ratio / o.latency : p.b.ms.median / o.latency_ms) / predicted;
     steps.push_back({{"uniform_ratio", ratio}, {"budget_scale", scale}, {"measured_ratio", p.ratio},
-                     {"measured_ms", p.b.ms.median}, {"measured_load", load}, {"rounds", p.rounds}});
+                     {"measured_ms", p.b.ms.median}, {"measured_load", load}, {"predicted_load", predicted},
+                     {"rounds", p.rounds}});
     spdlog::info("latency budget calibration: uniform {:.3f} measures {:.3f} of the original ({:.3f} of the budget)",
                  ratio, p.ratio, load);
     // Never back up to a scale whose uniform policy measured over the target (channel rounding makes the
@@ -282,6 +303,15 @@ void latency_model(const SearchOptions& o, const RunDir& run, Setup& s) {
   s.latency_model_info = m.info;
   run.create();
   run.write_json(saved, {{"cost", m.cost}, {"description", m.description}, {"info", m.info}});
+}
+
+// The target's figures for the agent's state (--platform-state), each scaled into [0, 1] by a fixed bound so that
+// two targets give two different states: cores used, clock, peak GFLOP/s of those cores, memory bandwidth.
+std::vector<float> platform_features(const device::TargetProfile& t, int threads) {
+  const device::Roofline& r = t.roofline;
+  const int cores = std::min(std::max(1, r.cores), t.kind == "host" ? threads : t.threads);
+  auto unit = [](double x, double hi) { return static_cast<float>(std::clamp(x / hi, 0.0, 1.0)); };
+  return {unit(cores, 16), unit(r.clock_ghz, 4), unit(cores * r.gflops_per_core, 1000), unit(r.memory_gbs, 100)};
 }
 
 void set_up(const SearchOptions& o, const RunDir& run, Setup& s) {
@@ -359,8 +389,20 @@ void set_up(const SearchOptions& o, const RunDir& run, Setup& s) {
         [&o, &s, &run](torch::jit::Module& m) { brief_finetune(o, s, *s.retrain, m, run); }, o.retrain_steps);
   }
   s.setup_seconds = seconds_since(t_setup);
+  if (o.platform_state) s.env->set_platform(platform_features(s.target, o.threads));
   s.agent = search::make_agent(o.agent, s.env->state_dim(), o.ddpg, s.env->max_uniform_ratio(),
                                s.env->action_menu());
+  if (!o.init_agent.empty() && !o.resume) {
+    try {
+      s.agent->load(search::agent_checkpoint(RunDir(o.init_agent)));
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      XCEL_FAIL(ExitCode::kInput, "--init-agent '{}': its agent does not load into this search ({}); the model or "
+                "the state differs", o.init_agent, ir::short_what(e));
+    }
+    spdlog::info("the agent starts from {}'s", o.init_agent);
+  }
 }
 
 // policy.json of the result. With depth it describes the model after its blocks are removed (the groups left, by

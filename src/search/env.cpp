@@ -307,6 +307,7 @@ std::vector<float> Env::state() const {
     s.push_back(static_cast<float>(wall(channels)) / static_cast<float>(channels));
   }
   if (depth()) s.push_back(block ? 1.0f : 0.0f);
+  s.insert(s.end(), platform_.begin(), platform_.end());
   return s;
 }
 

@@ -37,6 +37,10 @@ Best best_from(const nlohmann::json& j) {
 
 }  // namespace
 
+std::string agent_checkpoint(const RunDir& run) {
+  return run.generation_file(kAgentFile, RunDir::generation_of(run.read_state()));
+}
+
 SearchLoop::SearchLoop(const LoopOptions& opts, Walk& env, PolicyValidator& validator, Agent& agent, RunDir run)
     : o_(opts), env_(env), validator_(validator), agent_(agent), run_(std::move(run)) {}
 

@@ -12,6 +12,9 @@ End-to-end checks of depth in the search (`xcel prune --depth-only` / `--remove-
   input's) under a latency budget on the host, --remove-layers with channel ratios, the dqn agent and
   --retrain-steps 2: every validated policy says whether it was kept or discarded and why, the result's FLOPs are
   the ones its episode predicted, and its latency was measured within the budget;
+- transfer: a search started with --init-agent from another run (another thread count, --platform-state) has no
+  warm-up and starts from that run's agent (its first episode's exploration noise is the one the other run ended
+  with); another agent or another walk is refused (exit 2), a directory without a search checkpoint too (exit 3);
 - errors: no removable block (a flat fixture), --agent uniform with depth, a budget that even every block removed cannot
   meet, and the depth flags without a search, each with its exit code and one line.
 """
@@ -98,6 +101,26 @@ def with_channels():
     assert inspect_flops(os.path.join(out, "best.pt"), "1,1,28,28") == s["flops"]
 
 
+def transfer():
+    a = fresh("transfer_a")
+    args = ["prune", "--model", f"{models}/resnet.pt", "--remove-layers", "--flops", "0.6", "--platform-state",
+            "--agent", "ddpg"] + common
+    run(args + ["--episodes", "5", "--warmup", "3", "--threads", "1", "--out", a])
+    a_last = lines(a)[-1]
+    b = fresh("transfer_b")
+    run(args + ["--episodes", "3", "--threads", "2", "--init-agent", a, "--out", b])
+    eps = lines(b)
+    assert not any(l["warmup"] for l in eps), "a transferred agent has learnt already: no warm-up"
+    assert eps[0]["sigma"] < 0.5 and abs(eps[0]["sigma"] - a_last["sigma"] * 0.95) < 1e-6, (eps[0]["sigma"], a_last["sigma"])
+    assert json.load(open(os.path.join(b, "config.json")))["init_agent"] == a
+    other = [x if x != "ddpg" else "random" for x in args]
+    p = run(other + ["--episodes", "2", "--init-agent", a, "--out", fresh("transfer_other_agent")], code=2)
+    assert "--init-agent" in p.stderr and "same agent" in p.stderr, p.stderr
+    p = run(["prune", "--model", f"{models}/resnet.pt", "--flops", "0.6", "--episodes", "2", "--init-agent",
+             fresh("transfer_nothing"), "--out", fresh("transfer_c")] + common, code=3)
+    assert "holds no search checkpoint" in p.stderr, p.stderr
+
+
 def errors():
     p = run(["prune", "--model", f"{fixtures}/plain.pt", "--depth-only", "--flops", "0.5", "--episodes", "2",
              "--force", "--out", fresh("no_blocks")] + common, code=4)
@@ -113,5 +136,5 @@ def errors():
     assert "--depth-only applies to a search" in p.stderr, p.stderr
 
 
-{"depth_only": depth_only, "with_channels": with_channels, "errors": errors}[scenario]()
+{"depth_only": depth_only, "with_channels": with_channels, "transfer": transfer, "errors": errors}[scenario]()
 print(f"cli.depth.{scenario}: ok")

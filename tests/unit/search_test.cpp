@@ -254,6 +254,26 @@ TEST(BudgetWall, DepthWalkHoldsTheBudgetAndPredictsTheBuiltModelExactly) {
   EXPECT_GT(kept_somewhere, 10);
 }
 
+// --platform-state: the target's figures ride at the end of every state, and change nothing else.
+TEST(BudgetWall, PlatformFiguresEndEveryStateAndLeaveTheWalkAlone) {
+  auto module = ir::load_model(test::fixtures() + "/plain.pt");
+  auto dg = prune::build_dependency_graph(module, {1, 1, 28, 28});
+  auto layers = ir::analyze(module, {1, 1, 28, 28}).layers;
+  Env plain(dg, layers, 0.5, 0.2, 1), with(dg, layers, 0.5, 0.2, 1);
+  const std::vector<float> figures = {0.125f, 0.5f, 0.3f, 0.2f};
+  with.set_platform(figures);
+  ASSERT_EQ(with.state_dim(), plain.state_dim() + 4);
+  plain.reset();
+  with.reset();
+  while (!plain.done()) {
+    auto a = plain.state(), b = with.state();
+    ASSERT_EQ(std::vector<float>(b.begin(), b.begin() + static_cast<long>(a.size())), a);
+    ASSERT_EQ(std::vector<float>(b.end() - 4, b.end()), figures);
+    ASSERT_EQ(plain.step(0.6), with.step(0.6));
+  }
+  EXPECT_EQ(plain.widths(), with.widths());
+}
+
 // A table of random (not monotone) values on a random grid of `in` x `out` widths up to the layer's channels,
 // made monotone as the latency model makes it.
 LayerTable random_table(int layer, std::int64_t cin, std::int64_t cout, std::mt19937& rng) {

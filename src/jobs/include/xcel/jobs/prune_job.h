@@ -40,6 +40,8 @@ struct SearchOptions : PruneBase {
   bool remove_layers = false;      // the walk also decides, per removable block, keep or remove
   bool depth_only = false;         // the walk decides blocks only; channels are not pruned
   int retrain_steps = 0;           // > 0: every policy is trained this many batches before it is scored
+  bool platform_state = false;     // the agent's state carries the target's figures (cores, clock, peak, bandwidth)
+  std::string init_agent;          // a search run whose agent (and replay) this search starts from
   std::string reward = "acc";      // acc | acc-flops | acc-latency (latency budgets)
   int episodes = 300;
   bool episodes_given = false;     // with --resume: extend the saved run to `episodes`

@@ -88,7 +88,9 @@ class Env : public Walk {
 
   /// Steps of the current episode: blocks, then the groups that are left.
   int steps() const { return units() + static_cast<int>(active_.size()); }
-  int state_dim() const override { return kFeatures + (depth() ? 1 : 0); }
+  int state_dim() const override { return kFeatures + (depth() ? 1 : 0) + static_cast<int>(platform_.size()); }
+  /// Figures of the target (each in [0, 1]) appended to every state, so that one agent can serve several targets.
+  void set_platform(std::vector<float> features) { platform_ = std::move(features); }
   void reset() override;
   std::vector<float> state() const override;
   /// Applies `action` (preserve ratio) to the current group after the budget wall; returns the ratio
@@ -177,6 +179,7 @@ class Env : public Walk {
   std::vector<Unit> units_;
   bool depth_only_ = false;
   std::vector<int> active_;  // per group step of this episode: index into order_
+  std::vector<float> platform_;
 };
 
 }  // namespace xcel::search

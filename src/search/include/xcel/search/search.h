@@ -91,6 +91,9 @@ struct LoopStats {
   double seconds_per_episode = 0;
 };
 
+/// The agent file of a search run's last checkpoint (what --init-agent starts a new search from).
+std::string agent_checkpoint(const RunDir& run);
+
 class SearchLoop {
  public:
   SearchLoop(const LoopOptions& opts, Walk& env, PolicyValidator& validator, Agent& agent, RunDir run);
