@@ -45,6 +45,13 @@ void finetune_summary_rows(const nlohmann::json& s, report::Table& t) {
   if (s.contains("test_top1")) t.add({"test top-1", pct("test_top1_before") + " -> " + pct("test_top1")});
   t.add({"seconds per epoch", fmt::format("{:.1f}", s.at("seconds_per_epoch").get<double>())});
   t.add({"peak memory", fmt::format("{:.0f} MB (resident)", s.at("peak_rss_mb").get<double>())});
+  if (s.contains("memory_plan")) {
+    const auto& p = s.at("memory_plan");
+    t.add({"memory plan", fmt::format("first {} layers frozen, micro-batch {} x {}: predicted {:.0f} MB, measured {:.0f} "
+                                      "MB (budget {:.0f} MB)", p.at("freeze_first").get<int>(), p.at("batch").get<int>(),
+                                      p.at("accumulate").get<int>(), p.at("predicted_mb").get<double>(),
+                                      p.at("measured_mb").get<double>(), p.at("budget_mb").get<double>())});
+  }
 }
 
 void register_finetune(CLI::App& app) {
@@ -77,6 +84,12 @@ void register_finetune(CLI::App& app) {
       ->group("Training");
   cmd->add_option("--train-last", o->train_last, "Train only the last K conv/linear layers (batch norms still train)")
       ->check(non_negative())
+      ->group("Training");
+  cmd->add_option("--max-memory-mb", o->max_memory_mb,
+                  "Fit training into this much resident memory (MB, the whole process): the planner measures two "
+                  "training steps and picks the frozen layers, micro-batch and gradient accumulation that train the "
+                  "most within it (exit 5 when nothing fits)")
+      ->check(positive())
       ->group("Training");
   cmd->add_flag("--from-scratch", o->from_scratch,
                 "Re-initialise every layer first (PyTorch's default initialisation) and train with the same schedule")

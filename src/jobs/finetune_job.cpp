@@ -13,6 +13,7 @@
 #include "xcel/jobs/inputs.h"
 #include "xcel/quant/quantize.h"
 #include "xcel/train/evaluate.h"
+#include "xcel/train/memory_plan.h"
 
 namespace xcel::jobs {
 namespace {
@@ -90,7 +91,7 @@ std::optional<quant::WeightProjector> quantization_aware(const train::FinetuneOp
 
 nlohmann::json run_finetune(train::FinetuneOptions opts) {
   const RunDir run(opts.out_dir);
-  const train::FinetuneOptions o = resolve(std::move(opts), run);
+  train::FinetuneOptions o = resolve(std::move(opts), run);
   ir::set_threads(o.threads);
   const auto spec = data::parse_spec(o.data);
   run.create();
@@ -102,6 +103,19 @@ nlohmann::json run_finetune(train::FinetuneOptions opts) {
   const data::Augment aug = data::parse_augment(o.augment, spec, train_set.height);
   const ir::Shape input = checked_input(model, train_set, true);
   const ir::ModelSummary summary = ir::analyze(model, input);
+  // --max-memory-mb: the plan sets what trains and in which batches (saved in config.json, so a resume keeps it).
+  std::optional<train::MemoryPlan> plan;
+  if (o.max_memory_mb > 0 && !o.resume) {
+    XCEL_CHECK(o.freeze_first == 0 && o.train_last == 0 && o.accumulate == 1, ExitCode::kUsage,
+               "--max-memory-mb chooses the frozen layers, micro-batch and accumulation; drop --freeze-first, "
+               "--train-last and --accumulate");
+    plan = train::plan_memory(model, summary, {train_set.channels, train_set.height, train_set.width},
+                              val.num_classes, o.batch, o.max_memory_mb);
+    o.freeze_first = plan->freeze_first;
+    o.batch = plan->batch;
+    o.accumulate = plan->accumulate;
+    o.eval_batch = std::min(o.eval_batch, plan->batch);
+  }
   if (o.from_scratch && !o.resume)
     spdlog::info("finetune: {} layers re-initialised (--from-scratch)", train::reinitialise(model, summary.layers));
   std::optional<quant::WeightProjector> projector = quantization_aware(o, model, input, train_set, summary);
@@ -120,7 +134,9 @@ nlohmann::json run_finetune(train::FinetuneOptions opts) {
     if (projector) projector->to_shadow();
     trainer.start(val_before, test_before);
   }
+  if (plan) train::reset_peak_rss();  // the plan's prediction is the peak of the training from here on
   trainer.run();
+  const double measured_mb = plan ? train::peak_rss_mb_since_reset() : 0.0;
 
   const train::TrainState& st = trainer.state();
   nlohmann::json s = {{"model", o.model},
@@ -151,6 +167,16 @@ nlohmann::json run_finetune(train::FinetuneOptions opts) {
                       {"params", summary.params},
                       {"threads", o.threads},
                       {"peak_rss_mb", std::max(st.peak_rss_mb, static_cast<double>(runtime::peak_rss_bytes()) / (1024.0 * 1024.0))}};
+  if (plan) {
+    s["memory_plan"] = {{"budget_mb", plan->budget_mb},       {"freeze_first", plan->freeze_first},
+                        {"batch", plan->batch},               {"accumulate", plan->accumulate},
+                        {"predicted_mb", plan->predicted_mb}, {"measured_mb", measured_mb},
+                        {"baseline_mb", plan->baseline_mb},   {"within_budget", measured_mb <= plan->budget_mb},
+                        {"calibration", plan->calibration},   {"candidates", plan->candidates}};
+    if (measured_mb > plan->budget_mb)
+      spdlog::warn("training peaked at {:.0f} MB, over --max-memory-mb {:.0f} (predicted {:.0f} MB)", measured_mb,
+                   plan->budget_mb, plan->predicted_mb);
+  }
   if (o.test) {
     torch::jit::Module best = ir::load_model(run.file(RunDir::kFinetuned));
     s["test_top1_before"] = st.test_before;

@@ -131,6 +131,7 @@ void finetune_fields(F&& f, O& o) {
   f("freeze_first", o.freeze_first);
   f("train_last", o.train_last, 0);
   f("from_scratch", o.from_scratch, false);
+  f("max_memory_mb", o.max_memory_mb, 0.0);
   f("quantized", o.quantized, std::string());
   f("train_limit", o.train_limit);
   f("test", o.test);

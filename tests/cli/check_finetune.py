@@ -15,6 +15,10 @@ bundled VGG to half its widths, which the others fine-tune:
 - modes: --train-last 1 trains the classifier alone (every other conv/linear weight unchanged); --from-scratch
   re-initialises every layer (validation top-1 before training at chance, after one short epoch below the
   pretrained model's);
+- memory: --max-memory-mb with room for the training's own share halved: the plan (micro-batch and accumulation
+  keeping the effective batch) is in the summary, its prediction within 15% of the measured peak, which is within
+  the budget; a budget below what the process holds before training is exit 5 naming the smallest feasible
+  figure; --max-memory-mb with --accumulate is refused;
 - errors: --resume without a run, --freeze-first beyond the layers, --freeze-first with --train-last.
 """
 import hashlib
@@ -159,6 +163,27 @@ def modes():
     assert 0.3 < t["val_top1"] < s["val_top1"], (t["val_top1"], s["val_top1"])
 
 
+def memory():
+    free = fresh("memory_free")
+    f = json.loads(run("finetune", "--model", pruned, "--epochs", "1", "--out", free, "--max-memory-mb", "100000",
+                       "--json", *common).stdout)["memory_plan"]
+    assert f["batch"] == 100 and f["accumulate"] == 1 and f["freeze_first"] == 0, f  # common: --batch 100
+    budget = round(f["baseline_mb"] + 0.5 * (f["measured_mb"] - f["baseline_mb"]))
+    tight = fresh("memory_tight")
+    s = json.loads(run("finetune", "--model", pruned, "--epochs", "1", "--out", tight, "--max-memory-mb", str(budget),
+                       "--json", *common).stdout)
+    p = s["memory_plan"]
+    assert p["batch"] * p["accumulate"] >= 100 and p["batch"] < 100, p
+    assert s["batch"] == p["batch"] and s["accumulate"] == p["accumulate"], s
+    assert abs(p["predicted_mb"] - p["measured_mb"]) <= 0.15 * p["measured_mb"], p
+    assert p["measured_mb"] <= budget and p["within_budget"], (p["measured_mb"], budget)
+    e = run("finetune", "--model", pruned, "--epochs", "1", "--out", fresh("memory_none"), "--max-memory-mb", "60",
+            *common, code=5)
+    assert "--max-memory-mb 60 cannot be met" in e.stderr and "allow at least" in e.stderr, e.stderr
+    run("finetune", "--model", pruned, "--epochs", "1", "--out", fresh("memory_acc"), "--max-memory-mb", "500",
+        "--accumulate", "2", *common, code=2)
+
+
 def errors():
     # Errors.
     run("finetune", "--resume", "--out", fresh("never"), code=3)
@@ -167,6 +192,6 @@ def errors():
         code=2)
 
 
-SCENARIOS = {fn.__name__: fn for fn in (setup, short, interrupt, distil, traced, prune_finetune, modes, errors)}
+SCENARIOS = {fn.__name__: fn for fn in (setup, short, interrupt, distil, traced, prune_finetune, modes, memory, errors)}
 SCENARIOS[scenario]()
 print("ok:", scenario)

@@ -39,6 +39,7 @@ struct FinetuneOptions {
   int freeze_first = 0;  // the first K conv/linear layers (execution order) are not trained
   int train_last = 0;    // only the last K conv/linear layers are trained (0 = all; excludes freeze_first)
   bool from_scratch = false;  // re-initialise every layer first (PyTorch's default initialisation), same schedule
+  double max_memory_mb = 0;   // > 0: the memory planner picks freeze_first, batch and accumulate to fit (memory_plan.h)
   std::string quantized;  // quantization-aware training with this policy (xcel quantize's policy.json)
   data::SplitOptions split;
   std::int64_t train_limit = 0;  // train on the first N training images only (0 = all)
