@@ -9,10 +9,10 @@
 #      ratio, blocks removed, val and test top-1 as searched and test top-1 after FT epochs of fine-tuning;
 #   2. the removal decisions alone (--depth-only at FLOPS of the FLOPs on MobileNet): ddpg, dqn and random at equal
 #      episodes;
-#   3. transfer: MobileNet --remove-layers --latency LAT --platform-state on the host with 1 thread (A) and 2
-#      threads (B): B from scratch and B started from A's agent (--init-agent, no warm-up): the episode at which each
-#      first reaches 99% of B-from-scratch's best reward.
-# usage: [PARTS="1 2 3"] [MODELS="resnet mobilenet"] [LAT=0.5] [FLOPS=0.6] [RETRAIN=20] [FT=1] \
+#   3. transfer: MobileNet --remove-layers --latency TLAT --platform-state on target host (1 thread, A) and host-2t
+#      (2 threads, B): B from scratch and B started from A's agent (--init-agent, no warm-up): the episode at which
+#      each first reaches 99% of B-from-scratch's best reward.
+# usage: [PARTS="1 2 3"] [MODELS="resnet mobilenet"] [LAT=0.5] [TLAT=0.6] [FLOPS=0.6] [RETRAIN=20] [FT=1] \
 #        bench/bench_depth.sh [EPISODES=60] [WARMUP=30]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,7 @@ WARMUP=${2:-30}
 PARTS=${PARTS:-1 2 3}
 MODELS=${MODELS:-resnet mobilenet}
 LAT=${LAT:-0.5}
+TLAT=${TLAT:-0.6}
 FLOPS=${FLOPS:-0.6}
 RETRAIN=${RETRAIN:-20}
 FT=${FT:-1}
@@ -95,15 +96,15 @@ fi
 
 if [[ " $PARTS " == *" 3 "* ]]; then
   echo
-  echo "## 3. Transfer: MobileNet --remove-layers --latency $LAT --platform-state, host 1 thread (A) -> 2 threads (B), $EPISODES episodes"
+  echo "## 3. Transfer: MobileNet --remove-layers --latency $TLAT --platform-state, target host (1 thread, A) -> host-2t (2 threads, B), $EPISODES episodes"
   a="$OUT/p3-A-t1"
-  search "$a" --model models/mobilenet.pt --remove-layers --latency "$LAT" --target host --threads 1 --platform-state \
+  search "$a" --model models/mobilenet.pt --remove-layers --latency "$TLAT" --target host --threads 1 --platform-state \
     --episodes "$EPISODES" --warmup "$WARMUP"
   b="$OUT/p3-B-t2-scratch"
-  search "$b" --model models/mobilenet.pt --remove-layers --latency "$LAT" --target host --threads 2 --platform-state \
+  search "$b" --model models/mobilenet.pt --remove-layers --latency "$TLAT" --target host-2t --threads 1 --platform-state \
     --episodes "$EPISODES" --warmup "$WARMUP"
   t="$OUT/p3-B-t2-from-A"
-  search "$t" --model models/mobilenet.pt --remove-layers --latency "$LAT" --target host --threads 2 --platform-state \
+  search "$t" --model models/mobilenet.pt --remove-layers --latency "$TLAT" --target host-2t --threads 1 --platform-state \
     --episodes "$EPISODES" --init-agent "$a"
   /usr/bin/python3 - "$a" "$b" "$t" <<'PY'
 import json, sys

@@ -307,9 +307,9 @@ void latency_model(const SearchOptions& o, const RunDir& run, Setup& s) {
 
 // The target's figures for the agent's state (--platform-state), each scaled into [0, 1] by a fixed bound so that
 // two targets give two different states: cores used, clock, peak GFLOP/s of those cores, memory bandwidth.
-std::vector<float> platform_features(const device::TargetProfile& t, int threads) {
+std::vector<float> platform_features(const device::TargetProfile& t) {
   const device::Roofline& r = t.roofline;
-  const int cores = std::min(std::max(1, r.cores), t.kind == "host" ? threads : t.threads);
+  const int cores = std::min(std::max(1, r.cores), t.threads);  // what the target's measurements use
   auto unit = [](double x, double hi) { return static_cast<float>(std::clamp(x / hi, 0.0, 1.0)); };
   return {unit(cores, 16), unit(r.clock_ghz, 4), unit(cores * r.gflops_per_core, 1000), unit(r.memory_gbs, 100)};
 }
@@ -389,7 +389,7 @@ void set_up(const SearchOptions& o, const RunDir& run, Setup& s) {
         [&o, &s, &run](torch::jit::Module& m) { brief_finetune(o, s, *s.retrain, m, run); }, o.retrain_steps);
   }
   s.setup_seconds = seconds_since(t_setup);
-  if (o.platform_state) s.env->set_platform(platform_features(s.target, o.threads));
+  if (o.platform_state) s.env->set_platform(platform_features(s.target));
   s.agent = search::make_agent(o.agent, s.env->state_dim(), o.ddpg, s.env->max_uniform_ratio(),
                                s.env->action_menu());
   if (!o.init_agent.empty() && !o.resume) {
