@@ -131,17 +131,19 @@ Env::Env(const prune::DependencyGraph& dg, const std::vector<ir::Layer>& layers,
   reset();
   const std::vector<std::int64_t> all_min = with_rest_at_min(-1, 0);
   const double floor = cost(all_min);
-  const std::string blocks = depth != nullptr ? " and every removable block removed" : "";
+  const std::string floor_is = depth_only_ ? "with every removable block removed (channels whole)"
+                               : fmt::format("with every group at --lbound {}{}", lbound,
+                                             depth != nullptr ? " and every removable block removed" : "");
   if (latency_) {
     XCEL_CHECK(floor <= budget_, ExitCode::kBudget,
-               "the latency budget {:.4f} ms cannot be met: with every group at --lbound {}{} the predicted latency is "
-               "still {:.4f} ms ({:.3f} of the original); raise the budget or lower --lbound",
-               budget_, lbound, blocks, floor, floor / cost(full_policy()));
+               "the latency budget {:.4f} ms cannot be met: {} the predicted latency is still {:.4f} ms ({:.3f} of the "
+               "original); raise the budget{}", budget_, floor_is, floor, floor / cost(full_policy()),
+               depth_only_ ? " or let channels go too (--remove-layers)" : " or lower --lbound");
   } else {
     XCEL_CHECK(floor <= budget_, ExitCode::kBudget,
-               "--flops {} cannot be met: with every group at --lbound {}{} the model still has {} FLOPs ({:.3f} of the "
-               "original); raise --flops or lower --lbound",
-               flops_ratio, lbound, blocks, static_cast<std::int64_t>(floor), floor / static_cast<double>(dg.flops));
+               "--flops {} cannot be met: {} the model still has {} FLOPs ({:.3f} of the original); raise --flops{}",
+               flops_ratio, floor_is, static_cast<std::int64_t>(floor), floor / static_cast<double>(dg.flops),
+               depth_only_ ? " or let channels go too (--remove-layers)" : " or lower --lbound");
   }
 }
 
