@@ -339,8 +339,10 @@ struct Trainer::Impl {
                            {"lr", lr_at(st.updates - 1)},
                            {"seconds", st.epoch_seconds}};
     st.history.push_back(line.dump());
-    spdlog::info("epoch {}/{}  val top-1 {:.2f}%  (best {:.2f}% at epoch {})  {:.1f} s", st.epoch + 1, o.epochs,
-                 100 * val_top1, 100 * st.best_val, st.best_epoch, st.epoch_seconds);
+    // A brief fine-tune that only re-scores a model (no checkpoints) reports through its caller.
+    spdlog::log(o.checkpoints ? spdlog::level::info : spdlog::level::debug,
+                "epoch {}/{}  val top-1 {:.2f}%  (best {:.2f}% at epoch {})  {:.1f} s", st.epoch + 1, o.epochs,
+                100 * val_top1, 100 * st.best_val, st.best_epoch, st.epoch_seconds);
     st.seconds += st.epoch_seconds;
     st.epoch_seconds = 0;
     st.loss_sum = 0;
