@@ -384,7 +384,7 @@ void set_up(const SearchOptions& o, const RunDir& run, Setup& s) {
     // Every policy validated is first trained for retrain_steps batches (the same images each time); the trainer's
     // own check at the end of its pass looks at the first 500 validation images only.
     s.retrain = std::make_shared<BriefTraining>(
-        brief_training(o, s, static_cast<std::int64_t>(o.retrain_steps) * BriefTraining{}.fo.batch, 500));
+        brief_training(o, s, static_cast<std::int64_t>(o.retrain_steps) * train::FinetuneOptions{}.batch, 500));
     s.evaluator->set_retrain(
         [&o, &s, &run](torch::jit::Module& m) { brief_finetune(o, s, *s.retrain, m, run); }, o.retrain_steps);
   }
@@ -627,7 +627,8 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
   nlohmann::json lat = nlohmann::json::object();
   // The one-line answer: the uniform policy the budget allows competes with the search's policies (with --depth-only
   // there is none: every group keeps its channels, and the budget needs blocks removed).
-  std::vector<std::int64_t> uniform = s.env->uniform_widths(s.env->max_uniform_ratio());
+  const double uniform_ratio = s.env->max_uniform_ratio();
+  std::vector<std::int64_t> uniform = s.env->uniform_widths(uniform_ratio);
   if (!s.env->fits(uniform)) uniform.clear();
   if (o.latency_mode()) {
     const search::Candidate chosen = verified_result(o, run, s, loop, uniform, lat);
@@ -738,7 +739,7 @@ nlohmann::json finish(const SearchOptions& o, const RunDir& run, Setup& s, const
   if (result.contains("uniform_val_top1"))
     result["val_lead_over_uniform"] = 100 * (best_val - result.at("uniform_val_top1").get<double>());
   if (!uniform.empty()) {
-    result["uniform_ratio"] = s.env->max_uniform_ratio();
+    result["uniform_ratio"] = uniform_ratio;
     result["uniform_test_top1"] = uniform_test;
     result["test_lead_over_uniform"] = 100 * (test_top1 - uniform_test);
   }

@@ -95,7 +95,7 @@ Env::Env(const prune::DependencyGraph& dg, const std::vector<ir::Layer>& layers,
   depth_only_ = depth != nullptr && depth->only;
   if (!depth_only_) order_ = dg.prunable_groups();
   std::vector<std::vector<double>> raw;
-  if (depth != nullptr) add_units(*depth, layers, raw);
+  if (depth != nullptr) add_units(*depth, raw);
   XCEL_CHECK(!order_.empty() || depth != nullptr, ExitCode::kUnsupported, "the model has no prunable channel group");
   if (!latency_) {
     budget_ = static_cast<double>(static_cast<std::int64_t>(flops_ratio * static_cast<double>(dg.flops)));
@@ -147,10 +147,7 @@ Env::Env(const prune::DependencyGraph& dg, const std::vector<ir::Layer>& layers,
   }
 }
 
-void Env::add_units(const DepthOptions& depth, const std::vector<ir::Layer>& layers,
-                    std::vector<std::vector<double>>& raw) {
-  std::map<std::string, const ir::Layer*> by_name;
-  for (const auto& l : layers) by_name.emplace(l.name, &l);
+void Env::add_units(const DepthOptions& depth, std::vector<std::vector<double>>& raw) {
   auto single_group = [&](const prune::ChannelMap& m) {
     return m.segments.size() == 1 && m.factor == 1 ? dg_.group_of_space[static_cast<size_t>(m.segments[0].space)] : -1;
   };
@@ -185,11 +182,9 @@ void Env::add_units(const DepthOptions& depth, const std::vector<ir::Layer>& lay
       spdlog::warn("block '{}' is not among the search's decisions: {}", du.name, why);
       continue;
     }
-    const ir::Layer* l = by_name.count(dg_.layers[static_cast<size_t>(first)].name)
-                             ? by_name.at(dg_.layers[static_cast<size_t>(first)].name)
-                             : nullptr;
+    const bool linear = dg_.layers[static_cast<size_t>(first)].kind == ir::LayerKind::kLinear;
     const double hw = du.in.size() >= 4 ? static_cast<double>(du.in[2] * du.in[3]) : 1;
-    raw.push_back({static_cast<double>(units_.size()), l != nullptr && l->kind == ir::LayerKind::kLinear ? 1.0 : 0.0,
+    raw.push_back({static_cast<double>(units_.size()), linear ? 1.0 : 0.0,
                    static_cast<double>(du.in[1]), static_cast<double>(du.out[1]), 1, 1, hw, u.flops});
     units_.push_back(std::move(u));
   }
@@ -233,11 +228,14 @@ std::int64_t Env::flops_of(const std::vector<std::int64_t>& policy) const {
   return total;
 }
 
+double Env::ms_of(const CostModel& m, const std::vector<std::int64_t>& policy) const {
+  if (!depth()) return predict_ms(m, dg_, policy);
+  const DepthPolicy d = decode(policy);
+  return predict_ms(m, dg_, d.widths, &d.removed_layers);
+}
+
 double Env::cost(const std::vector<std::int64_t>& widths) const {
-  if (!latency_) return static_cast<double>(flops_of(widths));
-  if (!depth()) return predict_ms(*latency_, dg_, widths);
-  const DepthPolicy d = decode(widths);
-  return predict_ms(*latency_, dg_, d.widths, &d.removed_layers);
+  return latency_ ? ms_of(*latency_, widths) : static_cast<double>(flops_of(widths));
 }
 
 std::int64_t Env::min_width(int group) const {
@@ -346,10 +344,7 @@ void Env::cap_latency(const CostModel& model, double max_ms) {
 }
 
 double Env::capped_ms(const std::vector<std::int64_t>& widths) const {
-  if (!cap_) return 0.0;
-  if (!depth()) return predict_ms(*cap_, dg_, widths);
-  const DepthPolicy d = decode(widths);
-  return predict_ms(*cap_, dg_, d.widths, &d.removed_layers);
+  return cap_ ? ms_of(*cap_, widths) : 0.0;
 }
 
 // The largest width up to `width` at the current step that keeps the budget reachable: down the rounding

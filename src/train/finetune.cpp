@@ -147,6 +147,14 @@ void to_json(nlohmann::json& j, const FinetuneOptions& o) {
 
 void from_json(const nlohmann::json& j, FinetuneOptions& o) { finetune_fields(JsonReader{j}, o); }
 
+std::vector<std::string> weighted_layers(const std::vector<ir::Layer>& layers) {
+  std::vector<std::string> out;
+  for (const auto& l : layers)
+    if (l.kind != ir::LayerKind::kBatchNorm && std::find(out.begin(), out.end(), l.name) == out.end())
+      out.push_back(l.name);
+  return out;
+}
+
 int reinitialise(torch::jit::Module& model, const std::vector<ir::Layer>& layers) {
   torch::NoGradGuard no_grad;
   std::set<std::string> done;
@@ -193,11 +201,7 @@ struct Trainer::Impl {
   // Frozen layers, then the trainable parameters in two groups: conv/linear weights with weight decay, the rest
   // (biases, batch norm) without.
   std::vector<torch::optim::OptimizerParamGroup> parameter_groups(const std::vector<ir::Layer>& layers) {
-    std::vector<std::string> weighted;  // conv/linear layers, execution order, once each
-    for (const auto& layer : layers)
-      if (layer.kind != ir::LayerKind::kBatchNorm &&
-          std::find(weighted.begin(), weighted.end(), layer.name) == weighted.end())
-        weighted.push_back(layer.name);
+    const std::vector<std::string> weighted = weighted_layers(layers);
     XCEL_CHECK(o.train_last <= static_cast<int>(weighted.size()), ExitCode::kUsage,
                "--train-last {} but the model has only {} conv/linear layers", o.train_last, weighted.size());
     const int freeze = o.train_last > 0 ? static_cast<int>(weighted.size()) - o.train_last : o.freeze_first;

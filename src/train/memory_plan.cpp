@@ -7,12 +7,12 @@
 
 #include <algorithm>
 #include <fstream>
-#include <map>
 #include <set>
 #include <sstream>
 
 #include "xcel/core/error.h"
 #include "xcel/core/log.h"
+#include "xcel/train/finetune.h"
 
 namespace xcel::train {
 namespace {
@@ -43,19 +43,10 @@ double elements(const ir::Shape& s) {
   return n;
 }
 
-// The conv/linear layers in execution order, once each (what --freeze-first counts).
-std::vector<std::string> weighted_layers(const ir::ModelSummary& summary) {
-  std::vector<std::string> out;
-  for (const auto& l : summary.layers)
-    if (l.kind != ir::LayerKind::kBatchNorm && std::find(out.begin(), out.end(), l.name) == out.end())
-      out.push_back(l.name);
-  return out;
-}
-
 // Per micro-batch image, the activation elements autograd keeps when the first `freeze` conv/linear layers are
 // frozen (layers from the first trained one on), as a share of those of the whole model.
 double activation_share(const ir::ModelSummary& summary, int freeze) {
-  const auto weighted = weighted_layers(summary);
+  const auto weighted = weighted_layers(summary.layers);
   const std::string first = freeze < static_cast<int>(weighted.size()) ? weighted[static_cast<size_t>(freeze)] : "";
   double all = 0, kept = 0;
   bool on = false;
@@ -69,7 +60,7 @@ double activation_share(const ir::ModelSummary& summary, int freeze) {
 }
 
 std::int64_t trained_params(const ir::ModelSummary& summary, int freeze) {
-  const auto weighted = weighted_layers(summary);
+  const auto weighted = weighted_layers(summary.layers);
   std::set<std::string> frozen(weighted.begin(), weighted.begin() + std::min<long>(freeze, static_cast<long>(weighted.size())));
   std::int64_t p = 0;
   std::set<std::string> seen;
@@ -150,7 +141,7 @@ MemoryPlan plan_memory(torch::jit::Module& model, const ir::ModelSummary& summar
     micros.push_back(m);
     if (m == 1 || m / 2 < std::min(batch, 8)) break;
   }
-  const int layers = static_cast<int>(weighted_layers(summary).size());
+  const int layers = static_cast<int>(weighted_layers(summary.layers).size());
   plan.candidates = nlohmann::json::array();
   double smallest = 1e300;
   bool found = false;

@@ -218,7 +218,9 @@ TEST(BudgetWall, DepthWalkHoldsTheBudgetAndPredictsTheBuiltModelExactly) {
         }
         ASSERT_GT(env->units(), 0);
         ASSERT_EQ(env->state_dim(), Env::kFeatures + 1);
-        if (only) EXPECT_EQ(env->action_menu(), (std::vector<double>{0.2, 1.0}));
+        if (only) {
+          EXPECT_EQ(env->action_menu(), (std::vector<double>{0.2, 1.0}));
+        }
         for (int trial = 0; trial < 12; ++trial) {
           env->reset();
           int step = 0;
@@ -236,7 +238,9 @@ TEST(BudgetWall, DepthWalkHoldsTheBudgetAndPredictsTheBuiltModelExactly) {
           const DepthPolicy d = env->decode(policy);
           removed_somewhere += d.removed.empty() ? 0 : 1;
           kept_somewhere += static_cast<int>(d.removed.size()) < env->units() ? 1 : 0;
-          if (only) ASSERT_EQ(d.widths, dg.full_widths()) << "depth only: every group keeps its channels";
+          if (only) {
+            ASSERT_EQ(d.widths, dg.full_widths()) << "depth only: every group keeps its channels";
+          }
           if (trial % 4 != 1) continue;
           auto pruned = prune::apply(module, dg, prune::select_channels(module, dg, d.widths, prune::Importance::kL1));
           auto shallower = d.removed.empty() ? pruned : prune::remove_units(pruned, c.input, d.removed);

@@ -147,8 +147,9 @@ class Env : public Walk {
     int in_group = -1, out_group = -1;  // a removed block ties out_group to in_group's width (when they differ)
     double flops = 0;
   };
-  void add_units(const DepthOptions& depth, const std::vector<ir::Layer>& layers,
-                 std::vector<std::vector<double>>& raw);
+  void add_units(const DepthOptions& depth, std::vector<std::vector<double>>& raw);
+  // Predicted milliseconds of a policy under `m` (removed blocks' layers skipped).
+  double ms_of(const CostModel& m, const std::vector<std::int64_t>& policy) const;
   std::int64_t min_width(int group) const;
   // The policy decided so far, `value` at step `step`, and every later step at its minimum (blocks removed).
   std::vector<std::int64_t> with_rest_at_min(int step, std::int64_t value) const;

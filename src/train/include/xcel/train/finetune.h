@@ -59,6 +59,9 @@ void from_json(const nlohmann::json& j, FinetuneOptions& o);
 /// Checks the training options (Error kUsage naming the flag).
 void check_options(const FinetuneOptions& o);
 
+/// The conv/linear layers in execution order, once each: what --freeze-first and --train-last count.
+std::vector<std::string> weighted_layers(const std::vector<ir::Layer>& layers);
+
 /// Re-initialises the model's conv/linear layers as PyTorch does by default (weights Kaiming-uniform with
 /// a = sqrt(5), biases uniform in +-1/sqrt(fan_in)) and its batch norms (weight 1, bias 0, running mean 0 and
 /// variance 1), from torch's global generator: training from scratch with the same schedule. Returns the layers.
