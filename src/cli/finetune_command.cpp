@@ -45,6 +45,25 @@ void finetune_summary_rows(const nlohmann::json& s, report::Table& t) {
   if (s.contains("test_top1")) t.add({"test top-1", pct("test_top1_before") + " -> " + pct("test_top1")});
   t.add({"seconds per epoch", fmt::format("{:.1f}", s.at("seconds_per_epoch").get<double>())});
   t.add({"peak memory", fmt::format("{:.0f} MB (resident)", s.at("peak_rss_mb").get<double>())});
+  if (s.contains("seconds_per_step"))
+    t.add({"time per step", fmt::format("{:.3f} s ({} optimizer steps)", s.at("seconds_per_step").get<double>(),
+                                        s.at("optimizer_steps").get<std::int64_t>())});
+  if (s.contains("energy")) {
+    const auto& e = s.at("energy");
+    t.add({"energy", e.at("status") == "measured"
+                         ? fmt::format("{:.1f} J, {:.2f} W mean, {:.3f} J per step (battery, measured{})",
+                                       e.at("joules").get<double>(), e.at("mean_watts").get<double>(),
+                                       s.value("joules_per_step", 0.0), e.at("charging").get<bool>() ? ", while charging" : "")
+                         : "unavailable: " + e.at("why").get<std::string>()});
+  }
+  if (s.contains("device")) {
+    const auto& d = s.at("device");
+    t.add({"trained on", fmt::format("{} ({}, {}) in {:.0f} s; pushed {:.1f} MB in {:.0f} s", d.at("serial").get<std::string>(),
+                                     d.at("model").get<std::string>(), d.at("abi").get<std::string>(),
+                                     d.at("train_wall_seconds").get<double>(), d.at("pushed_bytes").get<double>() / 1e6,
+                                     d.at("push_seconds").get<double>())});
+    t.add({"val top-1 on the host", report::percent(s.at("host_val_top1").get<double>())});
+  }
   if (s.contains("memory_plan")) {
     const auto& p = s.at("memory_plan");
     t.add({"memory plan", fmt::format("first {} layers frozen, micro-batch {} x {}: predicted {:.0f} MB, measured {:.0f} "
@@ -101,6 +120,16 @@ void register_finetune(CLI::App& app) {
       ->check(CLI::ExistingFile)
       ->group("Training");
   add_split_options(cmd, o->split);
+  add_target_option(cmd, o->target, "Where to train: host (this process) or a phone target, which trains on a "
+                                     "connected device over adb (docs/DEVICE.md)")
+      ->group("Device");
+  add_serial_option(cmd, o->serial)
+      ->description("Phones: the device to train on (default: the first connected device that matches --target)")
+      ->group("Device");
+  cmd->add_option("--device-binary", o->device_binary,
+                  "An xcel build for the phone's ABI, pushed to it (once per content) to run the training there; "
+                  "default: the one at the target's training.binary on the device")
+      ->group("Device");
   cmd->add_flag("--no-test{false}", o->test, "Skip the test-split evaluation before and after");
   cmd->add_flag("--resume", o->resume, "Continue the run saved in --out (Ctrl-C saves a checkpoint)");
   add_threads_option(cmd, o->threads);

@@ -121,7 +121,12 @@ ImageSet load_set(const DatasetSpec& spec, bool train, const SplitOptions& opts)
     return read_cifar10_batches(files);
   }
   const std::string prefix = train ? "train" : "t10k";
-  std::string images = find_idx(spec.dir, prefix + "-images-idx3-ubyte");
+  // Grey images as distributed (idx3), or colour ones as xcel writes them for a device (idx4: N x C x H x W).
+  const bool colour = !fs::exists(spec.dir + "/" + prefix + "-images-idx3-ubyte") &&
+                      !fs::exists(spec.dir + "/" + prefix + "-images-idx3-ubyte.gz") &&
+                      (fs::exists(spec.dir + "/" + prefix + "-images-idx4-ubyte") ||
+                       fs::exists(spec.dir + "/" + prefix + "-images-idx4-ubyte.gz"));
+  std::string images = find_idx(spec.dir, prefix + (colour ? "-images-idx4-ubyte" : "-images-idx3-ubyte"));
   std::string labels = find_idx(spec.dir, prefix + "-labels-idx1-ubyte");
   return read_idx_pair(images, labels);
 }

@@ -3,6 +3,7 @@
 #include "xcel/device/adb.h"
 
 #include <algorithm>
+#include <fstream>
 #include <sstream>
 
 #include "xcel/core/error.h"
@@ -31,6 +32,59 @@ bool device_gone(const std::string& text) {
                         "protocol fault", "connection reset"})
     if (text.find(m) != std::string::npos) return true;
   return false;
+}
+
+ProcessResult adb_shell(const std::string& serial, const std::string& command, double timeout, const std::string& during) {
+  ProcessResult r = adb({"-s", serial, "shell", command}, timeout);
+  if (!r.timed_out && r.exit_code != 0 && device_gone(r.err + r.out))
+    XCEL_FAIL(ExitCode::kDevice, "device {} was disconnected during {} ({}); reconnect it and run again", serial, during,
+              first_line(r.err + r.out));
+  return r;
+}
+
+namespace {
+
+// `adb -s SERIAL push|pull FROM TO`; `file` is the side named in errors.
+void adb_copy(const std::string& serial, const char* verb, const std::string& from, const std::string& to,
+              double timeout, const char* while_doing) {
+  ProcessResult r = adb({"-s", serial, verb, from, to}, timeout);
+  if (r.exit_code != 0 && device_gone(r.err + r.out))
+    XCEL_FAIL(ExitCode::kDevice, "device {} was disconnected while {} '{}' ({}); reconnect it", serial, while_doing,
+              from, first_line(r.err + r.out));
+  XCEL_CHECK(r.exit_code == 0, ExitCode::kDevice, "adb {} of '{}' ({}) failed: {}", verb, from, serial,
+             r.timed_out ? fmt::format("timed out after {:.0f} s", timeout) : first_line(r.err + r.out));
+}
+
+}  // namespace
+
+void adb_push(const std::string& serial, const std::string& local, const std::string& remote, double timeout) {
+  adb_copy(serial, "push", local, remote, timeout, "receiving");
+}
+
+void adb_pull(const std::string& serial, const std::string& remote, const std::string& local, double timeout) {
+  adb_copy(serial, "pull", remote, local, timeout, "sending");
+}
+
+std::string elf_abi(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char h[20] = {};
+  if (!in.read(reinterpret_cast<char*>(h), sizeof h) || h[0] != 0x7f || h[1] != 'E' || h[2] != 'L' || h[3] != 'F')
+    return "";
+  const bool little = h[5] == 1;
+  const unsigned machine = little ? h[18] | (h[19] << 8) : (h[18] << 8) | h[19];
+  switch (machine) {
+    case 183: return "arm64-v8a";
+    case 40: return "armeabi-v7a";
+    case 62: return "x86_64";
+    case 3: return "x86";
+    default: return "";
+  }
+}
+
+bool abi_runs(const std::string& device_abi, const std::string& binary_abi) {
+  if (binary_abi.empty()) return false;
+  return device_abi == binary_abi || (device_abi == "arm64-v8a" && binary_abi == "armeabi-v7a") ||
+         (device_abi == "x86_64" && binary_abi == "x86");
 }
 
 std::vector<AdbDevice> parse_adb_devices(const std::string& text) {

@@ -74,7 +74,8 @@ TargetProfile parse_target(const nlohmann::json& j, const std::string& path) {
   TargetProfile t;
   t.path = path;
   t.raw = j;
-  Fields f(j, path, "", {"name", "description", "kind", "round_to", "threads", "device_match", "benchmark", "roofline", "slurm"});
+  Fields f(j, path, "", {"name", "description", "kind", "round_to", "threads", "device_match", "benchmark", "roofline", "slurm",
+                                "training"});
   t.name = f.str("name", "", true);
   t.description = f.str("description", "", true);
   t.kind = f.str("kind", "host", true);
@@ -134,6 +135,20 @@ TargetProfile parse_target(const nlohmann::json& j, const std::string& path) {
     t.benchmark.remote_dir = b.str("remote_dir", t.benchmark.remote_dir);
     t.benchmark.timeout_seconds = b.num("timeout_seconds", t.benchmark.timeout_seconds, 1);
     t.benchmark.retries = static_cast<int>(b.num("retries", t.benchmark.retries, 0));
+    if (f.has("training")) {
+      Fields tr(f.at("training"), path, "training", {"remote_dir", "binary", "timeout_seconds"});
+      t.training.remote_dir = tr.str("remote_dir", t.training.remote_dir);
+      t.training.binary = tr.str("binary", "");
+      t.training.timeout_seconds = tr.num("timeout_seconds", t.training.timeout_seconds, 1);
+    }
+    XCEL_CHECK(!t.training.remote_dir.empty() && t.training.remote_dir[0] == '/', ExitCode::kInput,
+               "target profile '{}': 'training.remote_dir' must be an absolute path on the device", path);
+    if (t.training.binary.empty()) t.training.binary = t.training.remote_dir + "/xcel";
+    XCEL_CHECK(t.training.binary[0] == '/', ExitCode::kInput,
+               "target profile '{}': 'training.binary' must be an absolute path on the device", path);
+  } else {
+    XCEL_CHECK(!f.has("training"), ExitCode::kInput,
+               "target profile '{}': 'training' is for android targets (a host target trains in-process)", path);
   }
   return t;
 }

@@ -4,7 +4,9 @@
 
 #include <optional>
 
+#include "device_finetune.h"
 #include "xcel/core/log.h"
+#include "xcel/core/power.h"
 #include "xcel/core/run_dir.h"
 #include "xcel/core/runtime.h"
 #include "xcel/data/augment.h"
@@ -92,7 +94,19 @@ std::optional<quant::WeightProjector> quantization_aware(const train::FinetuneOp
 nlohmann::json run_finetune(train::FinetuneOptions opts) {
   const RunDir run(opts.out_dir);
   train::FinetuneOptions o = resolve(std::move(opts), run);
+  const device::TargetProfile target = device::load_target(o.target);
+  if (target.kind == "android") {
+    run.create();
+    return run_finetune_on_device(std::move(o), run, target);
+  }
   ir::set_threads(o.threads);
+  const bool budget = o.max_memory_mb > 0 && !o.resume;
+  if (budget) {
+    XCEL_CHECK(o.freeze_first == 0 && o.train_last == 0 && o.accumulate == 1, ExitCode::kUsage,
+               "--max-memory-mb chooses the frozen layers, micro-batch and accumulation; drop --freeze-first, "
+               "--train-last and --accumulate");
+    train::steady_heap();  // before the data: what is freed later goes back to the system
+  }
   const auto spec = data::parse_spec(o.data);
   run.create();
   torch::jit::Module model = load_trainable(o, run);
@@ -103,12 +117,27 @@ nlohmann::json run_finetune(train::FinetuneOptions opts) {
   const data::Augment aug = data::parse_augment(o.augment, spec, train_set.height);
   const ir::Shape input = checked_input(model, train_set, true);
   const ir::ModelSummary summary = ir::analyze(model, input);
-  // --max-memory-mb: the plan sets what trains and in which batches (saved in config.json, so a resume keeps it).
+  if (o.from_scratch && !o.resume) {
+    torch::manual_seed(o.split.seed);  // the same --seed, the same initial weights
+    spdlog::info("finetune: {} layers re-initialised (--from-scratch)", train::reinitialise(model, summary.layers));
+  }
+  std::optional<quant::WeightProjector> projector = quantization_aware(o, model, input, train_set, summary);
+  std::optional<torch::jit::Module> teacher = load_teacher(o.teacher, model, input, o.data);
+  // The accuracy before training (of the quantized model with --quantized). Under a memory budget the model is
+  // judged as it trains (no frozen copy) in batches no larger than its training batch.
+  double val_before = 0, test_before = -1;
+  if (!o.resume) {
+    if (budget) o.eval_batch = std::min(o.eval_batch, o.batch);
+    if (projector) projector->to_grid();
+    val_before = train::evaluate(model, val, o.eval_batch, !budget).top1;
+    if (o.test)
+      test_before = train::evaluate(model, data::load_split(spec, data::Split::kTest, split), o.eval_batch, !budget).top1;
+    if (projector) projector->to_shadow();
+  }
+  // --max-memory-mb: the plan sets what trains and in which batches (saved in config.json, so a resume keeps it). It
+  // is made last, with everything the training holds beside it already loaded.
   std::optional<train::MemoryPlan> plan;
-  if (o.max_memory_mb > 0 && !o.resume) {
-    XCEL_CHECK(o.freeze_first == 0 && o.train_last == 0 && o.accumulate == 1, ExitCode::kUsage,
-               "--max-memory-mb chooses the frozen layers, micro-batch and accumulation; drop --freeze-first, "
-               "--train-last and --accumulate");
+  if (budget) {
     plan = train::plan_memory(model, summary, {train_set.channels, train_set.height, train_set.width},
                               val.num_classes, o.batch, o.max_memory_mb);
     o.freeze_first = plan->freeze_first;
@@ -116,10 +145,6 @@ nlohmann::json run_finetune(train::FinetuneOptions opts) {
     o.accumulate = plan->accumulate;
     o.eval_batch = std::min(o.eval_batch, plan->batch);
   }
-  if (o.from_scratch && !o.resume)
-    spdlog::info("finetune: {} layers re-initialised (--from-scratch)", train::reinitialise(model, summary.layers));
-  std::optional<quant::WeightProjector> projector = quantization_aware(o, model, input, train_set, summary);
-  std::optional<torch::jit::Module> teacher = load_teacher(o.teacher, model, input, o.data);
   train::Trainer trainer(o, model, summary, train_set, aug, val, teacher ? &*teacher : nullptr, run);
   if (projector) trainer.set_projection([&projector](bool grid) { grid ? projector->to_grid() : projector->to_shadow(); });
   if (o.resume) {
@@ -127,15 +152,13 @@ nlohmann::json run_finetune(train::FinetuneOptions opts) {
   } else {
     run.write_json(RunDir::kConfig, nlohmann::json(o));
     torch::manual_seed(o.split.seed);
-    if (projector) projector->to_grid();  // the accuracy before training is the quantized model's
-    const double val_before = train::evaluate(model, val, o.eval_batch, true).top1;
-    const double test_before =
-        o.test ? train::evaluate(model, data::load_split(spec, data::Split::kTest, split), o.eval_batch, true).top1 : -1;
-    if (projector) projector->to_shadow();
     trainer.start(val_before, test_before);
   }
   if (plan) train::reset_peak_rss();  // the plan's prediction is the peak of the training from here on
+  EnergyMeter energy;  // battery energy of the training (phones, laptops; "unavailable" on mains power)
+  const std::int64_t updates_before = trainer.state().updates;
   trainer.run();
+  const EnergyReading joules = energy.stop();
   const double measured_mb = plan ? train::peak_rss_mb_since_reset() : 0.0;
 
   const train::TrainState& st = trainer.state();
@@ -163,10 +186,17 @@ nlohmann::json run_finetune(train::FinetuneOptions opts) {
                       {"lr", o.lr},
                       {"seconds", st.seconds},
                       {"seconds_per_epoch", st.seconds / o.epochs},
+                      {"optimizer_steps", st.updates},
+                      {"seconds_per_step", st.updates > 0 ? st.seconds / static_cast<double>(st.updates) : 0.0},
+                      {"energy", joules},
                       {"flops", summary.flops},
                       {"params", summary.params},
                       {"threads", o.threads},
                       {"peak_rss_mb", std::max(st.peak_rss_mb, static_cast<double>(runtime::peak_rss_bytes()) / (1024.0 * 1024.0))}};
+  // The battery energy of this process's training (its validation passes included) per optimizer step it took
+  // (a resumed run measures only its own part).
+  if (joules.status == "measured" && st.updates > updates_before)
+    s["joules_per_step"] = joules.joules / static_cast<double>(st.updates - updates_before);
   if (plan) {
     s["memory_plan"] = {{"budget_mb", plan->budget_mb},       {"freeze_first", plan->freeze_first},
                         {"batch", plan->batch},               {"accumulate", plan->accumulate},

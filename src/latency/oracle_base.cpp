@@ -172,11 +172,7 @@ std::string AdbOracle::device_label() const {
 }
 
 ProcessResult AdbOracle::shell(const std::string& command, double timeout) {
-  ProcessResult r = adb({"-s", serial_, "shell", command}, timeout);
-  if (!r.timed_out && r.exit_code != 0 && device_gone(r.err + r.out))
-    XCEL_FAIL(ExitCode::kDevice, "device {} was disconnected during the benchmark ({}); reconnect it and run again",
-              serial_, first_line(r.err + r.out));
-  return r;
+  return device::adb_shell(serial_, command, timeout, "the benchmark");
 }
 
 std::string AdbOracle::push_once(const std::string& local, const std::string& hash) {
@@ -187,12 +183,7 @@ std::string AdbOracle::push_once(const std::string& local, const std::string& ha
   ProcessResult exists = shell("test -e " + shell_quote(remote) + " && echo present", 30);
   if (exists.out.find("present") == std::string::npos) {
     shell("mkdir -p " + shell_quote(target_.benchmark.remote_dir), 30);
-    ProcessResult r = adb({"-s", serial_, "push", local, remote}, target_.benchmark.timeout_seconds);
-    if (r.exit_code != 0 && device_gone(r.err + r.out))
-      XCEL_FAIL(ExitCode::kDevice, "device {} was disconnected while receiving the model ({}); reconnect it", serial_,
-                first_line(r.err + r.out));
-    XCEL_CHECK(r.exit_code == 0, ExitCode::kDevice, "adb push of '{}' to {} failed: {}", local, serial_,
-               first_line(r.err + r.out));
+    device::adb_push(serial_, local, remote, target_.benchmark.timeout_seconds);
   }
   pushed_.insert(remote);
   return remote;

@@ -133,6 +133,10 @@ void finetune_fields(F&& f, O& o) {
   f("from_scratch", o.from_scratch, false);
   f("max_memory_mb", o.max_memory_mb, 0.0);
   f("quantized", o.quantized, std::string());
+  f("target", o.target, std::string("host"));
+  f("serial", o.serial, std::string());
+  f("device_binary", o.device_binary, std::string());
+  f("device_run", o.device_run, std::string());
   f("train_limit", o.train_limit);
   f("test", o.test);
   f("eval_batch", o.eval_batch);
@@ -325,7 +329,9 @@ struct Trainer::Impl {
   // Validation after an epoch: the best epoch so far is saved; history gets the epoch's line.
   void end_epoch() {
     if (project) project(true);
-    const double val_top1 = evaluate(model, val, o.eval_batch, true).top1;
+    // Under a memory budget the training module itself is validated (in eval mode): the frozen, optimised copy
+    // the deploy form needs would hold a second model and its kernels' buffers beside the training.
+    const double val_top1 = evaluate(model, val, o.eval_batch, o.max_memory_mb <= 0).top1;
     const bool improved = val_top1 > st.best_val;
     if (improved) {
       st.best_val = val_top1;

@@ -2,12 +2,14 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <unistd.h>
 
 #include "test_env.h"
 #include "xcel/core/error.h"
 #include "xcel/core/fs.h"
+#include "xcel/core/power.h"
 #include "xcel/core/run_dir.h"
 #include "xcel/core/runtime.h"
 #include "xcel/core/stats.h"
@@ -38,6 +40,46 @@ TEST(Stats, MedianIntervalIsTheNotchAndShrinksWithSamples) {
     for (double v : {1.0, 2.0, 3.0, 4.0, 5.0}) twenty.push_back(v);
   EXPECT_LT(median_interval(twenty), 0.6 * median_interval({1, 2, 3, 4, 5}));
   EXPECT_TRUE(std::isinf(median_interval({3})));
+}
+
+TEST(Power, BatteryEnergyIsPowerTimesTimeAndItsAbsenceIsSaid) {
+  const std::string root = ::testing::TempDir() + "/power_supply";
+  std::filesystem::remove_all(root);
+  auto put = [&](const std::string& dev, const std::string& file, const std::string& value) {
+    std::filesystem::create_directories(root + "/" + dev);
+    std::ofstream(root + "/" + dev + "/" + file) << value << "\n";
+  };
+  put("AC", "type", "Mains");
+  put("AC", "online", "1");
+  ::setenv("XCEL_POWER_SUPPLY", root.c_str(), 1);
+  {
+    EnergyMeter none(0.01);
+    const EnergyReading e = none.stop();
+    EXPECT_EQ(e.status, "unavailable");
+    EXPECT_NE(e.why.find("no battery under"), std::string::npos) << e.why;
+  }
+  put("BAT0", "type", "Battery");
+  put("BAT0", "status", "Charging");
+  put("BAT0", "power_now", "7500000");  // a laptop: microwatts
+  std::string why;
+  EXPECT_EQ(find_battery(root, &why), root + "/BAT0");
+  bool charging = false;
+  EXPECT_DOUBLE_EQ(battery_watts(root + "/BAT0", &charging), 7.5);
+  EXPECT_TRUE(charging);
+  put("BAT0", "status", "Discharging");
+  put("BAT0", "current_now", "-500000");  // a phone: microamps, negative while discharging
+  put("BAT0", "voltage_now", "4000000");
+  EnergyMeter meter(0.01);
+  std::this_thread::sleep_for(std::chrono::milliseconds(120));
+  const EnergyReading e = meter.stop();
+  EXPECT_EQ(e.status, "measured");
+  EXPECT_FALSE(e.charging);
+  EXPECT_GE(e.samples, 3);
+  EXPECT_NEAR(e.mean_watts, 2.0, 1e-9);
+  EXPECT_NEAR(e.joules, 2.0 * e.seconds, 1e-9);
+  EXPECT_GE(e.seconds, 0.12);
+  EXPECT_DOUBLE_EQ(meter.stop().joules, e.joules);  // stopping twice reads the same
+  ::unsetenv("XCEL_POWER_SUPPLY");
 }
 
 TEST(Error, CheckThrowsWithCodeAndMessage) {

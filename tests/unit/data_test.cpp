@@ -30,13 +30,52 @@ TEST(Idx, ReadsGzipAndRawFiles) {
   EXPECT_EQ(raw.num_classes, 10);
 }
 
+TEST(Idx, WrittenSetsReadBackExactlyGreyColourAndManyClasses) {
+  const std::string dir = ::testing::TempDir() + "/idx_written";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto make = [](std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w, std::int64_t classes) {
+    ImageSet s;
+    s.channels = c;
+    s.height = h;
+    s.width = w;
+    for (std::int64_t i = 0; i < n * c * h * w; ++i) s.pixels.push_back(static_cast<std::uint8_t>((i * 37) % 251));
+    for (std::int64_t i = 0; i < n; ++i) s.labels.push_back((i * 7) % classes);
+    s.num_classes = classes;
+    return s;
+  };
+  struct Case {
+    const char* prefix;
+    ImageSet set;
+    const char* images;
+  };
+  for (const Case& k : {Case{"train", make(5, 1, 4, 3, 10), "train-images-idx3-ubyte.gz"},
+                        Case{"t10k", make(4, 3, 2, 5, 1000), "t10k-images-idx4-ubyte.gz"}}) {
+    const auto files = write_idx_pair(k.set, dir, k.prefix);
+    EXPECT_EQ(std::filesystem::path(files[0]).filename().string(), k.images);
+    const ImageSet back = load_set(parse_spec("idx:" + dir), std::string(k.prefix) == "train");
+    EXPECT_EQ(back.channels, k.set.channels);
+    EXPECT_EQ(back.height, k.set.height);
+    EXPECT_EQ(back.width, k.set.width);
+    EXPECT_EQ(back.pixels, k.set.pixels);
+    EXPECT_EQ(back.labels, k.set.labels);  // 1000 classes: labels above 255 survive (32-bit label file)
+  }
+  // A truncated colour file is named like a grey one.
+  const std::string images = dir + "/t10k-images-idx4-ubyte.gz";
+  const auto bytes = read_maybe_gz(images);
+  std::ofstream(dir + "/t10k-images-idx4-ubyte", std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size() - 3));
+  std::filesystem::remove(images);
+  test::expect_error([&] { load_set(parse_spec("idx:" + dir), false); }, ExitCode::kInput, "truncated or corrupt");
+}
+
 TEST(Idx, TruncatedFileIsNamed) {
   test::expect_error([] { load_set(idx("idx_truncated"), false); }, ExitCode::kInput,
                      "t10k-images-idx3-ubyte.gz' holds");
 }
 
 TEST(Idx, WrongMagicIsNamed) {
-  test::expect_error([] { load_set(idx("idx_badmagic"), false); }, ExitCode::kInput, "magic 0x804");
+  test::expect_error([] { load_set(idx("idx_badmagic"), false); }, ExitCode::kInput, "magic 0xd03");
 }
 
 TEST(Idx, BrokenGzipIsNamed) {

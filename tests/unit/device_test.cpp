@@ -1,4 +1,6 @@
 // Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
+#include <fstream>
+
 #include "test_env.h"
 #include "xcel/core/error.h"
 #include "xcel/device/adb.h"
@@ -44,6 +46,52 @@ TEST(Targets, SchemaErrorsNameTheField) {
   bad = j;
   bad.erase("device_match");
   test::expect_error([&] { device::parse_target(bad, "t.json"); }, ExitCode::kInput, "needs 'device_match'");
+}
+
+TEST(Targets, TrainingSectionHasDefaultsAndIsCheckedLikeTheRest) {
+  auto j = device::load_target("pixel1").raw;
+  TargetProfile t = parse_target(j, "t.json");
+  EXPECT_EQ(t.training.remote_dir, "/data/local/tmp/xcel-train");
+  EXPECT_EQ(t.training.binary, "/data/local/tmp/xcel-train/xcel");
+  j["training"] = {{"remote_dir", "/sdcard/x"}, {"timeout_seconds", 60}};
+  t = parse_target(j, "t.json");
+  EXPECT_EQ(t.training.binary, "/sdcard/x/xcel");
+  EXPECT_EQ(t.training.timeout_seconds, 60);
+  j["training"] = {{"remote_dir", "relative"}};
+  test::expect_error([&] { parse_target(j, "t.json"); }, ExitCode::kInput, "'training.remote_dir' must be an absolute path");
+  j["training"] = {{"binry", "/x"}};
+  test::expect_error([&] { parse_target(j, "t.json"); }, ExitCode::kInput, "unknown field 'training.binry'");
+  auto host = device::load_target("host").raw;
+  host["training"] = nlohmann::json::object();
+  test::expect_error([&] { parse_target(host, "t.json"); }, ExitCode::kInput, "'training' is for android targets");
+}
+
+TEST(Adb, ElfAbiOfABinaryAndWhatADeviceRuns) {
+  EXPECT_EQ(elf_abi("/proc/self/exe"), "x86_64");  // this test binary
+  const std::string dir = ::testing::TempDir();
+  auto header = [&](const std::string& name, unsigned machine) {
+    const std::string path = dir + "/" + name;
+    std::ofstream out(path, std::ios::binary);
+    unsigned char h[64] = {0x7f, 'E', 'L', 'F', 2, 1, 1};
+    h[18] = static_cast<unsigned char>(machine & 0xff);
+    h[19] = static_cast<unsigned char>(machine >> 8);
+    out.write(reinterpret_cast<const char*>(h), sizeof h);
+    return path;
+  };
+  EXPECT_EQ(elf_abi(header("arm64", 183)), "arm64-v8a");
+  EXPECT_EQ(elf_abi(header("arm", 40)), "armeabi-v7a");
+  EXPECT_EQ(elf_abi(header("riscv", 243)), "");
+  {
+    std::ofstream out(dir + "/script");
+    out << "#!/bin/sh\n";
+  }
+  EXPECT_EQ(elf_abi(dir + "/script"), "");
+  EXPECT_EQ(elf_abi(dir + "/missing"), "");
+  EXPECT_TRUE(abi_runs("arm64-v8a", "arm64-v8a"));
+  EXPECT_TRUE(abi_runs("arm64-v8a", "armeabi-v7a"));
+  EXPECT_FALSE(abi_runs("armeabi-v7a", "arm64-v8a"));
+  EXPECT_FALSE(abi_runs("arm64-v8a", "x86_64"));
+  EXPECT_FALSE(abi_runs("arm64-v8a", ""));
 }
 
 TEST(Targets, KnownProfilesLoadAndUnknownOnesAreListed) {

@@ -102,6 +102,11 @@ ImageSet select(const ImageSet& set, const std::vector<std::int64_t>& indices, c
 ImageSet read_idx_pair(const std::string& images_path, const std::string& labels_path);
 ImageSet read_cifar10_batches(const std::vector<std::string>& paths);
 
+/// Writes `set` as gzip-compressed IDX files DIR/PREFIX-images-idx3-ubyte.gz (grey; idx4, N x C x H x W, for more
+/// channels) and DIR/PREFIX-labels-idx1-ubyte.gz (bytes; 32-bit for labels over 255), which `idx:DIR` reads back
+/// (prefix "train" or "t10k"): a dataset in a form any xcel can read, e.g. a device's shard. Returns the two paths.
+std::vector<std::string> write_idx_pair(const ImageSet& set, const std::string& dir, const std::string& prefix);
+
 /// An image folder: DIR/CLASS/IMAGE (.jpg .jpeg .png .bmp, any case), decoded in parallel, converted to
 /// `channels`, the shorter side resized to `resize` and centre-cropped to size x size (as torchvision's Resize +
 /// CenterCrop; size 0: the first image's shorter side, resize 0: the size). Labels follow `classes` (empty: the sorted sub-folders of DIR). Decoded sets are cached in

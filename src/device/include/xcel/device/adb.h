@@ -23,6 +23,18 @@ std::string first_line(const std::string& s);
 /// True when adb's output says the device went away (unplugged, offline, unauthorized).
 bool device_gone(const std::string& text);
 
+/// `adb -s SERIAL shell COMMAND` (COMMAND built from shell_quote'd words). Error(kDevice) when the device went away,
+/// saying it did so `during` ("the benchmark", "fine-tuning").
+ProcessResult adb_shell(const std::string& serial, const std::string& command, double timeout, const std::string& during);
+/// Copies a file to / from the device; Error(kDevice) naming the file when it fails or the device went away.
+void adb_push(const std::string& serial, const std::string& local, const std::string& remote, double timeout);
+void adb_pull(const std::string& serial, const std::string& remote, const std::string& local, double timeout);
+/// The Android ABI an ELF executable is built for (arm64-v8a, armeabi-v7a, x86_64, x86); "" when the file is not ELF
+/// (or for another machine).
+std::string elf_abi(const std::string& path);
+/// True when a device whose ro.product.cpu.abi is `device_abi` runs binaries built for `binary_abi`.
+bool abi_runs(const std::string& device_abi, const std::string& binary_abi);
+
 /// Parses `adb devices -l` output.
 std::vector<AdbDevice> parse_adb_devices(const std::string& text);
 /// Runs `adb devices -l`; Error(kDevice) when adb is missing or fails.

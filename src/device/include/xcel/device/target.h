@@ -26,6 +26,14 @@ struct BenchmarkSpec {
   int retries = 2;
 };
 
+/// On-device fine-tuning (`xcel finetune --target PHONE`): where runs live on the device and which xcel build runs
+/// them (pushed there by --device-binary, or already there).
+struct TrainingSpec {
+  std::string remote_dir = "/data/local/tmp/xcel-train";
+  std::string binary;  // absolute path on the device; default remote_dir + "/xcel"
+  double timeout_seconds = 7 * 24 * 3600.0;  // a push or pull of the run (the training itself runs as long as it takes)
+};
+
 struct Roofline {
   int cores = 1;                 // cores the benchmark uses at most (threads are capped by it)
   double clock_ghz = 0;
@@ -40,6 +48,7 @@ struct TargetProfile {
   int threads = 1;
   std::vector<std::pair<std::string, std::vector<std::string>>> device_match;  // getprop key -> accepted values
   BenchmarkSpec benchmark;  // binary, format and pinning: android targets only
+  TrainingSpec training;    // android targets only
   Roofline roofline;
   // Where a cluster runs jobs that measure on this device: the Slurm feature (--constraint) and/or generic
   // resource (--gres) of the nodes it is attached to (`xcel sweep`); empty for none named.

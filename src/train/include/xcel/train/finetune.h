@@ -41,6 +41,10 @@ struct FinetuneOptions {
   bool from_scratch = false;  // re-initialise every layer first (PyTorch's default initialisation), same schedule
   double max_memory_mb = 0;   // > 0: the memory planner picks freeze_first, batch and accumulate to fit (memory_plan.h)
   std::string quantized;  // quantization-aware training with this policy (xcel quantize's policy.json)
+  // Where training runs: "host" (this process) or a phone target, whose device runs an xcel build for its ABI
+  // (pushed from device_binary, else the profile's training.binary) on a shard of the data (jobs/device_finetune).
+  std::string target = "host", serial, device_binary;
+  std::string device_run;  // the run's directory on the device (set when it starts; a resume continues there)
   data::SplitOptions split;
   std::int64_t train_limit = 0;  // train on the first N training images only (0 = all)
   bool test = true;              // report the test top-1 of the model before and of the best checkpoint

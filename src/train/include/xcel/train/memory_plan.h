@@ -43,6 +43,13 @@ struct MemoryPlan {
 MemoryPlan plan_memory(torch::jit::Module& model, const ir::ModelSummary& summary, const std::vector<std::int64_t>& image,
                        std::int64_t classes, int batch, double budget_mb);
 
+/// Fixes glibc's allocator for a budgeted run: tensors up to 32 MB come from the heap and freed memory stays there
+/// for the next step (glibc's moving mmap threshold would otherwise switch tensors between mappings and the heap
+/// mid-run, and the resident peak would grow with what ran before; mapping every large tensor instead makes each
+/// step fault its pages in again, which doubled the time per epoch here). Called before anything big is loaded when
+/// a budget is given; plan_memory calls it too.
+void steady_heap();
+
 /// Resident memory now, and the peak since the last reset_peak_rss (Linux /proc; MB).
 double resident_mb();
 double peak_rss_mb_since_reset();
