@@ -177,6 +177,11 @@ def memory():
     assert s["batch"] == p["batch"] and s["accumulate"] == p["accumulate"], s
     assert abs(p["predicted_mb"] - p["measured_mb"]) <= 0.15 * p["measured_mb"], p
     assert p["measured_mb"] <= budget and p["within_budget"], (p["measured_mb"], budget)
+    # The planner's probe steps (training mode, random images) leave the model as it was: its accuracy before
+    # training is the model's own on the validation split.
+    own = json.loads(run("eval", "--model", pruned, "--data", "fashion-mnist", "--val-size", "1000", "--split", "val",
+                         "--bench-runs", "0", "--json").stdout)["top1"]
+    assert abs(s["val_top1_before"] - own) <= 0.002, (s["val_top1_before"], own)
     e = run("finetune", "--model", pruned, "--epochs", "1", "--out", fresh("memory_none"), "--max-memory-mb", "60",
             *common, code=5)
     assert "--max-memory-mb 60 cannot be met" in e.stderr and "allow at least" in e.stderr, e.stderr

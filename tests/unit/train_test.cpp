@@ -3,6 +3,7 @@
 #include "xcel/core/error.h"
 #include "xcel/data/tensors.h"
 #include "xcel/ir/model.h"
+#include "xcel/train/memory_plan.h"
 #include "xcel/train/evaluate.h"
 
 namespace xcel::train {
@@ -24,6 +25,24 @@ TEST(Evaluate, MatchesArgmaxCountedByHand) {
   EXPECT_GE(acc.top5, acc.top1);
   // Batch size does not change the answer.
   EXPECT_DOUBLE_EQ(evaluate(m, set, 7).top1, acc.top1);
+}
+
+TEST(MemoryPlan, ProbesLeaveTheModelAsItWas) {
+  auto m = ir::load_model(test::fixtures() + "/plain.pt");
+  const ir::ModelSummary summary = ir::analyze(m, {1, 1, 28, 28});
+  std::vector<at::Tensor> before;
+  for (const auto& t : m.parameters()) before.push_back(t.clone());
+  for (const auto& t : m.buffers()) before.push_back(t.clone());
+  ASSERT_GT(m.buffers().size(), 0u);  // batch-norm statistics, which a training-mode forward pass moves
+  const MemoryPlan plan = plan_memory(m, summary, {1, 28, 28}, 10, 32, 100000);
+  EXPECT_EQ(plan.batch, 32);
+  EXPECT_FALSE(m.is_training());
+  size_t i = 0;
+  for (const auto& t : m.parameters()) {
+    EXPECT_TRUE(t.equal(before[i++]));
+    EXPECT_FALSE(t.grad().defined());
+  }
+  for (const auto& t : m.buffers()) EXPECT_TRUE(t.equal(before[i++])) << "buffer " << i;
 }
 
 TEST(Evaluate, MonitorStopsEarlyAndSeesRunningCounts) {

@@ -39,7 +39,7 @@ struct MemoryPlan {
 /// The plan for `model` (layer table `summary`, input images of `image` = C x H x W) under `budget_mb`, for a
 /// requested `batch` (micro-batches halve down to 8, or to 1 for a batch under 8). Error(kBudget) naming the
 /// smallest predicted peak when nothing fits. Measures two training steps of the model on random data (the model's
-/// weights are left as they were).
+/// weights, batch-norm statistics, gradient flags and mode are left as they were).
 MemoryPlan plan_memory(torch::jit::Module& model, const ir::ModelSummary& summary, const std::vector<std::int64_t>& image,
                        std::int64_t classes, int batch, double budget_mb);
 
