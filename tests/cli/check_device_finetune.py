@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # Copyright 2026 The xcel Authors. Licensed under the Apache License, Version 2.0.
-"""usage: check_device_finetune.py SCENARIO XCEL FAKE_ADB_DIR MODEL WORK_DIR
+"""usage: check_device_finetune.py SCENARIO XCEL FAKE_ADB_DIR MODEL WORK_DIR FIXTURES
 
 `xcel finetune --target pixel1` against tests/fake_adb/adb (first on PATH): the fake phone reports ABI x86_64, so the
 host's own xcel build is the --device-binary it runs (in the fake device's file system, in a session of its own),
@@ -8,7 +8,9 @@ and a battery discharging at a known power (ctest: cli.device_finetune.SCENARIO)
 - run: the binary and the data shard are pushed, the device trains with the options and memory budget given, the
   trained model comes back and scores on the host exactly what the device reported; time per step and the battery
   energy (the fake battery's power x the training's time) are in the summary; every device command is quoted; the
-  shard's images are removed from the device afterwards; a second run does not push the binary again;
+  shard's images are removed from the device afterwards; a second run does not push the binary again; colour images
+  (an image folder, ImageNet normalisation, torchvision resnet18) go as a 4-dimensional IDX shard and the model
+  comes back scoring what it scored on the device;
 - resume: the phone lost after the first epoch is exit 6 naming --resume; --resume continues the device's checkpoint
   (not a new run) to the full epochs; Ctrl-C on the host stops the device's run, which saves its checkpoint (exit
   130), and --resume finishes it;
@@ -23,7 +25,7 @@ import subprocess
 import sys
 import time
 
-scenario, xcel, fake_dir, model, work = sys.argv[1:6]
+scenario, xcel, fake_dir, model, work, fixtures = sys.argv[1:7]
 work = os.path.join(work, scenario)
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
@@ -102,6 +104,16 @@ def scenario_run():
     pushes = open(os.path.join(root, "push.log")).read().splitlines()
     assert sum("/bin/xcel-" in p for p in pushes) == 1, pushes
     assert s2["device"]["pushed_bytes"] < s["device"]["pushed_bytes"], (s2["device"], s["device"])
+    # Colour images from an image folder, normalised: the shard holds them as N x C x H x W.
+    rgb = json.loads(run("finetune", "--target", "pixel1", "--device-binary", xcel, "--model",
+                         os.path.join(fixtures, "resnet18.pt"), "--data",
+                         "imagefolder:" + os.path.join(fixtures, "images_rgb"), "--normalize", "imagenet",
+                         "--image-size", "64", "--epochs", "1", "--batch", "4", "--out", os.path.join(work, "rgb"),
+                         "--json").stdout)
+    assert abs(rgb["host_val_top1"] - rgb["val_top1"]) < 1e-9, rgb
+    pushes = open(os.path.join(root, "push.log")).read().splitlines()
+    assert any(p.endswith("/data/train-images-idx4-ubyte.gz") for p in pushes), pushes
+    assert any("'--mean' '0.485,0.456,0.406' '--std' '0.229,0.224,0.225'" in c for c in commands()), commands()[-3:]
     # The table shows where it trained and the energy.
     table = run("finetune", "--resume", "--out", out).stdout
     assert "trained on" in table and "FAKE001" in table and "J per step" in table, table
