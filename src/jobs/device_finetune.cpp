@@ -134,7 +134,8 @@ std::int64_t push_shard(const train::FinetuneOptions& o, const Device& dev, cons
   std::filesystem::create_directories(local + "/data");
   std::filesystem::create_directories(local + "/val");
   add(data::write_idx_pair(train_set, local + "/data", "train"), "data");
-  add(data::write_idx_pair(data::load_split(spec, data::Split::kVal, split), local + "/val", "t10k"), "val");
+  const data::ImageSet val = data::load_split(spec, data::Split::kVal, split);
+  add(data::write_idx_pair(val, local + "/val", "t10k"), "val");
   if (o.test) add(data::write_idx_pair(data::load_split(spec, data::Split::kTest, split), local + "/data", "t10k"), "data");
   files.push_back({o.model, "model.pt"});
   if (!o.teacher.empty()) files.push_back({o.teacher, "teacher.pt"});
@@ -144,7 +145,7 @@ std::int64_t push_shard(const train::FinetuneOptions& o, const Device& dev, cons
   std::int64_t bytes = 0;
   for (const auto& [from, to] : files) bytes += dev.push(from, dev.path(to), timeout);
   spdlog::info("finetune: pushed the model and {} training, {} validation images to {} ({:.1f} MB)", train_set.size(),
-               data::load_split(spec, data::Split::kVal, split).size(), dev.serial(), bytes / 1e6);
+               val.size(), dev.serial(), bytes / 1e6);
   std::filesystem::remove_all(local);  // the device holds it now
   return bytes;
 }
@@ -270,7 +271,7 @@ nlohmann::json run_finetune_on_device(train::FinetuneOptions o, const RunDir& ru
       if (said.empty() && device::device_gone(last))
         XCEL_FAIL(ExitCode::kDevice, "device {} was disconnected during fine-tuning ({}); reconnect it and continue "
                   "with: xcel finetune --resume --out {} (the device keeps the run's checkpoint)", dev.serial(),
-                  device::first_line(last.substr(last.rfind("error") == std::string::npos ? 0 : last.rfind("error"))),
+                  device::first_line(last.substr(last.rfind('\n', last.rfind("error")) + 1)),
                   o.out_dir);
       if (rc == static_cast<int>(ExitCode::kInterrupted))
         run.interrupted(fmt::format("on {} (the run there saved its checkpoint)", dev.serial()), command);
