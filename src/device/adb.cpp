@@ -42,6 +42,11 @@ ProcessResult adb_shell(const std::string& serial, const std::string& command, d
   return r;
 }
 
+bool adb_exists(const std::string& serial, const std::string& remote, const std::string& during) {
+  return adb_shell(serial, "test -e " + shell_quote(remote) + " && echo present", 30, during).out.find("present") !=
+         std::string::npos;
+}
+
 namespace {
 
 // `adb -s SERIAL push|pull FROM TO`; `file` is the side named in errors.

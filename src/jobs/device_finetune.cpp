@@ -55,7 +55,7 @@ class Device {
     return device::adb_shell(serial_, command, kShellTimeout, "fine-tuning");
   }
   bool exists(const std::string& remote) const {
-    return shell("test -e " + shell_quote(remote) + " && echo present").out.find("present") != std::string::npos;
+    return device::adb_exists(serial_, remote, "fine-tuning");
   }
   void mkdir(const std::string& remote) const {
     const ProcessResult r = shell("mkdir -p " + shell_quote(remote));

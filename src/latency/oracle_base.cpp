@@ -180,8 +180,7 @@ std::string AdbOracle::push_once(const std::string& local, const std::string& ha
   const std::string ext = dot == std::string::npos ? ".pt" : local.substr(dot);
   const std::string remote = target_.benchmark.remote_dir + "/" + hash + ext;
   if (pushed_.count(remote)) return remote;
-  ProcessResult exists = shell("test -e " + shell_quote(remote) + " && echo present", 30);
-  if (exists.out.find("present") == std::string::npos) {
+  if (!device::adb_exists(serial_, remote, "the benchmark")) {
     shell("mkdir -p " + shell_quote(target_.benchmark.remote_dir), 30);
     device::adb_push(serial_, local, remote, target_.benchmark.timeout_seconds);
   }

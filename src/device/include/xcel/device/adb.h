@@ -26,6 +26,8 @@ bool device_gone(const std::string& text);
 /// `adb -s SERIAL shell COMMAND` (COMMAND built from shell_quote'd words). Error(kDevice) when the device went away,
 /// saying it did so `during` ("the benchmark", "fine-tuning").
 ProcessResult adb_shell(const std::string& serial, const std::string& command, double timeout, const std::string& during);
+/// True when `remote` exists on the device (`test -e`); Error(kDevice) when the device went away.
+bool adb_exists(const std::string& serial, const std::string& remote, const std::string& during);
 /// Copies a file to / from the device; Error(kDevice) naming the file when it fails or the device went away.
 void adb_push(const std::string& serial, const std::string& local, const std::string& remote, double timeout);
 void adb_pull(const std::string& serial, const std::string& remote, const std::string& local, double timeout);
