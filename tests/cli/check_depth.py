@@ -9,7 +9,8 @@ End-to-end checks of depth in the search (`xcel prune --depth-only` / `--remove-
   its FLOPs per `xcel inspect` are the summary's, every group keeps its channels, every episode line names what it
   removed, and `xcel prune --policy policy.json` rebuilds a model of the same FLOPs;
 - with_channels: the bundled MobileNet (plain stride-1 blocks: removing one ties its output channels to its
-  input's) under a latency budget on the host, --remove-layers with channel ratios, the dqn agent and
+  input's) under a latency budget on the host (0.7, or halfway from the host's floor to 1 where 0.7 is out of
+  reach), --remove-layers with channel ratios, the dqn agent and
   --retrain-steps 2: every validated policy says whether it was kept or discarded and why, the result's FLOPs are
   the ones its episode predicted, and its latency was measured within the budget;
 - transfer: a search started with --init-agent from another run (another thread count, --platform-state) has no
@@ -20,6 +21,7 @@ End-to-end checks of depth in the search (`xcel prune --depth-only` / `--remove-
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -80,12 +82,20 @@ def depth_only():
 
 
 def with_channels():
+    # How far latency can fall depends on the CPU (a fast one is overhead-bound on a 28x28 MobileNet): the
+    # budget is 0.7 of the original where this host can reach it, else halfway between its floor and 1.
+    floor = fresh("with_channels_floor")
+    args = ["prune", "--model", f"{models}/mobilenet.pt", "--remove-layers", "--target", "host", "--agent", "dqn"]
+    err = run(args + ["--latency", "0.05", "--episodes", "2", "--warmup", "1", "--out", floor] + common, code=5).stderr
+    m = re.search(r"still [0-9.]+ ms \(([0-9.]+) of the original\)", err)
+    assert m, err
+    budget = round(max(0.7, (float(m.group(1)) + 1) / 2), 3)
+    assert budget < 0.95, f"this host's latency floor {m.group(1)} leaves no room for a search"
     out = fresh("with_channels")
-    s = json.loads(run(["prune", "--model", f"{models}/mobilenet.pt", "--remove-layers", "--latency", "0.7",
-                        "--target", "host", "--episodes", "6", "--warmup", "3", "--agent", "dqn",
-                        "--retrain-steps", "2", "--out", out] + common).stdout)
+    s = json.loads(run(args + ["--latency", str(budget), "--episodes", "6", "--warmup", "3", "--retrain-steps", "2",
+                               "--out", out] + common).stdout)
     assert len(s["blocks"]) >= 4, s["blocks"]
-    assert s["latency_verified"] and s["latency_measured_ratio"] <= 0.7 * 1.0001, s
+    assert s["latency_verified"] and s["latency_measured_ratio"] <= budget * 1.0001, (budget, s)
     eps = lines(out)
     validated = [l for l in eps if not l["cached"]]
     assert validated and all("retrain" in l for l in validated), eps[0]
