@@ -43,20 +43,26 @@ void print_summary(const nlohmann::json& s) {
   t.add({"test top-1", pct("test_top1_before") + " -> " + pct("test_top1")});
   if (s.contains("uniform_test_top1"))
     t.add({"uniform policy", fmt::format("{}: val {}, test {} (lead {:+.2f} / {:+.2f} points)",
-                                         s.at("uniform_bits").get<int>() == 1
-                                             ? std::string("binary")
-                                             : fmt::format("{} bits", s.at("uniform_bits").get<int>()),
+                                         report::bits_label(s.at("uniform_bits").get<int>()),
                                          pct("uniform_val_top1"),
                                          pct("uniform_test_top1"), s.at("val_lead_over_uniform").get<double>(),
                                          s.at("test_lead_over_uniform").get<double>())});
   if (s.contains("int8")) {
     const auto& q = s.at("int8");
-    t.add({"int8 model", fmt::format("{} ({}, {} layers in int8, {} bytes): test {}, {:.3f} ms vs float {:.3f} ms "
+    const int in_float = q.value("float_layers", 0);
+    t.add({"int8 model", fmt::format("{} ({}, {} layers in int8{}, {} bytes): test {}, {:.3f} ms vs float {:.3f} ms "
                                      "({:.2f}x)", q.at("model").get<std::string>(), q.at("engine").get<std::string>(),
-                                     q.at("int8_layers").get<int>(), q.at("file_bytes").get<std::int64_t>(),
+                                     q.at("int8_layers").get<int>(),
+                                     in_float > 0 ? fmt::format(", {} in float", in_float) : std::string(),
+                                     q.at("file_bytes").get<std::int64_t>(),
                                      report::percent(q.at("test_top1").get<double>()), q.at("int8_ms").get<double>(),
                                      q.at("float_ms").get<double>(), q.at("speedup").get<double>())});
   }
+  if (s.contains("latency_measured_ratio"))
+    t.add({"latency", fmt::format("{:.3f} of float measured, {:.3f} predicted, budget {:.3f}: {}",
+                                  s.at("latency_measured_ratio").get<double>(),
+                                  s.at("latency_predicted_ratio").get<double>(), s.at("budget_ratio").get<double>(),
+                                  s.at("latency_verified").get<bool>() ? "within" : "OVER")});
   if (s.contains("finetune")) finetune_summary_rows(s.at("finetune"), t);
   t.add({"out", s.at("out").get<std::string>() + "/{best.pt,policy.json,summary.json,report.html}"});
   std::cout << t.str();
@@ -71,7 +77,8 @@ void register_quantize(CLI::App& app) {
       "quantize",
       "Quantize a model: k-bit (2-8), ternary or binary weights per output channel and k-bit activations, the same "
       "everywhere (--bits), per layer (--policy FILE) or searched under a budget (--size R of the float weight bits, "
-      "--bops R of the bit operations; HAQ-style agents over each layer's bits); optionally quantization-aware "
+      "--bops R of the bit operations, --latency R on the target with int8 or float per layer; HAQ-style agents over "
+      "each layer's bits); optionally quantization-aware "
       "fine-tuning of the result");
   cmd->add_option("--model,-m", o->q.model, "TorchScript model (.pt, float); never modified (not needed with --resume)");
   cmd->add_option("--out,-o", o->q.out_dir, "Run directory: best.pt, policy.json, summary.json")->required();
@@ -92,6 +99,18 @@ void register_quantize(CLI::App& app) {
                    ->excludes(bits)
                    ->excludes(policy)
                    ->excludes(size);
+  auto* lat = cmd->add_option("--latency", o->q.latency,
+                  "Search: latency on --target as a fraction of the float model's in deploy form; each layer runs in "
+                  "int8 (8/8) or float, the widths stock kernels run, and OUT/int8.pt is the mixed model, measured")
+      ->check(positive())
+      ->excludes(bits)
+      ->excludes(policy)
+      ->excludes(size)
+      ->excludes(bops);
+  cmd->add_option("--latency-rounds", o->q.latency_rounds,
+                  "--latency: whole-model measurements in turns per model, for the latency table and the result's check")
+      ->capture_default_str()
+      ->check(positive());
   cmd->add_option("--act-bits", o->q.act_bits, "--size search: activation bits of every layer (32 = float)")
       ->capture_default_str();
   cmd->add_option("--min-bits", o->q.min_bits, "Search: fewest bits per layer (1 = binary weights, α·sign(w); activations "
@@ -111,7 +130,7 @@ void register_quantize(CLI::App& app) {
   cmd->add_option("--percentile", o->q.quant.percentile, "--act-range percentile: the percentile")
       ->capture_default_str()
       ->check(CLI::Range(50.0, 100.0));
-  add_target_option(cmd, o->q.target, "Where the int8 model (every layer at 8/8) runs: its engine follows");
+  add_target_option(cmd, o->q.target, "Where the int8 model runs (its engine follows) and where --latency is measured");
   cmd->add_option("--int8-engine", o->q.int8_engine,
                   "Every layer at 8/8: the quantized engine of OUT/int8.pt, the real int8 model (default: onednn for "
                   "a host target, qnnpack for phones); select the same engine where it is loaded")
@@ -149,20 +168,25 @@ void register_quantize(CLI::App& app) {
       ->check(non_negative())
       ->group("Fine-tuning of the result");
   add_finetune_options(cmd, o->finetune, "finetune");
-  cmd->callback([o, cmd, bits, policy, size, bops, episodes, warmup] {
-    const bool search = size->count() > 0 || bops->count() > 0 || o->q.resume;
+  cmd->callback([o, cmd, bits, policy, size, bops, lat, episodes, warmup] {
+    const bool search = size->count() > 0 || bops->count() > 0 || lat->count() > 0 || o->q.resume;
     if (!search && bits->count() == 0 && policy->count() == 0)
       throw Error(ExitCode::kUsage, "say what to do: --bits B (every layer), --policy FILE (per layer), or a budget to "
-                                    "search under (--size R or --bops R)");
+                                    "search under (--size R, --bops R or --latency R)");
     if (!search) {
       for (const char* name : {"--agent", "--episodes", "--warmup", "--agent-config", "--checkpoint-every",
-                               "--early-stop", "--min-bits", "--max-bits", "--act-bits"}) {
+                               "--early-stop", "--min-bits", "--max-bits", "--act-bits", "--latency-rounds"}) {
         const CLI::Option* opt = cmd->get_option_no_throw(name);
         if (opt != nullptr && opt->count() > 0)
-          throw Error(ExitCode::kUsage, fmt::format("{} applies to a search (--size, --bops); --bits and --policy "
+          throw Error(ExitCode::kUsage, fmt::format("{} applies to a search (--size, --bops, --latency); --bits and --policy "
                                                     "apply a given precision", name));
       }
     }
+    if (lat->count() > 0)
+      for (const char* name : {"--min-bits", "--max-bits", "--act-bits"})
+        if (cmd->get_option(name)->count() > 0)
+          throw Error(ExitCode::kUsage, fmt::format("{} does not apply to --latency: each layer runs in int8 (8/8) or "
+                                                    "float, the widths stock kernels run", name));
     o->q.data_given = cmd->get_option("--data")->count() > 0;
     o->q.episodes_given = episodes->count() > 0;
     if (warmup->count() > 0) o->q.warmup = warmup->as<int>();

@@ -41,6 +41,8 @@ void quantize_fields(F&& f, O& o) {
   f("policy", o.policy);
   f("size", o.size);
   f("bops", o.bops);
+  f("latency", o.latency, 0.0);
+  f("latency_rounds", o.latency_rounds, 5);
   f("act_bits", o.act_bits);
   f("min_bits", o.min_bits);
   f("max_bits", o.max_bits);
@@ -72,9 +74,12 @@ QuantizeOptions resolve(QuantizeOptions o, const RunDir& run) {
   const int modes = (o.bits.empty() ? 0 : 1) + (o.policy.empty() ? 0 : 1) + (o.search_mode() ? 1 : 0);
   XCEL_CHECK(modes == 1, ExitCode::kUsage,
              "say what to do, once: a precision for every layer (--bits 8, 4/8, ternary, binary/8), a per-layer policy "
-             "(--policy FILE) or a budget to search under (--size R or --bops R)");
-  XCEL_CHECK(o.size <= 1 && o.bops <= 1, ExitCode::kUsage, "--size/--bops is a fraction of the float model in (0, 1]");
-  XCEL_CHECK(o.size == 0 || o.bops == 0, ExitCode::kUsage, "give one budget: --size or --bops");
+             "(--policy FILE) or a budget to search under (--size R, --bops R or --latency R)");
+  XCEL_CHECK(o.size <= 1 && o.bops <= 1 && o.latency <= 1, ExitCode::kUsage,
+             "--size/--bops/--latency is a fraction of the float model in (0, 1]");
+  XCEL_CHECK((o.size > 0) + (o.bops > 0) + (o.latency > 0) <= 1, ExitCode::kUsage,
+             "give one budget: --size, --bops or --latency");
+  XCEL_CHECK(o.latency_rounds >= 1, ExitCode::kUsage, "--latency-rounds must be at least 1");
   XCEL_CHECK(o.act_bits == 32 || (o.act_bits >= quant::kMinBits && o.act_bits <= quant::kMaxBits), ExitCode::kUsage,
              "--act-bits {}: give {}..{} or 32 (float activations)", o.act_bits, quant::kMinBits, quant::kMaxBits);
   search::check_agent_name(o.agent);
@@ -90,6 +95,7 @@ QuantizeOptions resolve(QuantizeOptions o, const RunDir& run) {
 quant::QuantPolicy starting_policy(const QuantizeOptions& o, const std::vector<ir::Layer>& layers) {
   if (!o.policy.empty()) return quant::read_policy(o.policy, layers, "--policy");
   if (!o.bits.empty()) return quant::uniform_policy(layers, quant::parse_precision(o.bits), o.quant);
+  if (o.latency > 0) return quant::uniform_policy(layers, quant::Precision{quant::WeightMode::kBits, 8, 8}, o.quant);
   quant::Precision start{quant::WeightMode::kBits, o.max_bits, o.bops > 0 ? o.max_bits : o.act_bits};
   return quant::uniform_policy(layers, start, o.quant);
 }
@@ -107,38 +113,128 @@ void calibrate(const QuantizeOptions& o, const torch::jit::Module& model, const 
   }
 }
 
-// Every layer at 8-bit weights and activations: the policy a stock int8 kernel runs.
-bool all_int8(const quant::QuantPolicy& p) {
-  return std::all_of(p.layers.begin(), p.layers.end(), [](const quant::LayerQuant& l) {
-    return l.p.mode == quant::WeightMode::kBits && l.p.w_bits == 8 && l.p.a_bits == 8;
-  });
+constexpr const char* kLatencyTable = "latency_table.json";
+
+// A policy's real int8 model (the layers at 8/8 in int8, float ones in float) and its latency on `oracle` in turns
+// with the float model in deploy form.
+struct Int8Measured {
+  quant::Int8Model q;
+  latency::PairedLatency speed;
+};
+
+Int8Measured measure_int8(const QuantizeOptions& o, const torch::jit::Module& model, const ir::ModelSummary& summary,
+                          const data::ImageSet& calib, const quant::QuantPolicy& p, latency::Oracle& oracle) {
+  Int8Measured m{quant::export_int8(model, calib, o.int8_engine, o.batch, summary.layers, quant::int8_layers(p)), {}};
+  m.speed = latency::measure_interleaved(oracle, model, summary, m.q.module, summary, o.latency_rounds);
+  return m;
 }
 
-// The real int8 model (OUT/int8.pt) with its accuracy and its host latency in turns with the float model in deploy
-// form; null when a layer is below 8 bits.
-nlohmann::json int8_result(const QuantizeOptions& o, const RunDir& run, torch::jit::Module& model,
-                           const ir::ModelSummary& summary, const data::ValCalib& d, const data::ImageSet& test) {
-  quant::Int8Model q = quant::export_int8(model, d.calib, o.int8_engine, o.batch);
+// The latency table of the search: whole models measured in turns on the target, the float model, every searched
+// layer in int8, and each searched layer alone left in float; what that layer adds is its cost in float.
+search::LatencyCosts latency_costs(const QuantizeOptions& o, const torch::jit::Module& model,
+                                   const ir::ModelSummary& summary, const data::ImageSet& calib,
+                                   const quant::QuantPolicy& start, latency::Oracle& oracle, nlohmann::json& info) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<torch::jit::Module> modules{model};
+  std::vector<size_t> searched;
+  std::vector<bool> all = quant::int8_layers(start);
+  modules.push_back(quant::export_int8(model, calib, o.int8_engine, o.batch, summary.layers, all).module);
+  for (size_t i = 0; i < start.layers.size(); ++i) {
+    if (start.layers[i].fixed) continue;
+    std::vector<bool> one = all;
+    one[i] = false;
+    searched.push_back(i);
+    modules.push_back(quant::export_int8(model, calib, o.int8_engine, o.batch, summary.layers, one).module);
+  }
+  std::vector<std::vector<double>> ms(modules.size());
+  for (int r = 0; r < o.latency_rounds && !interrupted(); ++r)
+    for (size_t k = 0; k < modules.size(); ++k) ms[k].push_back(oracle.latency(modules[k], summary).ms.median);
+  if (interrupted()) throw Error(ExitCode::kInterrupted, "interrupted while measuring the latency table; nothing was searched");
+  search::LatencyCosts c;
+  c.float_ms = summarize(ms[0]).median;
+  c.int8_ms = summarize(ms[1]).median;
+  nlohmann::json rows = nlohmann::json::array();
+  for (size_t j = 0; j < searched.size(); ++j) {
+    const double with_float = summarize(ms[2 + j]).median;
+    c.float_extra_ms.push_back(with_float - c.int8_ms);  // negative: this layer is faster in float
+    rows.push_back({{"layer", start.layers[searched[j]].name}, {"ms_with_it_in_float", with_float},
+                    {"float_extra_ms", c.float_extra_ms.back()}});
+  }
+  info = {{"oracle", oracle.description()},
+          {"rounds", o.latency_rounds},
+          {"float_ms", c.float_ms},
+          {"int8_ms", c.int8_ms},
+          {"layers", rows},
+          {"seconds", seconds_since(t0)}};
+  spdlog::info("latency table on {}: float {:.4f} ms, every searched layer in int8 {:.4f} ms ({:.3f}); {} layers "
+               "measured alone in float, {} whole models x {} rounds in {:.1f} s", oracle.description(), c.float_ms,
+               c.int8_ms, c.int8_ms / c.float_ms, searched.size(), modules.size(), o.latency_rounds, seconds_since(t0));
+  return c;
+}
+
+// The search's result measured as written: while it is over the budget, the layer not at its faster width (by the
+// table) that costs most is put there (every layer at its faster width is the floor the budget was checked
+// against). Returns the measurement of the result (none when every layer stays float: the float model, ratio 1).
+std::optional<Int8Measured> verify_latency(const QuantizeOptions& o, const torch::jit::Module& model,
+                                           const ir::ModelSummary& summary, const data::ImageSet& calib,
+                                           const search::BitsEnv& env, const search::LatencyCosts& costs,
+                                           std::vector<std::int64_t>& bits, latency::Oracle& oracle,
+                                           nlohmann::json& info) {
+  nlohmann::json steps = nlohmann::json::array();
+  while (true) {
+    const quant::QuantPolicy p = env.policy(bits);
+    std::optional<Int8Measured> m;
+    if (quant::runs_on_int8_kernels(p)) m = measure_int8(o, model, summary, calib, p, oracle);
+    const double ratio = m ? m->speed.ratio : 1.0;
+    steps.push_back({{"float_layers", m ? m->q.float_layers : static_cast<int>(p.layers.size())},
+                     {"predicted_ratio", env.cost(bits)},
+                     {"measured_ratio", ratio}});
+    size_t worst = bits.size();
+    const auto loss = [&](size_t k) { return std::abs(costs.float_extra_ms[k]); };
+    for (size_t k = 0; k < bits.size(); ++k)
+      if (bits[k] != env.fastest(k) && (worst == bits.size() || loss(k) > loss(worst))) worst = k;
+    const bool within = ratio <= o.latency * 1.0001;
+    if (within || worst == bits.size()) {
+      info = {{"latency_verified", within},
+              {"latency_measured_ratio", ratio},
+              {"latency_predicted_ratio", env.cost(bits)},
+              {"latency_checks", steps}};
+      if (!within)
+        spdlog::warn("the fastest policy by the latency table measured {:.3f} of the float model, over --latency {} "
+                     "(the table predicted {:.3f}): the target's timing moved since the table was measured", ratio,
+                     o.latency, env.cost(bits));
+      return m;
+    }
+    spdlog::info("the result measured {:.3f} of the float model, over --latency {}: layer step {} goes to its faster "
+                 "width ({})", ratio, o.latency, worst, env.fastest(worst) == 8 ? "int8" : "float");
+    bits[worst] = env.fastest(worst);
+  }
+}
+
+// OUT/int8.pt, the real int8 model (mixed with float layers where the policy keeps them), with its accuracy and its
+// latency in turns with the float model in deploy form.
+nlohmann::json int8_result(const QuantizeOptions& o, const RunDir& run, Int8Measured& m, const data::ValCalib& d,
+                           const data::ImageSet& test) {
   const std::string path = run.file("int8.pt");
-  ir::save_model(q.module, path);
+  ir::save_model(m.q.module, path);
   // Judged as deployed: the file loaded again (its packed weights are packed anew on loading).
   torch::jit::Module deployed = ir::load_model(path);
   const double val = train::evaluate(deployed, d.val, o.batch, false).top1;
   const double test_top1 = train::evaluate(deployed, test, o.batch, false).top1;
-  auto host = latency::make_host_oracle(o.threads);
-  const latency::PairedLatency speed = latency::measure_interleaved(*host, model, summary, deployed, summary, 5);
+  const latency::PairedLatency& speed = m.speed;
   return {{"model", path},
-          {"engine", q.engine},
-          {"int8_layers", q.layers},
-          {"int8_adds", q.int8_adds},
-          {"requantizations_removed", q.requantizations_removed},
+          {"engine", m.q.engine},
+          {"int8_layers", m.q.layers},
+          {"float_layers", m.q.float_layers},
+          {"int8_adds", m.q.int8_adds},
+          {"requantizations_removed", m.q.requantizations_removed},
           {"val_top1", val},
           {"test_top1", test_top1},
           {"float_ms", speed.a.ms.median},
           {"int8_ms", speed.b.ms.median},
           {"speedup", 1.0 / std::max(1e-9, speed.ratio)},
-          {"latency_source", fmt::format("measured on the host, batch 1, {} rounds in turns; float in deploy form ({}), "
-                                         "int8 as written ({})", speed.rounds, speed.a.form, speed.b.form)},
+          {"latency_source", fmt::format("measured on {}, batch 1, {} rounds in turns; float in deploy form ({}), "
+                                         "int8 as written ({})", speed.a.device, speed.rounds, speed.a.form, speed.b.form)},
           {"file_bytes", fs::file_size(path)}};
 }
 
@@ -181,10 +277,36 @@ nlohmann::json run_quantize(QuantizeOptions opts, train::FinetuneOptions finetun
   std::optional<search::BitsEnv> env;
   std::optional<search::QuantEvaluator> evaluator;
   double uniform_val = -1;
+  bool has_uniform = false;
   quant::QuantPolicy uniform;
+  // Latency: int8 runs the target's engine, measured on the target (the host or a phone over adb).
+  std::unique_ptr<latency::Oracle> oracle;
+  search::LatencyCosts costs;
+  nlohmann::json latency_table;
+  if (o.latency > 0) {
+    const device::TargetProfile target = device::load_target(o.target);
+    latency::OracleOptions oo;
+    oo.use_cache = false;
+    oo.threads = o.threads;
+    oracle = latency::make_oracle(target, oo);
+    // Measured once per run: a resumed search keeps the walls its episodes were walked under.
+    if (o.resume && run.has(kLatencyTable)) {
+      latency_table = run.read_json(kLatencyTable);
+      costs.float_ms = latency_table.at("float_ms").get<double>();
+      costs.int8_ms = latency_table.at("int8_ms").get<double>();
+      for (const auto& r : latency_table.at("layers")) costs.float_extra_ms.push_back(r.at("float_extra_ms").get<double>());
+    } else {
+      costs = latency_costs(o, model, summary, d.calib, policy, *oracle, latency_table);
+      run.write_json(kLatencyTable, latency_table);
+    }
+    result["latency_table"] = latency_table;
+  }
+  std::optional<Int8Measured> measured;
   if (o.search_mode()) {
-    env.emplace(summary.layers, policy, o.size > 0 ? "size" : "bops", o.size > 0 ? o.size : o.bops, o.min_bits,
-                o.max_bits);
+    if (o.latency > 0)
+      env.emplace(summary.layers, policy, costs, o.latency);
+    else
+      env.emplace(summary.layers, policy, o.budget_kind(), o.budget_ratio(), o.min_bits, o.max_bits);
     evaluator.emplace(model, d.val, [&env](const std::vector<std::int64_t>& bits) { return env->policy(bits); },
                       o.batch, o.early_stop);
     const int ubits = env->max_uniform_bits();
@@ -195,29 +317,40 @@ nlohmann::json run_quantize(QuantizeOptions opts, train::FinetuneOptions finetun
     loop.run();
     if (interrupted()) run.interrupted("after the last episode, while finishing", "quantize");
     // The uniform policy the budget allows competes with the search's best (a search never returns less).
+    // (Latency: every layer in int8 may be over the budget where only a mix with float layers is fast enough.)
     const std::vector<std::int64_t> ub(static_cast<size_t>(env->steps()), ubits);
-    uniform = env->policy(ub);
-    uniform_val = evaluator->validate(ub, -1).top1;
+    has_uniform = env->uniform_fits();
+    if (has_uniform) {
+      uniform = env->policy(ub);
+      uniform_val = evaluator->validate(ub, -1).top1;
+    } else {
+      spdlog::info("no uniform policy meets the budget: only a mix of int8 and float layers is fast enough");
+    }
     search::Best best = loop.best();
-    if (best.widths.empty() || uniform_val > best.val_top1) {
+    XCEL_ASSERT(has_uniform || !best.widths.empty(), "a search without an episode and without a uniform policy");
+    if (has_uniform && (best.widths.empty() || uniform_val > best.val_top1)) {
       spdlog::info("the uniform policy ({} bits, {:.2f}%) is ahead of the search's best ({:.2f}%) and is the result",
                    ubits, 100 * uniform_val, 100 * best.val_top1);
       best.widths = ub;
       best.episode = -1;
     }
+    if (o.latency > 0) {
+      nlohmann::json check;
+      measured = verify_latency(o, model, summary, d.calib, *env, costs, best.widths, *oracle, check);
+      result.update(check);
+    }
     policy = env->policy(best.widths);
     const search::LoopStats st = loop.stats();
     result.update({{"agent", o.agent},
                    {"episodes", st.episodes},
-                   {"budget", o.size > 0 ? "size" : "bops"},
-                   {"budget_ratio", o.size > 0 ? o.size : o.bops},
+                   {"budget", o.budget_kind()},
+                   {"budget_ratio", o.budget_ratio()},
                    {"best_episode", best.episode},
                    {"unique_policies", st.unique_policies},
                    {"stopped_early", st.stopped_early},
                    {"seconds_per_episode", st.seconds_per_episode},
-                   {"uniform_bits", ubits},
-                   {"uniform_val_top1", uniform_val},
-                   {"result_is_uniform", best.widths == ub}});
+                   {"result_is_uniform", has_uniform && best.widths == ub}});
+    if (has_uniform) result.update({{"uniform_bits", ubits}, {"uniform_val_top1", uniform_val}});
   }
   if (!o.search_mode()) result["precision"] = o.bits.empty() ? "per-layer policy " + o.policy : o.bits;
   torch::jit::Module q = quant::quantize(model, policy);
@@ -252,14 +385,20 @@ nlohmann::json run_quantize(QuantizeOptions opts, train::FinetuneOptions finetun
                  {"note", "best.pt computes with the quantized values in float (fake quantization): it shows the "
                           "accuracy of the policy; its size is packed_bytes once packed, and no stock LibTorch kernel "
                           "runs bit widths below 8 faster"}});
-  if (o.search_mode()) {
+  if (has_uniform) {
     torch::jit::Module u = quant::quantize(model, uniform);
     const double uniform_test = train::evaluate(u, test, o.batch, true).top1;
     result["uniform_test_top1"] = uniform_test;
     result["val_lead_over_uniform"] = 100 * (val - uniform_val);
     result["test_lead_over_uniform"] = 100 * (test_top1 - uniform_test);
   }
-  if (all_int8(policy)) result["int8"] = int8_result(o, run, model, summary, d, test);
+  if (quant::runs_on_int8_kernels(policy)) {
+    if (!measured) {
+      auto host = latency::make_host_oracle(o.threads);
+      measured = measure_int8(o, model, summary, d.calib, policy, *host);
+    }
+    result["int8"] = int8_result(o, run, *measured, d, test);
+  }
   run.write_json(RunDir::kSummary, result);
   if (finetune.epochs > 0) {
     finetune.data = o.data;

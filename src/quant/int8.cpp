@@ -3,7 +3,8 @@
 // conv2d / linear with constant weights replaced by quantize_per_tensor -> quantized::conv2d | quantized::linear
 // (per-channel int8 weights, prepacked for the engine) -> dequantize, with input and output ranges calibrated on
 // training images; then dequantize is moved past ops that run on quantized tensors (relu, max pooling, flatten,
-// ...) and a quantize that follows a dequantize is dropped, so quantized tensors flow from layer to layer.
+// ...) and a quantize that follows a dequantize is dropped, so quantized tensors flow from layer to layer. A mixed
+// model quantizes only the layers it is told to; the others stay float between a dequantize and a quantize.
 #include <ATen/Context.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
@@ -96,7 +97,7 @@ int fuse_quantized_runs(torch::jit::Graph& g) {
 }  // namespace
 
 Int8Model export_int8(const torch::jit::Module& model, const data::ImageSet& calib, const std::string& engine,
-                      int batch) {
+                      int batch, const std::vector<ir::Layer>& policy_layers, const std::vector<bool>& int8) {
   XCEL_CHECK(engine == "qnnpack" || engine == "onednn", ExitCode::kUsage, "unknown int8 engine '{}'", engine);
   at::globalContext().setQEngine(engine == "qnnpack" ? at::QEngine::QNNPACK : at::QEngine::ONEDNN);
   torch::jit::Module frozen = torch::jit::freeze(model.clone());  // batch norm folded into the convolutions
@@ -109,6 +110,25 @@ Int8Model export_int8(const torch::jit::Module& model, const data::ImageSet& cal
       layers.push_back({n, !conv});
   }
   XCEL_CHECK(!layers.empty(), ExitCode::kUnsupported, "no 2-D convolution or linear layer with fixed weights to run in int8");
+  int kept_float = 0;
+  if (!int8.empty()) {
+    // A mixed model: the frozen graph's layers pair up, in order, with the policy's (same output channels).
+    const std::vector<ir::Layer> q = quantizable_layers(policy_layers);
+    XCEL_CHECK(q.size() == layers.size() && int8.size() == q.size(), ExitCode::kUnsupported,
+               "the frozen model's {} convolution/linear layers and the policy's {} do not pair up: a mixed "
+               "int8/float model needs each layer once in the forward pass", layers.size(), q.size());
+    std::vector<Layer> chosen;
+    for (size_t i = 0; i < layers.size(); ++i) {
+      const auto w = torch::jit::toIValue(layers[i].node->input(1))->toTensor();
+      XCEL_CHECK(w.size(0) == q[i].out_channels, ExitCode::kUnsupported,
+                 "layer {} of the frozen model has {} outputs, the policy's '{}' {}: the layers do not pair up", i,
+                 w.size(0), q[i].name, q[i].out_channels);
+      if (int8[i]) chosen.push_back(layers[i]);
+    }
+    kept_float = static_cast<int>(layers.size() - chosen.size());
+    layers = std::move(chosen);
+    XCEL_CHECK(!layers.empty(), ExitCode::kUsage, "no layer of the policy is at 8/8: nothing runs in int8");
+  }
   std::vector<Node*> adds;
   for (Node* n : graph->block()->nodes())
     if (is_tensor_add(n)) adds.push_back(n);
@@ -172,6 +192,7 @@ Int8Model export_int8(const torch::jit::Module& model, const data::ImageSet& cal
   if (out.int8_adds > 0) out.requantizations_removed += fuse_quantized_runs(*graph);
   out.module = frozen;
   out.layers = static_cast<int>(layers.size());
+  out.float_layers = kept_float;
   out.engine = engine;
   return out;
 }

@@ -123,6 +123,19 @@ QuantPolicy policy_from_json(const nlohmann::json& j, const std::vector<ir::Laye
   return p;
 }
 
+std::vector<bool> int8_layers(const QuantPolicy& p) {
+  std::vector<bool> out;
+  for (const auto& l : p.layers) out.push_back(l.p == Precision{WeightMode::kBits, 8, 8});
+  return out;
+}
+
+bool runs_on_int8_kernels(const QuantPolicy& p) {
+  const std::vector<bool> q = int8_layers(p);
+  for (size_t i = 0; i < q.size(); ++i)
+    if (!q[i] && !(p.layers[i].p == Precision{})) return false;
+  return std::find(q.begin(), q.end(), true) != q.end();
+}
+
 QuantPolicy uniform_policy(const std::vector<ir::Layer>& layers, const Precision& p, const QuantOptions& o) {
   QuantPolicy out;
   out.options = o;

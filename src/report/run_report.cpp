@@ -224,7 +224,7 @@ std::vector<std::pair<std::string, std::string>> quant_header_rows(const Run& r)
   if (s.contains("uniform_val_top1")) {
     const int b = get<int>(s, "uniform_bits", 0);
     rows.push_back({"uniform policy", fmt::format("{}: val {}, test {}; the result leads by {:+.2f} / {:+.2f} points{}",
-                                                  b == 1 ? std::string("binary") : fmt::format("{} bits", b),
+                                                  bits_label(b),
                                                   pct(s, "uniform_val_top1"), pct(s, "uniform_test_top1"),
                                                   get<double>(s, "val_lead_over_uniform", 0),
                                                   get<double>(s, "test_lead_over_uniform", 0),
@@ -237,7 +237,15 @@ std::vector<std::pair<std::string, std::string>> quant_header_rows(const Run& r)
                                               get<std::int64_t>(q, "file_bytes", 0), pct(q, "test_top1"),
                                               get<double>(q, "int8_ms", 0), get<double>(q, "float_ms", 0),
                                               get<double>(q, "speedup", 0), get<std::string>(q, "latency_source", ""))});
+    if (get<int>(q, "float_layers", 0) > 0)
+      rows.push_back({"mixed int8/float", fmt::format("{} layers in int8, {} in float", get<int>(q, "int8_layers", 0),
+                                                      get<int>(q, "float_layers", 0))});
   }
+  if (s.contains("latency_measured_ratio"))
+    rows.push_back({"latency", fmt::format("{:.3f} of the float model measured ({:.3f} predicted by the table), budget "
+                                           "{:.3f}: {}", get<double>(s, "latency_measured_ratio", 0),
+                                           get<double>(s, "latency_predicted_ratio", 0), get<double>(s, "budget_ratio", 0),
+                                           get<bool>(s, "latency_verified", false) ? "within" : "over")});
   return rows;
 }
 

@@ -60,6 +60,10 @@ std::string human_bytes(double bytes) {
 
 std::string percent(double fraction, int decimals) { return fmt::format("{:.{}f}%", 100.0 * fraction, decimals); }
 
+std::string bits_label(int bits) {
+  return bits == 1 ? std::string("binary") : bits == 32 ? std::string("float") : fmt::format("{} bits", bits);
+}
+
 std::string shape_str(const std::vector<std::int64_t>& shape, const char* sep) {
   return fmt::format("{}", fmt::join(shape, sep));
 }

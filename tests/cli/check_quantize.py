@@ -15,12 +15,16 @@ End-to-end checks of `xcel quantize` on the bundled VGG and Fashion-MNIST, one s
 - search: --size 0.125 with DDPG never exceeds the size, records episodes, beats or equals the uniform policy on
   validation by construction; Ctrl-C + --resume continue it; report.html draws the search against weight size and
   the bits per layer;
+- latency: --latency halfway between the fastest mix and float (as this host measures them): each layer int8 or
+  float, every episode within the budget by its latency table, the mixed int8.pt measured within it and scoring in
+  PyTorch what xcel says, the table kept when the finished run is resumed for more episodes, --min-bits refused;
 - errors: no mode, two modes, an infeasible size (exit 5), --bits 9, a policy naming a missing layer.
 """
 import gzip
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -158,6 +162,44 @@ def search():
           f"{s['val_lead_over_uniform']:+.2f}, resumed: {p.returncode == 130}")
 
 
+def latency():
+    # How much faster int8 is depends on the CPU: the budget is halfway between the fastest policy by the latency
+    # table and float, as this host measures them (the refusal of a budget below that says where it is).
+    p = run("quantize", "--model", vgg, "--latency", "0.01", "--latency-rounds", "2", "--out", fresh("latency_floor"),
+            *common, code=5)
+    m = re.search(r"is at [0-9.]+ ms, ([0-9.]+) of the float model", p.stderr)
+    assert m, p.stderr
+    floor = float(m.group(1))
+    assert floor < 0.95, f"neither int8 nor a mix is faster than float here ({floor}): nothing to search"
+    budget = round((floor + 1) / 2, 3)
+    out = fresh("latency")
+    args = ["quantize", "--model", vgg, "--latency", str(budget), "--episodes", "6", "--warmup", "3",
+            "--latency-rounds", "3", "--out", out, *common]
+    s = json.loads(run(*args, "--json").stdout)
+    table = json.load(open(os.path.join(out, "latency_table.json")))
+    assert table == s["latency_table"] and len(table["layers"]) == 5, table  # 7 layers, the ends fixed in int8
+    episodes = [json.loads(l) for l in open(os.path.join(out, "episodes.jsonl"))]
+    assert len(episodes) == 6 and all(e["latency_ratio"] <= budget + 1e-9 for e in episodes), episodes
+    assert s["latency_verified"] and s["latency_measured_ratio"] <= budget * 1.0001, s
+    bits = [l["bits"] for l in s["layers"]]
+    assert set(bits) <= {"8/8", "float"} and bits[0] == bits[-1] == "8/8", bits  # the ends fixed at 8/8
+    q = s["int8"]
+    assert q["int8_layers"] == bits.count("8/8") and q["float_layers"] == bits.count("float"), (q, bits)
+    torch.backends.quantized.engine = q["engine"]
+    code = str(torch.jit.load(q["model"]).graph)
+    assert code.count("quantized::conv2d(") + code.count("quantized::linear(") == q["int8_layers"], code[:2000]
+    got = test_top1(q["model"])
+    assert abs(got - q["test_top1"]) < 0.0005, (got, q["test_top1"])
+    assert abs(q["test_top1"] - s["test_top1_before"]) < 0.01, q
+    # More episodes on the finished run: the table measured once is the one the walk keeps.
+    s2 = json.loads(run("quantize", "--resume", "--out", out, "--episodes", "8", "--json").stdout)
+    assert s2["episodes"] == 8 and s2["latency_table"] == table, (s2["episodes"], s2["latency_table"], table)
+    p = run("quantize", "--model", vgg, "--latency", "0.9", "--min-bits", "4", "--out", fresh("latency_bits"), code=2)
+    assert "does not apply to --latency" in p.stderr, p.stderr
+    print(f"ok: budget {budget} (int8 floor {floor:.3f}): measured {s['latency_measured_ratio']:.3f}, "
+          f"{q['float_layers']} layers in float, int8.pt test {q['test_top1']:.4f} (PyTorch {got:.4f})")
+
+
 def errors():
     run("quantize", "--model", vgg, "--out", fresh("e1"), code=2)
     run("quantize", "--model", vgg, "--bits", "8", "--size", "0.2", "--out", fresh("e2"), code=2)
@@ -172,4 +214,4 @@ def errors():
     print("ok: errors")
 
 
-{"uniform": uniform, "binary": binary, "search": search, "errors": errors}[scenario]()
+{"uniform": uniform, "binary": binary, "search": search, "latency": latency, "errors": errors}[scenario]()

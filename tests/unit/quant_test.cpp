@@ -160,6 +160,50 @@ TEST(Quantize, EightBitModelAgreesWithFloatAndCarriesFakeQuantOps) {
   }
 }
 
+// Counts of the nodes of `kind` in a module's forward graph (inlined).
+int count_nodes(const torch::jit::Module& m, const std::string& kind) {
+  int n = 0;
+  for (torch::jit::Node* node : ir::all_nodes(*m.get_method("forward").graph()))
+    n += std::string(node->kind().toQualString()) == kind ? 1 : 0;
+  return n;
+}
+
+// A mixed int8/float model: exactly the flagged layers run quantized kernels, the others stay float convolutions,
+// the outputs agree with the float model, and a graph whose layers do not pair up with the policy is refused.
+TEST(Quantize, MixedInt8ModelRunsTheFlaggedLayersInInt8AndTheRestInFloat) {
+  for (const char* name : {"plain.pt", "residual.pt"}) {
+    SCOPED_TRACE(name);
+    torch::jit::Module m = ir::load_model(test::fixtures() + "/" + name);
+    const auto layers = ir::analyze(m, {1, 1, 28, 28}).layers;
+    const auto q = quantizable_layers(layers);
+    ASSERT_GE(q.size(), 3u);
+    std::vector<bool> int8(q.size(), true);
+    int8[1] = false;
+    const Int8Model mixed = export_int8(m, small(data::Split::kTrain), "onednn", 64, layers, int8);
+    EXPECT_EQ(mixed.layers, static_cast<int>(q.size()) - 1);
+    EXPECT_EQ(mixed.float_layers, 1);
+    EXPECT_EQ(count_nodes(mixed.module, "quantized::conv2d") + count_nodes(mixed.module, "quantized::linear"),
+              mixed.layers);
+    EXPECT_EQ(count_nodes(mixed.module, "aten::conv2d") + count_nodes(mixed.module, "aten::_convolution") +
+                  count_nodes(mixed.module, "aten::linear"),
+              1);
+    const Int8Model all = export_int8(m, small(data::Split::kTrain), "onednn", 64);
+    EXPECT_EQ(all.layers, static_cast<int>(q.size()));
+    EXPECT_EQ(all.float_layers, 0);
+    torch::NoGradGuard no_grad;
+    const at::Tensor x = data::images(small(data::Split::kTest), 0, 64);
+    const at::Tensor a = m.forward({x}).toTensor(), b = torch::jit::Module(mixed.module).forward({x}).toTensor();
+    EXPECT_GE(a.argmax(1).eq(b.argmax(1)).to(torch::kFloat).mean().item<double>(), 0.95);
+    std::vector<bool> none(q.size(), false);
+    test::expect_error([&] { export_int8(m, small(data::Split::kTrain), "onednn", 64, layers, none); },
+                       ExitCode::kUsage, "nothing runs in int8");
+    std::vector<ir::Layer> fewer(layers.begin(), layers.end());
+    fewer.erase(std::find_if(fewer.begin(), fewer.end(), [&](const ir::Layer& l) { return l.name == q[0].name; }));
+    test::expect_error([&] { export_int8(m, small(data::Split::kTrain), "onednn", 64, fewer, std::vector<bool>(q.size() - 1, true)); },
+                       ExitCode::kUnsupported, "do not pair up");
+  }
+}
+
 TEST(Quantize, ProjectorTrainsShadowsAndPutsGridValuesInForEachPass) {
   torch::jit::Module m = ir::load_model(test::fixtures() + "/plain.pt");
   const auto layers = ir::analyze(m, {1, 1, 28, 28}).layers;

@@ -136,10 +136,8 @@ TEST(EvolutionAgent, SaveAndLoadResumeExactly) {
   EXPECT_EQ(toy_episodes(*b, 25, 15), rest);
 }
 
-// Random layer tables (sizes, FLOPs), budgets from infeasible to loose, size or BOPs, any bit range, any actions:
-// every finished walk meets its budget, an infeasible budget is refused up front, and the uniform bits fit.
-RC_GTEST_PROP(BitsWall, NeverExceedsTheSizeOrBopsBudget, ()) {
-  const int n = *rc::gen::inRange(2, 12);
+// A random table of `n` layers inside a property: convolutions, then a linear layer; random sizes and FLOPs.
+std::vector<ir::Layer> random_layers(int n) {
   std::vector<ir::Layer> layers(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {
     auto& l = layers[static_cast<size_t>(i)];
@@ -149,6 +147,14 @@ RC_GTEST_PROP(BitsWall, NeverExceedsTheSizeOrBopsBudget, ()) {
     l.params = l.out_channels * *rc::gen::inRange<std::int64_t>(1, 5000);
     l.flops = l.params * *rc::gen::inRange<std::int64_t>(1, 800);
   }
+  return layers;
+}
+
+// Random layer tables (sizes, FLOPs), budgets from infeasible to loose, size or BOPs, any bit range, any actions:
+// every finished walk meets its budget, an infeasible budget is refused up front, and the uniform bits fit.
+RC_GTEST_PROP(BitsWall, NeverExceedsTheSizeOrBopsBudget, ()) {
+  const int n = *rc::gen::inRange(2, 12);
+  const std::vector<ir::Layer> layers = random_layers(n);
   const int lo = *rc::gen::inRange(1, quant::kMaxBits + 1);  // 1 = binary weights
   const int hi = *rc::gen::inRange(std::max(lo, quant::kMinBits), quant::kMaxBits + 1);
   const bool bops = *rc::gen::arbitrary<bool>();
@@ -174,6 +180,66 @@ RC_GTEST_PROP(BitsWall, NeverExceedsTheSizeOrBopsBudget, ()) {
     for (const auto& l : env->policy(env->widths()).layers)  // a 1-bit weight step is binary; activations stay >= 2
       RC_ASSERT((l.p.mode == quant::WeightMode::kBinary) == (l.p.w_bits == 1) && l.p.a_bits >= quant::kMinBits);
   }
+}
+
+// The latency walk over random tables: each searched layer ends in int8 (8/8) or float, nothing else; every finished
+// walk's predicted latency (int8 model plus the float layers' measured extra, negative for a layer faster in float)
+// meets the budget; a budget under the fastest policy by the table is refused up front.
+RC_GTEST_PROP(BitsWall, LatencyWalkChoosesInt8OrFloatWithinTheBudget, ()) {
+  const std::vector<ir::Layer> layers = random_layers(*rc::gen::inRange(3, 12));
+  quant::QuantOptions qo;
+  qo.keep_ends_bits = *rc::gen::element(0, 8);
+  const quant::QuantPolicy base = quant::uniform_policy(layers, {quant::WeightMode::kBits, 8, 8}, qo);
+  int searched = 0;
+  for (const auto& l : base.layers) searched += l.fixed ? 0 : 1;
+  LatencyCosts c;
+  c.float_ms = 1.0;
+  c.int8_ms = *rc::gen::inRange(100, 1200) / 1000.0;  // int8 may be slower than float (depthwise layers)
+  // What leaving a layer in float adds; negative where the layer measured faster in float (a depthwise one).
+  double fastest_ms = c.int8_ms;
+  for (int k = 0; k < searched; ++k) {
+    c.float_extra_ms.push_back(*rc::gen::inRange(-100, 300) / 1000.0);
+    fastest_ms += std::min(0.0, c.float_extra_ms.back());
+  }
+  const double ratio = *rc::gen::inRange(50, 1001) / 1000.0;
+  std::optional<BitsEnv> env;
+  try {
+    env.emplace(layers, base, c, ratio);
+  } catch (const Error& e) {
+    RC_ASSERT(e.code() == ExitCode::kBudget && fastest_ms > ratio + 1e-12);
+    RC_SUCCEED("infeasible budget refused");
+  }
+  RC_ASSERT(env->steps() == searched);
+  for (int episode = 0; episode < 5; ++episode) {
+    env->reset();
+    while (!env->done()) env->step(*rc::gen::inRange(0, 1001) / 1000.0);
+    RC_ASSERT(env->within_budget());
+    double ms = c.int8_ms;
+    for (size_t k = 0; k < env->widths().size(); ++k) {
+      RC_ASSERT(env->widths()[k] == 8 || env->widths()[k] == 32);
+      if (env->widths()[k] == 32) ms += c.float_extra_ms[k];
+    }
+    RC_ASSERT(ms / c.float_ms <= ratio + 1e-9);
+    const quant::QuantPolicy p = env->policy(env->widths());
+    int float_layers = 0;
+    for (const auto& l : p.layers) {
+      RC_ASSERT(l.p == (quant::Precision{quant::WeightMode::kBits, 8, 8}) || l.p == quant::Precision{});
+      float_layers += l.p == quant::Precision{} ? 1 : 0;
+    }
+    RC_ASSERT(quant::runs_on_int8_kernels(p) == (float_layers < static_cast<int>(p.layers.size())));
+  }
+  // An action near 1 keeps the first layer in float when the budget leaves room for it (every later layer at its
+  // faster width), else the wall puts it at its faster width; near 0, int8 likewise.
+  const double rest = fastest_ms - std::min(0.0, c.float_extra_ms[0]);
+  env->reset();
+  env->step(1.0);
+  RC_ASSERT(env->widths()[0] == (rest + c.float_extra_ms[0] <= ratio + 1e-12 ? 32 : env->fastest(0)));
+  env->reset();
+  env->step(0.0);
+  RC_ASSERT(env->widths()[0] == (rest <= ratio + 1e-12 ? 8 : env->fastest(0)));
+  if (env->uniform_fits())
+    RC_ASSERT(env->cost(std::vector<std::int64_t>(static_cast<size_t>(env->steps()), env->max_uniform_bits())) <=
+              ratio + 1e-12);
 }
 
 TEST(BudgetWall, InfeasibleBudgetIsAClearError) {

@@ -28,6 +28,8 @@ struct QuantizeOptions {
   std::string policy;    // a per-layer policy file
   double size = 0;       // search: weight bits over float 32
   double bops = 0;       // search: bit operations over float (activations searched too)
+  double latency = 0;    // search: latency on --target over the float model's in deploy form (int8 or float per layer)
+  int latency_rounds = 5;  // whole-model measurements in turns, per model, for the latency table and the check
   int act_bits = 8;      // activations of a --size search (32 = float)
   int min_bits = 2, max_bits = 8;
   quant::QuantOptions quant;
@@ -46,7 +48,9 @@ struct QuantizeOptions {
   rl::DdpgConfig ddpg;
   std::string command_line;
   nlohmann::json cli;
-  bool search_mode() const { return size > 0 || bops > 0; }
+  bool search_mode() const { return size > 0 || bops > 0 || latency > 0; }
+  std::string budget_kind() const { return size > 0 ? "size" : bops > 0 ? "bops" : "latency"; }
+  double budget_ratio() const { return size > 0 ? size : bops > 0 ? bops : latency; }
 };
 void to_json(nlohmann::json& j, const QuantizeOptions& o);
 void from_json(const nlohmann::json& j, QuantizeOptions& o);

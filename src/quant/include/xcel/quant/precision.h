@@ -61,6 +61,11 @@ void to_json(nlohmann::json& j, const QuantPolicy& p);
 /// Reads a policy file's JSON; `layers` checks the names (Error kInput naming an unknown or missing layer).
 QuantPolicy policy_from_json(const nlohmann::json& j, const std::vector<ir::Layer>& layers);
 
+/// True when stock int8 kernels run `p` as it is: every layer at 8-bit weights and activations, or float (weights
+/// and activations), and at least one at 8 bits. int8_layers says which.
+bool runs_on_int8_kernels(const QuantPolicy& p);
+std::vector<bool> int8_layers(const QuantPolicy& p);
+
 /// Every layer at `p`; with o.keep_ends_bits the first and last layer at that many bits (weights and activations)
 /// unless `p` is already at least as precise there, and marked fixed.
 QuantPolicy uniform_policy(const std::vector<ir::Layer>& layers, const Precision& p, const QuantOptions& o);

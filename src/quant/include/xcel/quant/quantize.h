@@ -46,15 +46,20 @@ bool has_fake_quant(const torch::jit::Module& model);
 /// additions of two quantized tensors run as quantized::add; other ops (concatenations, ...) run in float between
 /// dequantize and quantize. Loading it needs the
 /// same engine selected (torch.backends.quantized.engine in Python, at::globalContext().setQEngine in C++).
+///
+/// With `int8` (one flag per quantizable layer, quantizable_layers order, e.g. int8_layers(policy)) only the flagged
+/// layers run in int8 and the rest stay float, with quantize/dequantize at each border: the mixed model of a latency
+/// search. Error(kUnsupported) when the frozen graph's layers do not pair up with `layers` (a module called twice).
 struct Int8Model {
   torch::jit::Module module;
   int layers = 0;                   // layers running in int8
+  int float_layers = 0;             // layers left in float (a mixed model)
   int int8_adds = 0;                // residual additions running in int8 (quantized::add)
   int requantizations_removed = 0;  // quantized tensors passed straight from layer to layer
   std::string engine;
 };
 Int8Model export_int8(const torch::jit::Module& model, const data::ImageSet& calib, const std::string& engine,
-                      int batch = 250);
+                      int batch = 250, const std::vector<ir::Layer>& layers = {}, const std::vector<bool>& int8 = {});
 
 /// The bits the conv/linear weights of `model` need as stored: per output channel, the fewest bits that hold its
 /// distinct values (1 for two, 8 for up to 256), 32 for channels with more (float). What `xcel eval

@@ -30,6 +30,8 @@ std::string human_count(double value);
 std::string human_bytes(double bytes);
 /// 0.92661 -> "92.66%"
 std::string percent(double fraction, int decimals = 2);
+/// A uniform quantization policy's width: "binary" (1), "float" (32), else "N bits".
+std::string bits_label(int bits);
 /// {1, 3, 224, 224} -> "1x3x224x224"
 std::string shape_str(const std::vector<std::int64_t>& shape, const char* sep = "x");
 

@@ -14,6 +14,13 @@
 
 namespace xcel::search {
 
+/// What a latency budget measures: the float model, the model with every searched layer in int8, and per searched
+/// layer what leaving it in float adds to that (milliseconds, measured whole models on the target).
+struct LatencyCosts {
+  double float_ms = 0, int8_ms = 0;
+  std::vector<double> float_extra_ms;
+};
+
 class BitsEnv : public Walk {
  public:
   /// `base`: the layers' policy outside the search (fixed layers, activation bits for a size budget);
@@ -21,6 +28,11 @@ class BitsEnv : public Walk {
   /// searched too), at most `ratio`. Throws Error(kBudget) when even the fewest bits everywhere are over it.
   BitsEnv(const std::vector<ir::Layer>& layers, quant::QuantPolicy base, const std::string& budget, double ratio,
           int min_bits, int max_bits);
+  /// The latency walk: each searched layer runs in int8 (8-bit weights and activations) or float, the two widths
+  /// stock kernels run; the predicted latency (int8_ms plus the float layers' extra, over float_ms) is at most
+  /// `ratio`. A layer whose extra is negative (faster in float) counts that way. Throws Error(kBudget) when even
+  /// the fastest policy by the table (each layer at its faster width) is over it.
+  BitsEnv(const std::vector<ir::Layer>& layers, quant::QuantPolicy base, LatencyCosts costs, double ratio);
 
   int state_dim() const override { return kFeatures; }
   void reset() override;
@@ -29,7 +41,7 @@ class BitsEnv : public Walk {
   bool done() const override { return t_ >= static_cast<int>(steps_.size()); }
   const std::vector<std::int64_t>& widths() const override { return bits_; }
   const char* policy_key() const override { return "bits"; }
-  /// One action per bit width, --min-bits to --max-bits.
+  /// One action per bit width, --min-bits to --max-bits (latency: 8 and 32).
   std::vector<double> action_menu() const override;
   bool within_budget() const override { return cost(bits_) <= ratio_ + 1e-12; }
   std::int64_t flops() const override { return flops_; }
@@ -44,6 +56,11 @@ class BitsEnv : public Walk {
   double budget() const { return ratio_; }
   /// The most bits, the same at every step, that meet the budget (the uniform policy).
   int max_uniform_bits() const;
+  /// Whether that uniform policy meets the budget (always for size and BOPs; latency: not when only a mix of int8
+  /// and float layers is fast enough).
+  bool uniform_fits() const;
+  /// Latency: the faster width of step `k` by the table (32 when float measured faster, else 8).
+  int fastest(size_t k) const;
   /// The agent's action that maps to `bits`.
   double action_for(int bits) const;
 
@@ -56,6 +73,7 @@ class BitsEnv : public Walk {
     size_t layer;  // index into the policy's layers
     bool activation;
   };
+  void init_steps();
   int bits_for(double action) const;
   int wall(int bits) const;
 
@@ -63,7 +81,8 @@ class BitsEnv : public Walk {
   quant::QuantPolicy base_;
   std::string budget_kind_;
   double ratio_;
-  int min_bits_, max_bits_;
+  std::vector<int> menu_;  // the widths a step may take, ascending
+  LatencyCosts latency_;
   std::int64_t flops_ = 0;
   std::vector<Step> steps_;
   std::vector<std::vector<float>> static_;
