@@ -75,8 +75,7 @@ struct Ddpg::Impl {
 Ddpg::Ddpg(int state_dim, const DdpgConfig& cfg) {
   XCEL_CHECK(cfg.lbound >= 0 && cfg.lbound < cfg.rbound && cfg.rbound <= 1, ExitCode::kUsage,
              "action bounds [{}, {}] must satisfy 0 <= lbound < rbound <= 1", cfg.lbound, cfg.rbound);
-  XCEL_CHECK(cfg.batch >= 1 && cfg.replay >= cfg.batch, ExitCode::kUsage,
-             "replay buffer ({}) must hold at least one batch ({})", cfg.replay, cfg.batch);
+  check_replay(cfg.batch, cfg.replay);
   XCEL_CHECK(cfg.updates_per_step >= 1, ExitCode::kUsage, "updates_per_step must be at least 1 (got {})",
              cfg.updates_per_step);
   torch::manual_seed(cfg.seed);

@@ -77,8 +77,7 @@ struct Dqn::Impl {
 Dqn::Dqn(int state_dim, std::vector<double> menu, const DdpgConfig& cfg) {
   XCEL_CHECK(menu.size() >= 2, ExitCode::kUsage, "a DQN needs two actions or more to choose from (got {})",
              menu.size());
-  XCEL_CHECK(cfg.batch >= 1 && cfg.replay >= cfg.batch, ExitCode::kUsage,
-             "replay buffer ({}) must hold at least one batch ({})", cfg.replay, cfg.batch);
+  check_replay(cfg.batch, cfg.replay);
   torch::manual_seed(cfg.seed);
   impl_ = std::make_unique<Impl>(state_dim, std::move(menu), cfg);
 }

@@ -46,6 +46,12 @@ inline void soft_update(torch::nn::Module& target, const torch::nn::Module& sour
   for (size_t i = 0; i < t.size(); ++i) t[i].mul_(1.0 - tau).add_(s[i], tau);
 }
 
+/// The replay buffer holds at least one batch (Error kUsage otherwise), for either agent.
+inline void check_replay(int batch, int replay) {
+  XCEL_CHECK(batch >= 1 && replay >= batch, ExitCode::kUsage, "replay buffer ({}) must hold at least one batch ({})",
+             replay, batch);
+}
+
 /// One state as a [1, dim] row.
 inline torch::Tensor state_row(const std::vector<float>& s, int dim) {
   XCEL_ASSERT(static_cast<int>(s.size()) == dim, "state has {} values, expected {}", s.size(), dim);
