@@ -38,7 +38,8 @@ m, target, agent, seed, d = sys.argv[1:6]
 s = json.load(open(d + "/summary.json"))
 ft = s.get("finetune", {}).get("test_top1")
 rr = s.get("rerank", {})
-print(f"| {m} | {target} | {agent} | {seed} | {s['flops_ratio']:.3f} | {100 * s['val_top1']:.2f}% | "
+lat = f" (latency {s['latency_measured_ratio']:.3f})" if "latency_measured_ratio" in s else ""
+print(f"| {m} | {target} | {agent} | {seed} | {s['flops_ratio']:.3f}{lat} | {100 * s['val_top1']:.2f}% | "
       f"{100 * s['test_top1']:.2f}% | " + (f"{100 * ft:.2f}% | " if ft is not None else "| ")
       + f"{s['seconds_per_episode']:.3f} | {s['unique_policies']} | {s['stopped_early']} | "
       + ("yes" if rr.get("winner_changed") else "no" if rr else "") + " |")
