@@ -130,14 +130,12 @@ Calibration calibrate(torch::jit::Module& model, const prune::DependencyGraph& d
     modules.push_back(original ? model : prune::apply(model, dg, prune::select_channels(model, dg, w, prune::Importance::kL1)));
     summaries.push_back(original ? summary : ir::analyze(modules.back(), summary.input_shape));
   }
-  std::vector<std::vector<double>> ms(modules.size());
-  for (int r = 0; r < rounds; ++r)
-    for (size_t i = 0; i < modules.size(); ++i) ms[i].push_back(oracle.latency(modules[i], summaries[i]).ms.median);
+  const std::vector<double> ms = latency::medians_in_turns(oracle, modules, summaries, rounds);
   std::vector<double> x, y;
   Calibration c;
   for (size_t i = 0; i < policies.size(); ++i) {
     x.push_back(search::predict_ms(tables, dg, policies[i]));  // the tables' sum (their constant is 0 here)
-    y.push_back(summarize(ms[i]).median);
+    y.push_back(ms[i]);
     c.points.push_back({{"flops", dg.predict_flops(policies[i])}, {"tables_ms", x.back()}, {"measured_ms", y.back()}});
   }
   c.original_layers_ms = x.front();

@@ -130,10 +130,10 @@ Int8Measured measure_int8(const QuantizeOptions& o, const torch::jit::Module& mo
 }
 
 // The latency table of the search: whole models measured in turns on the target, the float model, every searched
-// layer in int8, and each searched layer alone left in float; what that layer adds is its cost in float.
-search::LatencyCosts latency_costs(const QuantizeOptions& o, const torch::jit::Module& model,
-                                   const ir::ModelSummary& summary, const data::ImageSet& calib,
-                                   const quant::QuantPolicy& start, latency::Oracle& oracle, nlohmann::json& info) {
+// layer in int8, and each searched layer alone left in float; what that layer adds is its cost in float (negative:
+// the layer is faster in float). Written as OUT/latency_table.json; the walk's costs are read from it.
+nlohmann::json latency_table(const QuantizeOptions& o, const torch::jit::Module& model, const ir::ModelSummary& summary,
+                             const data::ImageSet& calib, const quant::QuantPolicy& start, latency::Oracle& oracle) {
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<torch::jit::Module> modules{model};
   std::vector<size_t> searched;
@@ -146,29 +146,29 @@ search::LatencyCosts latency_costs(const QuantizeOptions& o, const torch::jit::M
     searched.push_back(i);
     modules.push_back(quant::export_int8(model, calib, o.int8_engine, o.batch, summary.layers, one).module);
   }
-  std::vector<std::vector<double>> ms(modules.size());
-  for (int r = 0; r < o.latency_rounds && !interrupted(); ++r)
-    for (size_t k = 0; k < modules.size(); ++k) ms[k].push_back(oracle.latency(modules[k], summary).ms.median);
+  const std::vector<double> ms = latency::medians_in_turns(
+      oracle, modules, std::vector<ir::ModelSummary>(modules.size(), summary), o.latency_rounds, interrupted);
   if (interrupted()) throw Error(ExitCode::kInterrupted, "interrupted while measuring the latency table; nothing was searched");
-  search::LatencyCosts c;
-  c.float_ms = summarize(ms[0]).median;
-  c.int8_ms = summarize(ms[1]).median;
   nlohmann::json rows = nlohmann::json::array();
-  for (size_t j = 0; j < searched.size(); ++j) {
-    const double with_float = summarize(ms[2 + j]).median;
-    c.float_extra_ms.push_back(with_float - c.int8_ms);  // negative: this layer is faster in float
-    rows.push_back({{"layer", start.layers[searched[j]].name}, {"ms_with_it_in_float", with_float},
-                    {"float_extra_ms", c.float_extra_ms.back()}});
-  }
-  info = {{"oracle", oracle.description()},
+  for (size_t j = 0; j < searched.size(); ++j)
+    rows.push_back({{"layer", start.layers[searched[j]].name}, {"ms_with_it_in_float", ms[2 + j]},
+                    {"float_extra_ms", ms[2 + j] - ms[1]}});
+  spdlog::info("latency table on {}: float {:.4f} ms, every searched layer in int8 {:.4f} ms ({:.3f}); {} layers "
+               "measured alone in float, {} whole models x {} rounds in {:.1f} s", oracle.description(), ms[0], ms[1],
+               ms[1] / ms[0], searched.size(), modules.size(), o.latency_rounds, seconds_since(t0));
+  return {{"oracle", oracle.description()},
           {"rounds", o.latency_rounds},
-          {"float_ms", c.float_ms},
-          {"int8_ms", c.int8_ms},
+          {"float_ms", ms[0]},
+          {"int8_ms", ms[1]},
           {"layers", rows},
           {"seconds", seconds_since(t0)}};
-  spdlog::info("latency table on {}: float {:.4f} ms, every searched layer in int8 {:.4f} ms ({:.3f}); {} layers "
-               "measured alone in float, {} whole models x {} rounds in {:.1f} s", oracle.description(), c.float_ms,
-               c.int8_ms, c.int8_ms / c.float_ms, searched.size(), modules.size(), o.latency_rounds, seconds_since(t0));
+}
+
+search::LatencyCosts costs_of(const nlohmann::json& table) {
+  search::LatencyCosts c;
+  c.float_ms = table.at("float_ms").get<double>();
+  c.int8_ms = table.at("int8_ms").get<double>();
+  for (const auto& r : table.at("layers")) c.float_extra_ms.push_back(r.at("float_extra_ms").get<double>());
   return c;
 }
 
@@ -282,7 +282,6 @@ nlohmann::json run_quantize(QuantizeOptions opts, train::FinetuneOptions finetun
   // Latency: int8 runs the target's engine, measured on the target (the host or a phone over adb).
   std::unique_ptr<latency::Oracle> oracle;
   search::LatencyCosts costs;
-  nlohmann::json latency_table;
   if (o.latency > 0) {
     const device::TargetProfile target = device::load_target(o.target);
     latency::OracleOptions oo;
@@ -290,16 +289,15 @@ nlohmann::json run_quantize(QuantizeOptions opts, train::FinetuneOptions finetun
     oo.threads = o.threads;
     oracle = latency::make_oracle(target, oo);
     // Measured once per run: a resumed search keeps the walls its episodes were walked under.
+    nlohmann::json table;
     if (o.resume && run.has(kLatencyTable)) {
-      latency_table = run.read_json(kLatencyTable);
-      costs.float_ms = latency_table.at("float_ms").get<double>();
-      costs.int8_ms = latency_table.at("int8_ms").get<double>();
-      for (const auto& r : latency_table.at("layers")) costs.float_extra_ms.push_back(r.at("float_extra_ms").get<double>());
+      table = run.read_json(kLatencyTable);
     } else {
-      costs = latency_costs(o, model, summary, d.calib, policy, *oracle, latency_table);
-      run.write_json(kLatencyTable, latency_table);
+      table = latency_table(o, model, summary, d.calib, policy, *oracle);
+      run.write_json(kLatencyTable, table);
     }
-    result["latency_table"] = latency_table;
+    costs = costs_of(table);
+    result["latency_table"] = table;
   }
   std::optional<Int8Measured> measured;
   if (o.search_mode()) {

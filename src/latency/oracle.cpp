@@ -257,4 +257,18 @@ std::unique_ptr<Oracle> make_host_oracle(int threads) {
   return std::make_unique<LocalOracle>(host.name, threads, host.benchmark.warmup, host.benchmark.iter);
 }
 
+std::vector<double> medians_in_turns(Oracle& oracle, const std::vector<torch::jit::Module>& modules,
+                                     const std::vector<ir::ModelSummary>& summaries, int rounds,
+                                     const std::function<bool()>& stop) {
+  XCEL_ASSERT(modules.size() == summaries.size() && rounds >= 1, "{} modules, {} summaries, {} rounds", modules.size(),
+              summaries.size(), rounds);
+  std::vector<std::vector<double>> ms(modules.size());
+  for (int r = 0; r < rounds && !(stop && stop()); ++r)
+    for (size_t i = 0; i < modules.size(); ++i) ms[i].push_back(oracle.latency(modules[i], summaries[i]).ms.median);
+  std::vector<double> medians;
+  if (!modules.empty() && ms[0].empty()) return medians;  // stopped before the first round
+  for (const auto& m : ms) medians.push_back(summarize(m).median);
+  return medians;
+}
+
 }  // namespace xcel::latency

@@ -17,7 +17,7 @@ BitsEnv::BitsEnv(const std::vector<ir::Layer>& layers, quant::QuantPolicy base, 
              ExitCode::kUsage, "--min-bits {} / --max-bits {}: give 1 <= min <= max and {} <= max <= {} (1 = binary "
              "weights)", min_bits, max_bits, quant::kMinBits, quant::kMaxBits);
   for (int b = min_bits; b <= max_bits; ++b) menu_.push_back(b);
-  init_steps();
+  init_steps(layers);
   const std::vector<std::int64_t> floor(steps_.size(), menu_.front());
   XCEL_CHECK(cost(floor) <= ratio_ + 1e-12, ExitCode::kBudget,
              "--{} {} cannot be met: with {} bits everywhere the model is at {:.4f} (the first and last layer kept at "
@@ -29,7 +29,7 @@ BitsEnv::BitsEnv(const std::vector<ir::Layer>& layers, quant::QuantPolicy base, 
     : layers_(quant::quantizable_layers(layers)), base_(std::move(base)), budget_kind_("latency"), ratio_(ratio),
       menu_{8, 32}, latency_(std::move(costs)) {
   XCEL_ASSERT(latency_.float_ms > 0, "latency budget without the float model's latency");
-  init_steps();
+  init_steps(layers);
   XCEL_ASSERT(latency_.float_extra_ms.size() == steps_.size(), "{} latency costs for {} layers",
               latency_.float_extra_ms.size(), steps_.size());
   const double floor = cost({});
@@ -41,9 +41,9 @@ BitsEnv::BitsEnv(const std::vector<ir::Layer>& layers, quant::QuantPolicy base, 
 
 int BitsEnv::fastest(size_t k) const { return latency_.float_extra_ms[k] < 0 ? 32 : 8; }
 
-void BitsEnv::init_steps() {
+void BitsEnv::init_steps(const std::vector<ir::Layer>& layers) {
   XCEL_ASSERT(layers_.size() == base_.layers.size(), "policy of {} layers for {}", base_.layers.size(), layers_.size());
-  for (const auto& l : layers_) flops_ += l.flops;
+  for (const auto& l : layers) flops_ += l.flops;
   for (size_t i = 0; i < base_.layers.size(); ++i) {
     if (base_.layers[i].fixed) continue;
     steps_.push_back({i, false});

@@ -93,6 +93,13 @@ PairedLatency measure_interleaved(Oracle& oracle, const torch::jit::Module& a, c
                                   const std::function<bool(const std::vector<double>& ratios, const std::vector<double>& b_ms)>& settled = nullptr,
                                   int max_rounds = 0);
 
+/// The median latency (ms) of each of `modules` over `rounds` rounds in turns (every module once per round, so that
+/// the device's drift falls on all of them alike). `stop` (optional) is asked before each round; the medians are of
+/// the rounds done (none when it stopped before the first: an empty result).
+std::vector<double> medians_in_turns(Oracle& oracle, const std::vector<torch::jit::Module>& modules,
+                                     const std::vector<ir::ModelSummary>& summaries, int rounds,
+                                     const std::function<bool()>& stop = nullptr);
+
 /// Roofline estimate from the target's published figures: per layer the larger of compute time
 /// (2 x MACs / peak of min(threads, cores) cores) and memory time (activations + weights / bandwidth).
 Latency roofline_estimate(const device::TargetProfile& target, const ir::ModelSummary& summary, int threads);

@@ -73,7 +73,7 @@ class BitsEnv : public Walk {
     size_t layer;  // index into the policy's layers
     bool activation;
   };
-  void init_steps();
+  void init_steps(const std::vector<ir::Layer>& layers);  // the steps and their static features
   int bits_for(double action) const;
   int wall(int bits) const;
 
