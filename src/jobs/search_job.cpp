@@ -530,6 +530,26 @@ nlohmann::json rerank(const SearchOptions& o, const RunDir& run, Setup& s, std::
           {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
 }
 
+// A policy measured on the device in turns with the original. A load near 1 is measured in more rounds until the
+// budget lies outside the median's ~95% interval: one noisy measurement neither rejects a good policy nor passes
+// one over the budget.
+latency::PairedLatency measure_policy(const SearchOptions& o, const Setup& s, const std::vector<std::int64_t>& widths) {
+  torch::jit::Module m = s.evaluator->build(widths);
+  return latency::measure_interleaved(
+      *s.device, s.model, s.summary, m, ir::analyze(m, s.input), kVerifyRounds,
+      [&](const std::vector<double>& ratios, const std::vector<double>& b_ms) {
+        const std::vector<double>& v = o.latency > 0 ? ratios : b_ms;
+        const double limit = o.latency > 0 ? o.latency : o.latency_ms;
+        return std::abs(summarize(v).median - limit) > median_interval(v);
+      },
+      kMaxRounds);
+}
+
+// The fraction of the budget a measured policy takes (<= 1 fits).
+double load_of(const SearchOptions& o, const latency::PairedLatency& p) {
+  return o.latency > 0 ? p.ratio / o.latency : p.b.ms.median / o.latency_ms;
+}
+
 // With a latency budget, the result is the most accurate policy whose latency *measured* on the target (in turns
 // with the original's) meets the budget. Returns the chosen candidate and the latency block of the summary;
 // Error(kBudget) when no candidate does. Without a device, the best predicted policy is kept, marked unverified.
@@ -550,23 +570,8 @@ search::Candidate verified_result(const SearchOptions& o, const RunDir& run, Set
     return ranked.front();
   }
   std::map<std::vector<std::int64_t>, latency::PairedLatency> measured;
-  auto measure = [&](const search::Candidate& c) -> const latency::PairedLatency& {
-    torch::jit::Module m = s.evaluator->build(c.widths);
-    ir::ModelSummary ms = ir::analyze(m, s.input);
-    // A load near 1 is measured in more rounds until the budget lies outside the median's ~95% interval: one
-    // noisy measurement neither rejects the best policy nor passes one over the budget.
-    return measured[c.widths] = latency::measure_interleaved(
-               *s.device, s.model, s.summary, m, ms, kVerifyRounds,
-               [&](const std::vector<double>& ratios, const std::vector<double>& b_ms) {
-                 const std::vector<double>& v = o.latency > 0 ? ratios : b_ms;
-                 const double limit = o.latency > 0 ? o.latency : o.latency_ms;
-                 return std::abs(summarize(v).median - limit) > median_interval(v);
-               },
-               kMaxRounds);
-  };
   auto measured_load = [&](const search::Candidate& c) {
-    const latency::PairedLatency& p = measure(c);
-    return o.latency > 0 ? p.ratio / o.latency : p.b.ms.median / o.latency_ms;
+    return load_of(o, measured[c.widths] = measure_policy(o, s, c.widths));
   };
   auto predicted_load = [&](const search::Candidate& c) { return s.env->cost(c.widths) / s.env->budget(); };
   const auto found =
@@ -771,9 +776,9 @@ nlohmann::json run_search(SearchOptions opts, SearchOptions* used) {
   search::LoopOptions lo{o.reward, o.episodes, o.checkpoint_every, o.progress, {}, ""};
   if (o.latency_mode() && s.device) {
     lo.measured_on = "measured on " + s.device->description();
-    lo.measure = [&s](const std::vector<std::int64_t>& widths) {
-      torch::jit::Module m = s.evaluator->build(widths);
-      return s.device->latency(m, ir::analyze(m, s.input)).ms.median;
+    lo.measure = [&o, &s](const std::vector<std::int64_t>& widths) {
+      const latency::PairedLatency p = measure_policy(o, s, widths);
+      return search::Measured{p.b.ms.median, load_of(o, p)};
     };
   }
   search::SearchLoop loop(lo, *s.env, *s.evaluator, *s.agent, run);

@@ -60,12 +60,13 @@ void SearchLoop::restore_checkpoint() {
   start_ = state.at("next_episode");
   best_ = best_from(state.at("best"));
   spent_seconds_ = state.at("seconds");
-  // [widths, top-1, images, first episode, measured ms]; older runs lack the last ones
+  // [widths, top-1, images, first episode, measured ms, measured load]; older runs lack the last ones
   for (const auto& e : state.at("cache"))
     cache_[e.at(0).get<std::vector<std::int64_t>>()] = {e.at(1).get<double>(),
                                                         e.size() > 2 ? e.at(2).get<std::int64_t>() : validator_.val_size(),
                                                         e.size() > 3 ? e.at(3).get<int>() : -1,
-                                                        e.size() > 4 ? e.at(4).get<double>() : -1.0};
+                                                        e.size() > 4 ? e.at(4).get<double>() : -1.0,
+                                                        e.size() > 5 ? e.at(5).get<double>() : -1.0};
   generation_ = RunDir::generation_of(state);
   agent_.load(run_.generation_file(kAgentFile, generation_));
   ir::load_rng_state(run_.generation_file(kRngFile, generation_));
@@ -84,7 +85,7 @@ void SearchLoop::restore_checkpoint() {
 
 void SearchLoop::save_checkpoint(int next_episode) {
   nlohmann::json c = nlohmann::json::array();
-  for (const auto& [w, v] : cache_) c.push_back({w, v.top1, v.images, v.episode, v.measured_ms});
+  for (const auto& [w, v] : cache_) c.push_back({w, v.top1, v.images, v.episode, v.measured_ms, v.measured_load});
   const long generation = generation_ + 1;
   agent_.save(run_.generation_file(kAgentFile, generation));
   ir::save_rng_state(run_.generation_file(kRngFile, generation));
@@ -117,15 +118,24 @@ double SearchLoop::episode(int ep) {
   }
   const double acc = hit->second.top1;
   const std::int64_t val_images = hit->second.images;
-  // Early-stopped estimates are below the best by construction; only whole-split results can be the best. A new
-  // best is measured on the device (once per policy), and the measurement stands for its latency from then on.
-  const bool new_best = acc > best_.val_top1 && val_images == validator_.val_size();
-  if (new_best && o_.measure && hit->second.measured_ms < 0) hit->second.measured_ms = o_.measure(widths);
+  // Early-stopped estimates are below the best by construction; only whole-split results can be the best. A would-be
+  // best is measured on the device first (once per policy): one over the budget is not the best, and the
+  // measurement stands for its latency from then on.
+  const bool better = acc > best_.val_top1 && val_images == validator_.val_size();
+  if (better && o_.measure && hit->second.measured_ms < 0) {
+    const Measured m = o_.measure(widths);
+    hit->second.measured_ms = m.ms;
+    hit->second.measured_load = m.load;
+  }
   const bool measured = hit->second.measured_ms >= 0;
+  const bool over = hit->second.measured_load > 1.0;
+  const bool new_best = better && !over;
   const double latency_ms = measured ? hit->second.measured_ms : env_.predicted_ms();
-  const double reward = o_.reward == "acc"         ? acc
-                        : o_.reward == "acc-flops" ? -(1.0 - acc) * std::log(static_cast<double>(flops))
-                                                   : -(1.0 - acc) * std::log(1e3 * latency_ms);  // microseconds
+  // A policy measured over the budget is rewarded as if it were that much less accurate.
+  const double scored = over ? acc / std::pow(hit->second.measured_load, kOverBudgetPenalty) : acc;
+  const double reward = o_.reward == "acc"         ? scored
+                        : o_.reward == "acc-flops" ? -(1.0 - scored) * std::log(static_cast<double>(flops))
+                                                   : -(1.0 - scored) * std::log(1e3 * latency_ms);  // microseconds
   agent_.end_episode(states, actions, reward, ep);
   // A retrained candidate is kept when its top-1 after retraining beats the best so far, else discarded.
   if (!retrain.is_null()) {
@@ -156,6 +166,10 @@ double SearchLoop::episode(int ep) {
                {"warmup", agent_.warming_up(ep)},
                {"sigma", agent_.sigma()},
                {"seconds", secs}});
+  if (hit->second.measured_load >= 0) {
+    line["measured_load"] = hit->second.measured_load;
+    line["over_budget"] = over;
+  }
   if (!retrain.is_null()) line["retrain"] = retrain;
   episode_lines_.push_back(line.dump());
   return acc;
@@ -200,7 +214,7 @@ LoopStats SearchLoop::stats() const {
 std::vector<Candidate> SearchLoop::ranked() const {
   std::vector<Candidate> out;
   for (const auto& [w, v] : cache_)
-    if (v.images == validator_.val_size()) out.push_back({w, v.top1, v.episode});
+    if (v.images == validator_.val_size() && v.measured_load <= 1.0) out.push_back({w, v.top1, v.episode});
   std::stable_sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) {
     return a.val_top1 != b.val_top1 ? a.val_top1 > b.val_top1 : a.episode < b.episode;
   });

@@ -23,8 +23,9 @@ constexpr double kLoopOverhead = 1.10;
 // A plan fits when its prediction plus this share of its training memory (above what the process holds before
 // training) is within the budget. With large tensors served from the heap (steady_heap), steps in a row leave holes
 // a single probed step does not: measured here, the peak came 19% (micro-batch 128) and 31% (16) of the training's
-// share above the prediction on the bundled VGG searched at 0.25 of the FLOPs.
-constexpr double kMargin = 0.35;
+// share above the prediction on the bundled VGG searched at 0.25 of the FLOPs; with 0.35 a run at half the training's
+// share once peaked 0.4% over its budget.
+constexpr double kMargin = 0.5;
 
 double status_mb(const std::string& key) {
   std::ifstream in("/proc/self/status");

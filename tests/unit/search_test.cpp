@@ -2,6 +2,8 @@
 // The budget wall as a property (never above the target, over many random action sequences, models,
 // budgets and roundings) and the DDPG agent on a toy problem whose optimum is known.
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <random>
@@ -452,6 +454,104 @@ std::vector<Candidate> ladder(const std::vector<double>& loads) {
   std::vector<Candidate> out;
   for (size_t i = 0; i < loads.size(); ++i) out.push_back({{static_cast<std::int64_t>(i)}, 0.9 - 0.01 * i, static_cast<int>(i)});
   return out;
+}
+
+// A one-step walk: the action (in tenths) is the policy; the wall lets everything through.
+class TenthsWalk : public Walk {
+ public:
+  int state_dim() const override { return 1; }
+  void reset() override { done_ = false; }
+  std::vector<float> state() const override { return {0.5f}; }
+  double step(double action) override {
+    widths_ = {std::llround(10 * action)};
+    done_ = true;
+    return action;
+  }
+  bool done() const override { return done_; }
+  const std::vector<std::int64_t>& widths() const override { return widths_; }
+  bool within_budget() const override { return true; }
+  std::int64_t flops() const override { return widths_[0]; }
+  nlohmann::json describe() const override { return nlohmann::json::object(); }
+  std::string progress() const override { return ""; }
+
+ private:
+  bool done_ = false;
+  std::vector<std::int64_t> widths_ = {0};
+};
+
+// Plays the actions it is given, one per episode, and keeps the rewards it gets.
+class ScriptedAgent : public Agent {
+ public:
+  explicit ScriptedAgent(std::vector<double> actions) : actions_(std::move(actions)) {}
+  double act(const std::vector<float>&, int episode) override { return actions_[static_cast<size_t>(episode)]; }
+  void end_episode(const std::vector<std::vector<float>>&, const std::vector<double>&, double reward, int) override {
+    rewards.push_back(reward);
+  }
+  void save(const std::string& path) const override { std::ofstream(path) << "{}"; }
+  void load(const std::string&) override {}
+  std::vector<double> rewards;
+
+ private:
+  std::vector<double> actions_;
+};
+
+// Top-1 is the policy's tenths: wider is more accurate.
+class TenthsValidator : public PolicyValidator {
+ public:
+  train::Accuracy validate(const std::vector<std::int64_t>& widths, double) override {
+    train::Accuracy a;
+    a.top1 = static_cast<double>(widths[0]) / 10;
+    a.n = val_size();
+    return a;
+  }
+  std::int64_t val_size() const override { return 100; }
+};
+
+TEST(SearchLoop, AWouldBeBestMeasuredOverTheBudgetIsNeitherTheBestNorACandidate) {
+  // The device fits policies up to 6 tenths (load = tenths / 6). The most accurate policy, 9, is over: measured
+  // once, its reward cut by load^kOverBudgetPenalty, left out of the best and of the ranked candidates, also when
+  // the agent comes back to it and after a resume. Policies below the best are not measured.
+  const std::string dir = ::testing::TempDir() + "/loop_over_budget";
+  std::filesystem::remove_all(dir);
+  const RunDir run(dir);
+  run.create();
+  TenthsWalk walk;
+  TenthsValidator validator;
+  ScriptedAgent agent({0.9, 0.5, 0.9, 0.3, 0.6});
+  std::vector<std::int64_t> measured;
+  LoopOptions o;
+  o.episodes = 4;
+  o.progress = false;
+  o.measure = [&](const std::vector<std::int64_t>& w) {
+    measured.push_back(w[0]);
+    return Measured{static_cast<double>(w[0]), static_cast<double>(w[0]) / 6};
+  };
+  SearchLoop loop(o, walk, validator, agent, run);
+  loop.run();
+  EXPECT_EQ(measured, (std::vector<std::int64_t>{9, 5}));
+  EXPECT_EQ(loop.best().widths, std::vector<std::int64_t>{5});
+  ASSERT_EQ(agent.rewards.size(), 4u);
+  EXPECT_NEAR(agent.rewards[0], 0.9 / std::pow(1.5, kOverBudgetPenalty), 1e-12);
+  EXPECT_NEAR(agent.rewards[1], 0.5, 1e-12);
+  EXPECT_NEAR(agent.rewards[2], agent.rewards[0], 1e-12);
+  EXPECT_NEAR(agent.rewards[3], 0.3, 1e-12);
+  std::vector<std::int64_t> ranked;
+  for (const Candidate& c : loop.ranked()) ranked.push_back(c.widths[0]);
+  EXPECT_EQ(ranked, (std::vector<std::int64_t>{5, 3}));
+  const auto lines = run.read_lines(RunDir::kEpisodes);
+  EXPECT_TRUE(nlohmann::json::parse(lines[0]).at("over_budget").get<bool>());
+  EXPECT_FALSE(nlohmann::json::parse(lines[3]).contains("measured_load"));
+  // Resumed for one more episode (6 fits and is the best): the miss is remembered, nothing is measured twice.
+  o.episodes = 5;
+  ScriptedAgent agent2({0.9, 0.5, 0.9, 0.3, 0.6});
+  SearchLoop resumed(o, walk, validator, agent2, run);
+  resumed.restore();
+  resumed.run();
+  EXPECT_EQ(measured, (std::vector<std::int64_t>{9, 5, 6}));
+  EXPECT_EQ(resumed.best().widths, std::vector<std::int64_t>{6});
+  ranked.clear();
+  for (const Candidate& c : resumed.ranked()) ranked.push_back(c.widths[0]);
+  EXPECT_EQ(ranked, (std::vector<std::int64_t>{6, 5, 3}));
 }
 
 TEST(Verify, KeepsTheMostAccurateCandidateThatMeetsTheBudgetWhenMeasured) {

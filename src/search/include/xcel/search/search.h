@@ -33,14 +33,26 @@ class PolicyValidator {
   virtual nlohmann::json last_details() const { return nullptr; }
 };
 
+/// A policy's latency measured on the device: its median (ms) and its load, the fraction of the budget it takes
+/// when measured in turns with the original (<= 1 fits).
+struct Measured {
+  double ms = -1, load = -1;
+};
+
+/// The reward of a policy measured over the budget is the reward of its accuracy divided by load^kOverBudgetPenalty
+/// (5% over: 0.82 of it), so that the agent learns to leave the policies the latency model underestimates.
+constexpr double kOverBudgetPenalty = 4.0;
+
 struct LoopOptions {
   std::string reward = "acc";  // acc | acc-flops | acc-latency
   int episodes = 300;
   int checkpoint_every = 10;
   bool progress = true;
-  /// When set: the latency (ms) of a policy measured on the device in deploy form. Each new best is measured once;
-  /// its measurement is then its latency in the episode lines and in the acc-latency reward.
-  std::function<double(const std::vector<std::int64_t>&)> measure;
+  /// When set (latency budgets on a device that can be measured): a policy measured on the device in deploy form.
+  /// Every policy that would become the new best is measured once, before it does: one that measures over the
+  /// budget is not the best, its reward is cut (see kOverBudgetPenalty) and it is not among ranked(). The
+  /// measurement is then its latency in the episode lines and in the acc-latency reward.
+  std::function<Measured(const std::vector<std::int64_t>&)> measure;
   std::string measured_on;  // where `measure` measures, for the episode lines
   std::string command = "prune";  // the xcel command that resumes the run (named when Ctrl-C stops it)
 };
@@ -106,8 +118,8 @@ class SearchLoop {
 
   const Best& best() const { return best_; }
   LoopStats stats() const;
-  /// Every policy validated on the whole split, most accurate first (ties: the earlier episode first); the
-  /// first is best().
+  /// Every policy validated on the whole split and not measured over the budget, most accurate first (ties: the
+  /// earlier episode first); the first is best().
   std::vector<Candidate> ranked() const;
 
  private:
@@ -127,7 +139,8 @@ class SearchLoop {
     double top1 = 0;
     std::int64_t images = 0;  // validation images the result covers
     int episode = -1;         // the first episode that chose the policy
-    double measured_ms = -1;  // measured on the device (new bests), else -1
+    double measured_ms = -1;    // measured on the device (would-be bests), else -1
+    double measured_load = -1;  // of the budget, with measured_ms; > 1: over it
   };
   std::map<std::vector<std::int64_t>, Validated> cache_;
   std::vector<std::string> episode_lines_;
