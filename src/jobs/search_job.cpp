@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "xcel/core/clock.h"
 #include "xcel/core/error.h"
@@ -209,6 +210,9 @@ constexpr double kCalibrationTarget = 0.97;
 // The largest budget scale: a layer model that over-predicts (its whole-model fit measured while the device was
 // slowed by something else) is corrected up to this far; the result is measured against the request anyway.
 constexpr double kMaxBudgetScale = 1.6;
+// Steps by which the scale is lowered past a uniform policy that measured over the target (at most 15% lower).
+constexpr double kScaleStep = 0.995;
+constexpr int kMaxScaleSteps = 32;
 
 // The wall's budget as a fraction of the requested one. The layer model misses costs no single layer shows, so
 // the uniform policy the wall allows is measured on the target (in turns with the original) and the budget is
@@ -229,18 +233,30 @@ double budget_scale(const SearchOptions& o, const RunDir& run, Setup& s) {
   // A ratio budget never scales past the original itself.
   double scale = 1.0, cap = o.latency > 0 ? std::min(kMaxBudgetScale, 1.0 / o.latency) : kMaxBudgetScale;
   nlohmann::json steps = nlohmann::json::array();
-  for (int pass = 0; pass < kCalibrationPasses; ++pass) {
+  // The uniform policy the wall allows at a scale: its ratio, policy, channel widths, and predicted load. With depth
+  // the budget may need blocks removed: the uniform policy (every block kept) is then predicted over it, and what
+  // its measurement says about the model is its load against that prediction.
+  struct Uniform {
+    double ratio = 0;
+    std::vector<std::int64_t> policy, widths;
+    double predicted = 1;
+  };
+  auto uniform_at = [&](double k) {
     search::CostModel cm = *s.cost_model;
-    cm.budget_ms = o.latency_ms * scale;
-    const search::Env env(s.dg, s.summary.layers, o.latency > 0 ? o.latency * scale : 1.0, o.ddpg.lbound,
-                          s.round_to, &cm, s.depth ? &*s.depth : nullptr);
-    const double ratio = env.max_uniform_ratio();
-    const std::vector<std::int64_t> policy = env.uniform_widths(ratio);
-    const std::vector<std::int64_t> widths = env.decode(policy).widths;
-    // With depth the budget may need blocks removed: the uniform policy (every block kept) is then predicted over
-    // it, and what its measurement says about the model is its load against that prediction.
-    const double predicted = std::max(1.0, env.cost(policy) / env.budget());
-    torch::jit::Module m = prune::apply(s.model, s.dg, prune::select_channels(s.model, s.dg, widths, prune::Importance::kL1));
+    cm.budget_ms = o.latency_ms * k;
+    const search::Env env(s.dg, s.summary.layers, o.latency > 0 ? o.latency * k : 1.0, o.ddpg.lbound, s.round_to,
+                          &cm, s.depth ? &*s.depth : nullptr);
+    Uniform u;
+    u.ratio = env.max_uniform_ratio();
+    u.policy = env.uniform_widths(u.ratio);
+    u.widths = env.decode(u.policy).widths;
+    u.predicted = std::max(1.0, env.cost(u.policy) / env.budget());
+    return u;
+  };
+  std::set<std::vector<std::int64_t>> over;  // uniform policies measured over the target
+  for (int pass = 0; pass < kCalibrationPasses; ++pass) {
+    const Uniform u = uniform_at(scale);
+    torch::jit::Module m = prune::apply(s.model, s.dg, prune::select_channels(s.model, s.dg, u.widths, prune::Importance::kL1));
     // Rounds until the load is known to kCalibrationPrecision (a noisy device gets more of them).
     const latency::PairedLatency p = latency::measure_interleaved(
         oracle, s.model, s.summary, m, ir::analyze(m, s.input), kCalibrationRounds,
@@ -250,16 +266,30 @@ double budget_scale(const SearchOptions& o, const RunDir& run, Setup& s) {
         },
         kMaxRounds);
     // Of the request (per unit of predicted load above the budget)
-    const double load = (o.latency > 0 ? p.ratio / o.latency : p.b.ms.median / o.latency_ms) / predicted;
-    steps.push_back({{"uniform_ratio", ratio}, {"budget_scale", scale}, {"measured_ratio", p.ratio},
-                     {"measured_ms", p.b.ms.median}, {"measured_load", load}, {"predicted_load", predicted},
+    const double load = (o.latency > 0 ? p.ratio / o.latency : p.b.ms.median / o.latency_ms) / u.predicted;
+    steps.push_back({{"uniform_ratio", u.ratio}, {"budget_scale", scale}, {"measured_ratio", p.ratio},
+                     {"measured_ms", p.b.ms.median}, {"measured_load", load}, {"predicted_load", u.predicted},
                      {"rounds", p.rounds}});
     spdlog::info("latency budget calibration: uniform {:.3f} measures {:.3f} of the original ({:.3f} of the budget)",
-                 ratio, p.ratio, load);
+                 u.ratio, p.ratio, load);
     // Never back up to a scale whose uniform policy measured over the target (channel rounding makes the
     // uniform policy, and so its load, jump between passes).
-    if (load > kCalibrationTarget) cap = std::min(cap, scale * kCalibrationTarget / load);
+    if (load > kCalibrationTarget) {
+      cap = std::min(cap, scale * kCalibrationTarget / load);
+      if (u.predicted <= 1.0) over.insert(u.policy);  // a policy the wall allows (not every block kept over it)
+    }
     scale = std::min(cap, scale * kCalibrationTarget / load);
+  }
+  // Channel rounding makes the uniform policy a step function of the scale: a lower scale can still allow the very
+  // uniform policy that measured over. The scale is lowered until it allows a narrower one (and kept where no lower
+  // scale is feasible).
+  for (int i = 0; i < kMaxScaleSteps && over.count(uniform_at(scale).policy) > 0; ++i) {
+    try {
+      uniform_at(scale * kScaleStep);
+    } catch (const Error&) {
+      break;
+    }
+    scale *= kScaleStep;
   }
   s.calibration = {{"budget_scale", scale}, {"steps", steps}};
   run.create();
@@ -456,17 +486,28 @@ constexpr double kNarrowStep = 0.04;
 constexpr int kMaxTightenings = 4;
 constexpr double kTightenStep = 0.92;
 
+// A narrowed policy: the policy it was narrowed from (which missed the budget on measurement) and the factor.
+using NarrowedFrom = std::map<std::vector<std::int64_t>, std::pair<std::vector<std::int64_t>, double>>;
+
+// A chosen policy under kFillLoad of the budget that was narrowed from one that missed lies somewhere between the
+// two; at most kMaxFillSteps bisections of the narrowing factor, each validated and (when more accurate) measured.
+constexpr double kFillLoad = 0.95;
+constexpr int kMaxFillSteps = 3;
+
 // When no policy of the search fits on measurement, the uniform policy is tightened (its preserve ratio lowered
 // by kTightenStep at a time, never below --lbound), validated (episode -2) and measured until one fits: the
 // simplest policy that meets the measured budget. The tries are appended to `ranked` and to the steps.
 search::Verification tighten_uniform(const SearchOptions& o, Setup& s, search::Verification v,
                                      const std::function<double(const search::Candidate&)>& measured_load,
-                                     const std::function<double(const search::Candidate&)>& predicted_load) {
-  double ratio = s.env->max_uniform_ratio();
+                                     const std::function<double(const search::Candidate&)>& predicted_load,
+                                     NarrowedFrom& narrowed_from) {
+  const double widest = s.env->max_uniform_ratio();
+  double ratio = widest;
   for (int t = 0; t < kMaxTightenings; ++t) {
     ratio *= kTightenStep;
     if (ratio < o.ddpg.lbound) break;
     const std::vector<std::int64_t> widths = s.env->uniform_widths(ratio);
+    narrowed_from[widths] = {s.env->uniform_widths(widest), ratio / widest};
     if (std::any_of(v.candidates.begin(), v.candidates.end(), [&](const search::Candidate& c) { return c.widths == widths; }))
       continue;
     v.candidates.push_back({widths, s.evaluator->validate(widths, -1).top1, -2});
@@ -579,17 +620,29 @@ search::Candidate verified_result(const SearchOptions& o, const RunDir& run, Set
   const int uniform_index = found == ranked.end() ? -1 : static_cast<int>(found - ranked.begin());
   // A policy that misses is narrowed (every group's share by the same factor, the largest on a 4% grid down to
   // half that the corrected prediction allows), validated (episode -3) and joins the candidates at its accuracy.
+  NarrowedFrom narrowed_from;
   auto tighten = [&](const search::Candidate& missed, double k) -> std::optional<search::Candidate> {
     for (double f = 1 - kNarrowStep; f >= 0.5; f -= kNarrowStep) {
       const std::vector<std::int64_t> w = s.env->scaled_widths(missed.widths, f);
       if (w == missed.widths || predicted_load({w, 0, 0}) * k > 1.0) continue;
+      narrowed_from.emplace(w, std::make_pair(missed.widths, f));
       return search::Candidate{w, s.evaluator->validate(w, -1).top1, -3};
     }
     return std::nullopt;
   };
   search::Verification v =
       search::verify_budget(ranked, predicted_load, measured_load, kMaxVerifications, uniform_index, tighten);
-  if (v.chosen < 0 && !uniform.empty()) v = tighten_uniform(o, s, v, measured_load, predicted_load);
+  if (v.chosen < 0 && !uniform.empty()) v = tighten_uniform(o, s, v, measured_load, predicted_load, narrowed_from);
+  // A narrowed result far under the budget: bisected back towards the policy it came from.
+  if (v.chosen >= 0) {
+    const auto from = narrowed_from.find(v.candidates[static_cast<size_t>(v.chosen)].widths);
+    if (from != narrowed_from.end())
+      v = search::fill_budget(
+          std::move(v), from->second.first, from->second.second,
+          [&](double f) { return s.env->scaled_widths(from->second.first, f); },
+          [&](const std::vector<std::int64_t>& w) { return s.evaluator->validate(w, -1).top1; }, predicted_load,
+          measured_load, kMaxFillSteps, kFillLoad);
+  }
   ranked = v.candidates;
   nlohmann::json steps = nlohmann::json::array();
   for (const auto& st : v.steps) {
@@ -600,6 +653,9 @@ search::Candidate verified_result(const SearchOptions& o, const RunDir& run, Set
                      {"original_ms", p.a.ms.median}, {"measured_ratio", p.ratio}, {"rounds", p.rounds}});
   }
   lat["latency_verification"] = steps;
+  // Whether the uniform policy it is compared with met the budget too (null: it was not measured).
+  lat["uniform_measured_load"] = nullptr;
+  if (measured.count(uniform) > 0) lat["uniform_measured_load"] = load_of(o, measured.at(uniform));
   if (v.chosen < 0) {
     double closest = 1e300;
     for (const auto& st : v.steps) closest = std::min(closest, st.measured_load);

@@ -214,7 +214,7 @@ LoopStats SearchLoop::stats() const {
 std::vector<Candidate> SearchLoop::ranked() const {
   std::vector<Candidate> out;
   for (const auto& [w, v] : cache_)
-    if (v.images == validator_.val_size() && v.measured_load <= 1.0) out.push_back({w, v.top1, v.episode});
+    if (v.images == validator_.val_size() && v.measured_load <= 1.0) out.push_back({w, v.top1, v.episode, v.measured_load});
   std::stable_sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) {
     return a.val_top1 != b.val_top1 ? a.val_top1 > b.val_top1 : a.episode < b.episode;
   });
@@ -227,10 +227,12 @@ Verification verify_budget(std::vector<Candidate> ranked, const std::function<do
   Verification v;
   std::vector<bool> tried(ranked.size(), false);
   double k = 1.0;  // how much the prediction underestimates, at least
+  // A candidate's expected load: its own measurement during the search, else its prediction corrected by k.
+  auto expected = [&](const Candidate& c) { return c.measured_load >= 0 ? c.measured_load : predicted_load(c) * k; };
   while (static_cast<int>(v.steps.size()) < max_measurements) {
     int next = -1;
     for (size_t i = 0; i < ranked.size() && next < 0; ++i)
-      if (!tried[i] && (static_cast<int>(i) == fallback || predicted_load(ranked[i]) * k <= 1.0)) next = static_cast<int>(i);
+      if (!tried[i] && (static_cast<int>(i) == fallback || expected(ranked[i]) <= 1.0)) next = static_cast<int>(i);
     if (next < 0 && fallback >= 0 && !tried[static_cast<size_t>(fallback)]) next = fallback;
     if (next < 0) break;
     tried[static_cast<size_t>(next)] = true;
@@ -254,6 +256,49 @@ Verification verify_budget(std::vector<Candidate> ranked, const std::function<do
     if (fallback >= at) ++fallback;
   }
   v.candidates = std::move(ranked);
+  return v;
+}
+
+Verification fill_budget(Verification v, const std::vector<std::int64_t>& parent, double factor,
+                         const std::function<std::vector<std::int64_t>(double)>& scaled,
+                         const std::function<double(const std::vector<std::int64_t>&)>& validate,
+                         const std::function<double(const Candidate&)>& predicted_load,
+                         const std::function<double(const Candidate&)>& measured_load, int max_steps, double fill_load) {
+  if (v.chosen < 0) return v;
+  double load = 1, lo = factor, hi = 1;
+  for (const auto& st : v.steps)
+    if (st.candidate == v.chosen) load = st.measured_load;
+  for (int i = 0; i < max_steps && load < fill_load; ++i) {
+    const double mid = (lo + hi) / 2;
+    const Candidate chosen = v.candidates[static_cast<size_t>(v.chosen)];
+    const std::vector<std::int64_t> w = scaled(mid);
+    if (w == chosen.widths) {  // the same after rounding: look wider
+      lo = mid;
+      continue;
+    }
+    if (w == parent ||
+        std::any_of(v.candidates.begin(), v.candidates.end(), [&](const Candidate& c) { return c.widths == w; })) {
+      hi = mid;
+      continue;
+    }
+    v.candidates.push_back({w, validate(w), chosen.episode});
+    const Candidate c = v.candidates.back();
+    if (c.val_top1 <= chosen.val_top1) {  // no more accurate: not worth a measurement
+      hi = mid;
+      continue;
+    }
+    const VerifyStep step{static_cast<int>(v.candidates.size()) - 1, predicted_load(c), measured_load(c)};
+    v.steps.push_back(step);
+    spdlog::info("latency: narrowed by {:.3f} instead, measures {:.3f} of the budget ({:.2f}%)", mid,
+                 step.measured_load, 100 * c.val_top1);
+    if (step.measured_load <= 1.0) {
+      v.chosen = step.candidate;
+      load = step.measured_load;
+      lo = mid;
+    } else {
+      hi = mid;
+    }
+  }
   return v;
 }
 

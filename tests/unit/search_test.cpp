@@ -625,6 +625,65 @@ TEST(Verify, TheCalibratedFallbackIsMeasuredBeforeAnyLessAccuratePolicy) {
   ASSERT_EQ(v.steps.size(), 2u);
 }
 
+TEST(Verify, FillsTheBudgetBetweenANarrowedResultAndThePolicyItCameFrom) {
+  // The policy {10} measured over; its copy narrowed by half, {5}, fits at 0.625 of the budget and was chosen. The
+  // narrowing factor is bisected by measurement: the result is the widest policy that fits.
+  auto scaled = [](double f) { return std::vector<std::int64_t>{std::llround(10 * f)}; };
+  auto validate = [](const std::vector<std::int64_t>& w) { return static_cast<double>(w[0]) / 10; };
+  auto predicted = [](const Candidate& c) { return static_cast<double>(c.widths[0]) / 10; };
+  auto start = [&](double per_width) {
+    Verification v;
+    v.candidates = {{{10}, 1.0, 3}, {{5}, 0.5, -3}};
+    v.steps = {{0, 1.0, 10 * per_width}, {1, 0.5, 5 * per_width}};
+    v.chosen = 1;
+    return v;
+  };
+  std::vector<std::int64_t> measured;
+  auto device = [&](double per_width) {
+    return [&measured, per_width](const Candidate& c) {
+      measured.push_back(c.widths[0]);
+      return static_cast<double>(c.widths[0]) * per_width;
+    };
+  };
+  // 8 fits exactly (load 1): one measurement lands on the budget.
+  Verification v = fill_budget(start(1 / 8.0), {10}, 0.5, scaled, validate, predicted, device(1 / 8.0), 3, 0.95);
+  EXPECT_EQ(v.candidates[static_cast<size_t>(v.chosen)].widths, std::vector<std::int64_t>{8});
+  EXPECT_EQ(measured, std::vector<std::int64_t>{8});
+  EXPECT_EQ(v.candidates.back().episode, -3);
+  // 7 is the widest that fits: 8 is over, 6 fits, 7 fits.
+  measured.clear();
+  v = fill_budget(start(1 / 7.5), {10}, 0.5, scaled, validate, predicted, device(1 / 7.5), 3, 0.95);
+  EXPECT_EQ(v.candidates[static_cast<size_t>(v.chosen)].widths, std::vector<std::int64_t>{7});
+  EXPECT_EQ(measured, (std::vector<std::int64_t>{8, 6, 7}));
+  EXPECT_EQ(v.steps.size(), 5u);
+  // A result already near the budget is left alone; so is one no wider policy would beat.
+  measured.clear();
+  v = fill_budget(start(0.19), {10}, 0.5, scaled, validate, predicted, device(0.19), 3, 0.95);
+  EXPECT_EQ(v.chosen, 1);
+  auto flat = [](const std::vector<std::int64_t>&) { return 0.5; };
+  v = fill_budget(start(1 / 8.0), {10}, 0.5, scaled, flat, predicted, device(1 / 8.0), 3, 0.95);
+  EXPECT_EQ(v.chosen, 1);
+  EXPECT_TRUE(measured.empty());
+}
+
+TEST(Verify, APolicyTheSearchMeasuredWithinTheBudgetIsTriedAfterAMissWhateverItsPrediction) {
+  // The search's best measured 0.9 of the budget during the search but 1.14 now (a noisy device): the lesson k rules
+  // out every prediction near the wall. The next policy, measured within the budget during the search, is measured
+  // again in its turn of accuracy and fits; a policy only predicted is not tried.
+  std::map<std::int64_t, double> load = {{0, 0.99}, {1, 0.98}, {2, 0.97}};
+  std::vector<Candidate> ranked = {{{0}, 0.9, 5, 0.9}, {{1}, 0.8, 7, 0.95}, {{2}, 0.7, 9}};
+  auto predicted = [&](const Candidate& c) { return load.at(c.widths[0]); };
+  auto measured = [&](const Candidate& c) { return c.widths[0] == 0 ? 1.14 : 0.97; };
+  Verification v = verify_budget(ranked, predicted, measured, 6);
+  ASSERT_EQ(v.chosen, 1);
+  ASSERT_EQ(v.steps.size(), 2u);
+  // Without the search's measurements nothing is left to try after the miss.
+  for (auto& c : ranked) c.measured_load = -1;
+  v = verify_budget(ranked, predicted, measured, 6);
+  EXPECT_EQ(v.chosen, -1);
+  EXPECT_EQ(v.steps.size(), 1u);
+}
+
 TEST(Verify, GivesUpWhenNothingFitsOnMeasurement) {
   const std::vector<double> loads = {1.0, 0.95, 0.9};
   const auto ranked = ladder(loads);

@@ -62,6 +62,7 @@ struct Candidate {
   std::vector<std::int64_t> widths;
   double val_top1 = 0;
   int episode = -1;  // the first episode that chose it
+  double measured_load = -1;  // measured during the search (fraction of the budget), else -1
 };
 
 /// Chooses, among `ranked` candidates (most accurate first), the most accurate whose *measured* latency meets the
@@ -72,7 +73,8 @@ struct Candidate {
 /// candidates at its own accuracy: a policy that misses by a little is then narrowed instead of giving way to a much
 /// less accurate one. `fallback` (an index, e.g. the uniform policy the budget was calibrated on; -1: none) is
 /// exempt from k, whose lesson comes from other policies: it is measured in its turn of accuracy, so no candidate
-/// less accurate than it is chosen before it was measured, and when no other candidate is left. At most `max_measurements` are measured. Returns the steps, the candidates
+/// less accurate than it is chosen before it was measured, and when no other candidate is left. So is a candidate
+/// the search measured within the budget (`measured_load` <= 1): its own measurement stands for the prediction. At most `max_measurements` are measured. Returns the steps, the candidates
 /// (with any narrowed ones) and the index chosen among them (-1: none fits).
 struct VerifyStep {
   int candidate = -1;
@@ -87,6 +89,18 @@ using Tighten = std::function<std::optional<Candidate>(const Candidate& missed, 
 Verification verify_budget(std::vector<Candidate> ranked, const std::function<double(const Candidate&)>& predicted_load,
                            const std::function<double(const Candidate&)>& measured_load, int max_measurements,
                            int fallback = -1, const Tighten& tighten = {});
+
+/// Lands a narrowed result near the budget instead of far under it. The chosen candidate of `v` was narrowed by
+/// `factor` from `parent` (which measured over the budget); while the chosen one measures under `fill_load`, the
+/// factor is bisected between the chosen one's and 1, at most `max_steps` times: the midpoint's policy
+/// (`scaled(f)`) is validated and, when more accurate than the chosen one, measured, and chosen when it fits (the
+/// lower end moves up), else the upper end moves down. Tries join the candidates (episode as the chosen one's) and
+/// measurements the steps.
+Verification fill_budget(Verification v, const std::vector<std::int64_t>& parent, double factor,
+                         const std::function<std::vector<std::int64_t>(double)>& scaled,
+                         const std::function<double(const std::vector<std::int64_t>&)>& validate,
+                         const std::function<double(const Candidate&)>& predicted_load,
+                         const std::function<double(const Candidate&)>& measured_load, int max_steps, double fill_load);
 
 struct Best {
   int episode = -1;
