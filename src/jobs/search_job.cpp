@@ -661,7 +661,8 @@ search::Candidate verified_result(const SearchOptions& o, const RunDir& run, Set
     for (const auto& st : v.steps) closest = std::min(closest, st.measured_load);
     XCEL_FAIL(ExitCode::kBudget, "no policy meets the latency budget on {} when measured: {} measured (the search's "
               "best and the uniform policy, tightened down to --lbound), the closest at {:.3f} of the budget; raise "
-              "the budget or lower --lbound", s.target.name, v.steps.size(), v.steps.empty() ? 0.0 : closest);
+              "the budget or lower --lbound, or measure the searched policies again (the search is kept) with: xcel "
+              "prune --resume --out {}", s.target.name, v.steps.size(), v.steps.empty() ? 0.0 : closest, o.out_dir);
   }
   const search::Candidate& chosen = ranked[static_cast<size_t>(v.chosen)];
   const latency::PairedLatency& p = measured.at(chosen.widths);
