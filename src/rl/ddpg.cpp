@@ -130,8 +130,10 @@ DdpgConfig read_ddpg_config(const std::string& path) {
   } catch (const std::exception& e) {
     XCEL_FAIL(ExitCode::kInput, "agent config '{}' has a value of the wrong type ({})", path, e.what());
   }
+  const nlohmann::json got = c;  // a key the file leaves out still has its default, which a range may refuse
   auto check = [&](bool ok, const char* key, const char* range) {
-    XCEL_CHECK(ok, ExitCode::kInput, "agent config '{}': '{}' is {}, must be {}", path, key, j.at(key).dump(), range);
+    XCEL_CHECK(ok, ExitCode::kInput, "agent config '{}': '{}' is {}{}, must be {}", path, key, got.at(key).dump(),
+               j.contains(key) ? "" : " (the default)", range);
   };
   auto positive = [](double v) { return std::isfinite(v) && v > 0; };
   check(c.hidden1 >= 1, "hidden1", "at least 1");

@@ -2,6 +2,7 @@
 #include <ATen/Parallel.h>
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "test_env.h"
@@ -65,6 +66,23 @@ TEST(Ddpg, SaveAndLoadResumeExactly) {
   // A saved agent with another state size (a run from another version) is a clear input error.
   rl::Ddpg wider(3, cfg);
   test::expect_error([&] { wider.load(path); }, ExitCode::kInput, "2-value states, this version's states have 3");
+}
+
+// A config that sets a value whose bound is another key's default names that default (a key the file leaves out
+// was once looked up in the file and threw a JSON error instead of xcel's).
+TEST(Ddpg, ConfigBoundByADefaultIsAnInputError) {
+  const std::string path = (std::filesystem::temp_directory_path() / "xcel_rl_test_config.json").string();
+  {
+    std::ofstream f(path);
+    f << R"({"batch": 100000})";
+  }
+  test::expect_error([&] { rl::read_ddpg_config(path); }, ExitCode::kInput, "'replay' is 2000 (the default), must be at least batch");
+  {
+    std::ofstream f(path);
+    f << R"({"batch": 64, "replay": 32})";
+  }
+  test::expect_error([&] { rl::read_ddpg_config(path); }, ExitCode::kInput, "'replay' is 32, must be at least batch");
+  std::filesystem::remove(path);
 }
 
 // A walk of four steps whose reward comes at its end: at step t the best of the menu {0, 0.25, 0.5, 0.75, 1} is
