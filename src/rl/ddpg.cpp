@@ -132,8 +132,8 @@ DdpgConfig read_ddpg_config(const std::string& path) {
   }
   const nlohmann::json got = c;  // a key the file leaves out still has its default, which a range may refuse
   auto check = [&](bool ok, const char* key, const char* range) {
-    XCEL_CHECK(ok, ExitCode::kInput, "agent config '{}': '{}' is {}{}, must be {}", path, key, got.at(key).dump(),
-               j.contains(key) ? "" : " (the default)", range);
+    XCEL_CHECK(ok, ExitCode::kInput, "agent config '{}': '{}' is {}, must be {}", path, key,
+               j.contains(key) ? j.at(key).dump() : got.at(key).dump() + " (the default)", range);
   };
   auto positive = [](double v) { return std::isfinite(v) && v > 0; };
   check(c.hidden1 >= 1, "hidden1", "at least 1");
