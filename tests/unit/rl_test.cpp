@@ -2,11 +2,11 @@
 #include <ATen/Parallel.h>
 
 #include <filesystem>
-#include <fstream>
 #include <random>
 
 #include "test_env.h"
 #include "xcel/core/error.h"
+#include "xcel/core/fs.h"
 #include "xcel/rl/ddpg.h"
 #include "xcel/rl/dqn.h"
 
@@ -72,15 +72,9 @@ TEST(Ddpg, SaveAndLoadResumeExactly) {
 // was once looked up in the file and threw a JSON error instead of xcel's).
 TEST(Ddpg, ConfigBoundByADefaultIsAnInputError) {
   const std::string path = (std::filesystem::temp_directory_path() / "xcel_rl_test_config.json").string();
-  {
-    std::ofstream f(path);
-    f << R"({"batch": 100000})";
-  }
+  fs::write_file_atomic(path, R"({"batch": 100000})");
   test::expect_error([&] { rl::read_ddpg_config(path); }, ExitCode::kInput, "'replay' is 2000 (the default), must be at least batch");
-  {
-    std::ofstream f(path);
-    f << R"({"batch": 64, "replay": 32})";
-  }
+  fs::write_file_atomic(path, R"({"batch": 64, "replay": 32})");
   test::expect_error([&] { rl::read_ddpg_config(path); }, ExitCode::kInput, "'replay' is 32, must be at least batch");
   std::filesystem::remove(path);
 }
